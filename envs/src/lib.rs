@@ -1,0 +1,18 @@
+//! `graft-envs`: Gymnasium-compatible environments in pure Rust, with no libtorch dependency.
+//!
+//! The [`Env`] trait follows Gymnasium 1.x (`reset(seed, options)`, `step(action)` returning
+//! `terminated` and `truncated` separately); [`Space`]s check and sample actions and
+//! observations; [`make`] builds an environment from its Gymnasium id.
+
+pub mod env;
+pub mod error;
+pub mod render;
+pub mod rng;
+pub mod space;
+
+pub use env::{
+    Action, ActionRef, Env, EpisodeState, Info, Kwargs, Obs, ObsMut, Step, StepOutcome, Value,
+};
+pub use error::{EnvError, Result};
+pub use rng::EnvRng;
+pub use space::{BoxSpace, DType, Space};

