@@ -4,11 +4,17 @@
 //! `terminated` and `truncated` separately); [`Space`]s check and sample actions and
 //! observations; [`make`] builds an environment from its Gymnasium id.
 
+pub mod classic;
 pub mod env;
 pub mod error;
+pub mod minatar;
+pub mod registry;
 pub mod render;
 pub mod rng;
 pub mod space;
+pub mod spec;
+pub mod vector;
+pub mod wrappers;
 
 pub use env::{
     Action, ActionRef, Env, EpisodeState, Info, Kwargs, Obs, ObsMut, Step, StepOutcome, Value,
@@ -16,3 +22,4 @@ pub use env::{
 pub use error::{EnvError, Result};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};
+pub use spec::EnvSpec;

@@ -1,6 +1,8 @@
 //! Rendering: RGB frames with Gymnasium's `rgb_array` geometry and colours, and a direct
 //! small-frame path for pixel-based RL.
 
+pub mod classic;
+
 use image::RgbImage;
 
 use crate::error::{EnvError, Result};
