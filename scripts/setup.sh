@@ -116,7 +116,9 @@ for whl, lib in ((rt_whl, "libcudart.so.13"), (cupti_whl, "libcupti.so.13")):
         with z.open(member) as src, open(os.path.join(out, "lib", lib), "wb") as dst:
             shutil.copyfileobj(src, dst)
 with open(os.path.join(out, "build-version"), "w") as f:
-    f.write(version.split("__version__ = ")[1].split("\n")[0].strip("'\"") + "\n")
+    # The wheel says e.g. 2.11.0+cu130; this copy has no CUDA, so it is 2.11.0+cpu.
+    release = version.split("__version__ = ")[1].split("\n")[0].strip("'\"").split("+")[0]
+    f.write(release + "+cpu\n")
 PY
   "$patchelf" --remove-needed libtorch_cuda.so "$tmp/lib/libtorch.so"
   # Fail now, not at link time, if a needed library is still missing.

@@ -1,1 +1,14 @@
+//! Graft: transfer learning for reinforcement learning and vision, on libtorch through `tch`.
+//!
+//! Graft pretrains CNN and transformer encoders with self-supervised pretext tasks, fine-tunes
+//! them under schedules written in Rhai, and hands them to RL agents acting in the
+//! environments of [`graft_envs`]. This crate holds the libtorch side; the environments are a
+//! separate crate without a libtorch dependency.
 
+pub mod device;
+pub mod doctor;
+pub mod error;
+
+pub use device::{DeviceChoice, Seeds};
+pub use error::{Error, Result};
+pub use graft_envs as envs;

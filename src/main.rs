@@ -1,4 +1,91 @@
-fn main() {
-    let t = tch::Tensor::from_slice(&[1.0f32, 2.0]);
-    t.print();
+//! The `graft` command line.
+//!
+//! User errors print one paragraph and exit with status 1 (usage errors: clap's 2); an
+//! unexpected panic prints a short "this is a bug" message instead of a backtrace.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use graft::device::{self, DeviceChoice};
+use graft::{doctor, Result};
+
+#[derive(Parser)]
+#[command(name = "graft", version, about = "Transfer learning for RL and vision on libtorch", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalOpts {
+    /// Where to compute: auto, cpu, cuda or cuda:N.
+    #[arg(long, global = true, default_value = "auto")]
+    device: String,
+    /// libtorch intra-op threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Master seed; every component's seed derives from it.
+    #[arg(long, global = true, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print Graft's and libtorch's versions, where libtorch was loaded from, CUDA devices,
+    /// cuDNN and threads; optionally run a short training check on the chosen device.
+    Doctor {
+        /// Train a small conv net for a few steps and check that the loss falls.
+        #[arg(long)]
+        train_check: bool,
+        /// Optimisation steps for --train-check.
+        #[arg(long, default_value_t = 60)]
+        steps: usize,
+    },
+    /// Environments: list the registry, render a frame.
+    #[command(subcommand)]
+    Envs(cli::envs::EnvsCommand),
+}
+
+fn run(cli: Cli) -> Result<()> {
+    device::init();
+    let choice: DeviceChoice = cli.global.device.parse()?;
+    device::set_threads(cli.global.threads);
+    match cli.command {
+        Command::Doctor { train_check, steps } => {
+            print!("{}", doctor::report());
+            device::check_libtorch()?;
+            if train_check {
+                let dev = choice.resolve()?;
+                graft::Seeds::seed_all(cli.global.seed);
+                println!("{}", doctor::train_check(dev, steps, cli.global.seed)?);
+            }
+        }
+        Command::Envs(cmd) => cli::envs::run(cmd)?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "graft: internal error (this is a bug in Graft, please report it): {info}\n\
+             Set RUST_BACKTRACE=1 for details."
+        );
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("graft: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

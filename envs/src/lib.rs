@@ -7,6 +7,8 @@
 pub mod classic;
 pub mod env;
 pub mod error;
+#[cfg(feature = "gymnasium-rs")]
+pub mod gymnasium_rs;
 pub mod minatar;
 pub mod registry;
 pub mod render;
@@ -20,6 +22,7 @@ pub use env::{
     Action, ActionRef, Env, EpisodeState, Info, Kwargs, Obs, ObsMut, Step, StepOutcome, Value,
 };
 pub use error::{EnvError, Result};
+pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};
 pub use spec::EnvSpec;

@@ -1,1 +1,222 @@
-//! (being written)
+//! The environment registry: Gymnasium ids to constructors and specs, and `make`, which builds
+//! an environment and wraps it in a [`TimeLimit`] as `gymnasium.make` does.
+//!
+//! Every family contributes a list of [`Registration`]s; the table is their concatenation.
+//! Adding an environment is one entry in its family's list.
+
+use std::sync::OnceLock;
+
+use crate::classic::{Acrobot, CartPole, MountainCar, MountainCarContinuous, Pendulum};
+use crate::env::{Env, Kwargs, Value};
+use crate::error::{EnvError, Result};
+use crate::spec::EnvSpec;
+use crate::wrappers::time_limit::TimeLimit;
+
+/// Builds an environment from keyword arguments (the spec's defaults merged with the caller's,
+/// `max_episode_steps` and `render_mode` already taken out).
+pub type Constructor = fn(&Kwargs) -> Result<Box<dyn Env>>;
+
+/// One registered id: what `spec` reports and how `make` builds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration {
+    /// Gymnasium's id, e.g. `"CartPole-v1"`.
+    pub id: &'static str,
+    /// `make` wraps the env in a `TimeLimit` of this many steps, if set.
+    pub max_episode_steps: Option<u64>,
+    /// The return at which the task counts as solved, if declared.
+    pub reward_threshold: Option<f64>,
+    /// Whether the same seed can still give different trajectories.
+    pub nondeterministic: bool,
+    /// The constructor.
+    pub make: Constructor,
+}
+
+impl Registration {
+    /// The spec `spec(id)` returns.
+    pub fn spec(&self) -> EnvSpec {
+        EnvSpec {
+            id: self.id.to_string(),
+            max_episode_steps: self.max_episode_steps,
+            reward_threshold: self.reward_threshold,
+            nondeterministic: self.nondeterministic,
+            kwargs: Kwargs::new(),
+        }
+    }
+}
+
+fn boxed<E: Env + 'static>(env: Result<E>) -> Result<Box<dyn Env>> {
+    env.map(|e| Box::new(e) as Box<dyn Env>)
+}
+
+/// Gymnasium's classic-control registrations (ids, limits and thresholds as in
+/// `gymnasium/envs/__init__.py`).
+fn classic_control() -> Vec<Registration> {
+    fn entry(
+        id: &'static str,
+        max_episode_steps: u64,
+        reward_threshold: Option<f64>,
+        make: Constructor,
+    ) -> Registration {
+        Registration {
+            id,
+            max_episode_steps: Some(max_episode_steps),
+            reward_threshold,
+            nondeterministic: false,
+            make,
+        }
+    }
+    vec![
+        entry("CartPole-v1", 500, Some(475.0), |kw| boxed(CartPole::from_kwargs(kw))),
+        entry("MountainCar-v0", 200, Some(-110.0), |kw| boxed(MountainCar::from_kwargs(kw))),
+        entry("MountainCarContinuous-v0", 999, Some(90.0), |kw| {
+            boxed(MountainCarContinuous::from_kwargs(kw))
+        }),
+        entry("Acrobot-v1", 500, Some(-100.0), |kw| boxed(Acrobot::from_kwargs(kw))),
+        entry("Pendulum-v1", 200, None, |kw| boxed(Pendulum::from_kwargs(kw))),
+    ]
+}
+
+fn table() -> &'static [Registration] {
+    static TABLE: OnceLock<Vec<Registration>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut all = classic_control();
+        // Other families append their registrations here, one `extend` each, e.g. MinAtar's
+        // `all.extend(crate::minatar::registrations());` once that module provides it.
+        all.sort_by(|a, b| a.id.cmp(b.id));
+        all
+    })
+}
+
+fn lookup(id: &str) -> Result<&'static Registration> {
+    table().iter().find(|r| r.id == id).ok_or_else(|| EnvError::UnknownEnv {
+        id: id.to_string(),
+        known: table().iter().map(|r| r.id).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// The spec of a registered id.
+pub fn spec(id: &str) -> Result<EnvSpec> {
+    lookup(id).map(Registration::spec)
+}
+
+/// Every registered spec, sorted by id.
+pub fn registered() -> Vec<EnvSpec> {
+    table().iter().map(Registration::spec).collect()
+}
+
+/// Build the environment registered as `id`, as `gymnasium.make(id, **kwargs)`.
+///
+/// `kwargs` go to the environment's constructor, except two that `make` itself takes:
+/// `max_episode_steps` (an int overriding the spec's limit; `-1` means no `TimeLimit`) and
+/// `render_mode` (only `"rgb_array"`, which every env supports anyway). Unknown ids give
+/// [`EnvError::UnknownEnv`]; unknown or ill-typed arguments [`EnvError::BadKwarg`].
+pub fn make(id: &str, kwargs: &Kwargs) -> Result<Box<dyn Env>> {
+    let reg = lookup(id)?;
+    let mut env_kwargs = reg.spec().kwargs;
+    let mut limit = reg.max_episode_steps;
+    for (key, value) in kwargs {
+        match (key.as_str(), value) {
+            ("max_episode_steps", Value::Int(-1)) => limit = None,
+            ("max_episode_steps", Value::Int(n)) if *n > 0 => limit = Some(*n as u64),
+            ("max_episode_steps", v) => return Err(bad(id, key, "a positive int or -1", v)),
+            ("render_mode", Value::Str(s)) if s == "rgb_array" => {}
+            ("render_mode", v) => return Err(bad(id, key, "\"rgb_array\"", v)),
+            _ => {
+                env_kwargs.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let env = (reg.make)(&env_kwargs)?;
+    match limit {
+        Some(n) => Ok(Box::new(TimeLimit::new(env, n)?)),
+        None => Ok(env),
+    }
+}
+
+/// [`make`] with the arguments as pairs: `make_with("Pendulum-v1", [("g", Value::Float(9.81))])`.
+pub fn make_with<'a>(
+    id: &str,
+    kwargs: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<Box<dyn Env>> {
+    let kwargs: Kwargs = kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    make(id, &kwargs)
+}
+
+fn bad(id: &str, key: &str, want: &str, got: &Value) -> EnvError {
+    EnvError::BadKwarg {
+        env: id.to_string(),
+        key: key.to_string(),
+        reason: format!("expected {want}, got {got:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::Action;
+
+    #[test]
+    fn specs_match_gymnasium() {
+        let s = spec("CartPole-v1").unwrap();
+        assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(500), Some(475.0)));
+        let s = spec("MountainCar-v0").unwrap();
+        assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(200), Some(-110.0)));
+        let s = spec("MountainCarContinuous-v0").unwrap();
+        assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(999), Some(90.0)));
+        let s = spec("Acrobot-v1").unwrap();
+        assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(500), Some(-100.0)));
+        let s = spec("Pendulum-v1").unwrap();
+        assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(200), None));
+        assert_eq!(registered().len(), table().len());
+    }
+
+    #[test]
+    fn unknown_id_lists_known_ids() {
+        match make("CartPole-v9", &Kwargs::new()) {
+            Err(EnvError::UnknownEnv { id, known }) => {
+                assert_eq!(id, "CartPole-v9");
+                assert!(known.contains("CartPole-v1") && known.contains("Pendulum-v1"));
+            }
+            other => panic!("expected UnknownEnv, got {:?}", other.map(|e| e.id().to_string())),
+        }
+    }
+
+    #[test]
+    fn make_applies_and_overrides_the_time_limit() {
+        let a = Action::Discrete(1);
+        let mut env = make_with("MountainCar-v0", [("max_episode_steps", Value::Int(3))]).unwrap();
+        env.reset(Some(0), &Kwargs::new()).unwrap();
+        let flags: Vec<bool> = (0..3).map(|_| env.step(&a).unwrap().truncated).collect();
+        assert_eq!(flags, [false, false, true]);
+
+        let mut env = make("MountainCar-v0", &Kwargs::new()).unwrap();
+        env.reset(Some(0), &Kwargs::new()).unwrap();
+        let n = (1..=200).find(|_| env.step(&a).unwrap().truncated);
+        assert_eq!(n, Some(200));
+
+        let mut env = make_with("MountainCar-v0", [("max_episode_steps", Value::Int(-1))]).unwrap();
+        env.reset(Some(0), &Kwargs::new()).unwrap();
+        assert!((0..300).all(|_| !env.step(&a).unwrap().truncated));
+    }
+
+    #[test]
+    fn make_passes_kwargs_and_refuses_bad_ones() {
+        assert!(make_with("Pendulum-v1", [("g", Value::Float(9.81))]).is_ok());
+        assert!(make_with("CartPole-v1", [("render_mode", Value::Str("rgb_array".into()))]).is_ok());
+        for (k, v) in [
+            ("g", Value::Float(1.0)),
+            ("max_episode_steps", Value::Int(0)),
+            ("max_episode_steps", Value::Float(10.0)),
+            ("render_mode", Value::Str("human".into())),
+            ("sutton_barto_reward", Value::Int(1)),
+        ] {
+            assert!(
+                matches!(
+                    make_with("CartPole-v1", [(k, v.clone())]),
+                    Err(EnvError::BadKwarg { .. })
+                ),
+                "{k}={v:?}"
+            );
+        }
+    }
+}

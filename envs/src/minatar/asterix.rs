@@ -1,0 +1,170 @@
+//! MinAtar Asterix (Young & Tian 2019, <https://arxiv.org/abs/1903.03176>), ported from
+//! `minatar/environments/asterix.py` of minatar 1.0.15.
+//!
+//! The player moves in four directions; enemies and treasure enter from the sides, one per
+//! row at most. Treasure gives +1, touching an enemy ends the episode. Trails show where each
+//! entity came from. With ramping on, every 101 frames entities spawn faster and, on every
+//! other ramp, move faster. Channels: player, enemy, trail, gold.
+
+use super::mt19937::RandomState;
+use super::{Game, Grid, DOWN, LEFT, NOOP, RIGHT, UP};
+
+const RAMP_INTERVAL: i32 = 100;
+const INIT_SPAWN_SPEED: i32 = 10;
+const INIT_MOVE_INTERVAL: i32 = 5;
+
+/// An enemy or a treasure, in the row `slot + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entity {
+    x: i32,
+    y: i32,
+    /// Moving right (entered from the left).
+    right: bool,
+    gold: bool,
+}
+
+/// Asterix's game state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asterix {
+    ramping: bool,
+    player_x: i32,
+    player_y: i32,
+    entities: [Option<Entity>; 8],
+    spawn_speed: i32,
+    spawn_timer: i32,
+    move_speed: i32,
+    move_timer: i32,
+    ramp_timer: i32,
+    ramp_index: i32,
+    terminal: bool,
+}
+
+impl Asterix {
+    fn spawn_entity(&mut self, rng: &mut RandomState) {
+        let right = rng.rand() < 0.5;
+        let gold = rng.rand() < 1.0 / 3.0;
+        let x = if right { 0 } else { 9 };
+        let mut free = [0usize; 8];
+        let mut n = 0;
+        for (i, e) in self.entities.iter().enumerate() {
+            if e.is_none() {
+                free[n] = i;
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        let slot = free[rng.randint(n as u32) as usize];
+        self.entities[slot] = Some(Entity { x, y: slot as i32 + 1, right, gold });
+    }
+
+    /// Collide entity `i` with the player: treasure is collected, an enemy ends the game.
+    #[inline]
+    fn touch(&mut self, i: usize, r: &mut i32) {
+        if let Some(e) = self.entities[i] {
+            if e.x == self.player_x && e.y == self.player_y {
+                if e.gold {
+                    self.entities[i] = None;
+                    *r += 1;
+                } else {
+                    self.terminal = true;
+                }
+            }
+        }
+    }
+}
+
+impl Game for Asterix {
+    const NAME: &'static str = "Asterix";
+    const CHANNELS: usize = 4;
+    const MINIMAL_ACTIONS: &'static [u8] = &[NOOP, LEFT, UP, RIGHT, DOWN];
+
+    fn new(ramping: bool) -> Self {
+        Asterix {
+            ramping,
+            player_x: 5,
+            player_y: 5,
+            entities: [None; 8],
+            spawn_speed: INIT_SPAWN_SPEED,
+            spawn_timer: INIT_SPAWN_SPEED,
+            move_speed: INIT_MOVE_INTERVAL,
+            move_timer: INIT_MOVE_INTERVAL,
+            ramp_timer: RAMP_INTERVAL,
+            ramp_index: 0,
+            terminal: false,
+        }
+    }
+
+    fn reset(&mut self, _rng: &mut RandomState) {
+        *self = Asterix::new(self.ramping);
+    }
+
+    fn act(&mut self, a: u8, rng: &mut RandomState) -> (i32, bool) {
+        let mut r = 0;
+        if self.terminal {
+            return (r, true);
+        }
+        if self.spawn_timer == 0 {
+            self.spawn_entity(rng);
+            self.spawn_timer = self.spawn_speed;
+        }
+        match a {
+            LEFT => self.player_x = (self.player_x - 1).max(0),
+            RIGHT => self.player_x = (self.player_x + 1).min(9),
+            UP => self.player_y = (self.player_y - 1).max(1),
+            DOWN => self.player_y = (self.player_y + 1).min(8),
+            _ => {}
+        }
+
+        for i in 0..8 {
+            self.touch(i, &mut r);
+        }
+        if self.move_timer == 0 {
+            self.move_timer = self.move_speed;
+            for i in 0..8 {
+                if let Some(e) = &mut self.entities[i] {
+                    e.x += if e.right { 1 } else { -1 };
+                    if !(0..=9).contains(&e.x) {
+                        self.entities[i] = None;
+                    }
+                }
+                self.touch(i, &mut r);
+            }
+        }
+
+        self.spawn_timer -= 1;
+        self.move_timer -= 1;
+
+        if self.ramping && (self.spawn_speed > 1 || self.move_speed > 1) {
+            if self.ramp_timer >= 0 {
+                self.ramp_timer -= 1;
+            } else {
+                if self.move_speed > 1 && self.ramp_index % 2 != 0 {
+                    self.move_speed -= 1;
+                }
+                if self.spawn_speed > 1 {
+                    self.spawn_speed -= 1;
+                }
+                self.ramp_index += 1;
+                self.ramp_timer = RAMP_INTERVAL;
+            }
+        }
+        (r, self.terminal)
+    }
+
+    fn write_state(&self, grid: &mut Grid<'_>) {
+        grid.set(self.player_y, self.player_x, 0);
+        for e in self.entities.iter().flatten() {
+            grid.set(e.y, e.x, if e.gold { 3 } else { 1 });
+            let back = if e.right { e.x - 1 } else { e.x + 1 };
+            if (0..=9).contains(&back) {
+                grid.set(e.y, back, 2);
+            }
+        }
+    }
+
+    fn difficulty_ramp(&self) -> Option<i32> {
+        Some(self.ramp_index)
+    }
+}

@@ -1,0 +1,235 @@
+//! The Graft [`Env`] around a MinAtar game: sticky actions, action sets, observations and
+//! rendering, as minatar 1.0.15's `Environment` and its Gymnasium class `minatar.gym.BaseEnv`
+//! (Young & Tian 2019, <https://arxiv.org/abs/1903.03176>).
+//!
+//! Faithful details: the game and the sticky-action draw share one `RandomState`; every step
+//! draws `rand()` for stickiness, even when the probability is 0; the remembered action is
+//! the last *executed* action of the full set and survives `reset` (minatar never clears it);
+//! `reset(seed)` replaces the generator with `RandomState(seed)`, `reset(None)` continues it.
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use super::mt19937::RandomState;
+use super::{palette, Game, Grid};
+use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
+use crate::error::{EnvError, Result};
+use crate::rng::EnvRng;
+use crate::space::{BoxSpace, DType, Space};
+
+/// Options of a MinAtar environment (the keyword arguments of `make`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MinAtarConfig {
+    /// Probability that the previous action is repeated instead of the chosen one
+    /// (minatar's `sticky_action_prob`, 0.1 by default as in the paper).
+    pub sticky_action_prob: f64,
+    /// Make the game harder over time where it has a ramp (Asterix, Seaquest, Space Invaders).
+    pub difficulty_ramping: bool,
+    /// Act through the game's minimal action set (minatar's `-v1` ids) instead of all six.
+    pub use_minimal_action_set: bool,
+    /// Lay observations out `[C, 10, 10]` instead of minatar's `[10, 10, C]`.
+    pub channels_first: bool,
+    /// Pixels per cell side in `render()` (1 gives Gymnasium's 10x10 `rgb_array`).
+    pub render_cell_px: u32,
+}
+
+impl Default for MinAtarConfig {
+    fn default() -> Self {
+        MinAtarConfig {
+            sticky_action_prob: 0.1,
+            difficulty_ramping: true,
+            use_minimal_action_set: true,
+            channels_first: false,
+            render_cell_px: 16,
+        }
+    }
+}
+
+/// A MinAtar game as a Graft environment.
+#[derive(Debug, Clone)]
+pub struct MinAtar<G: Game> {
+    id: String,
+    config: MinAtarConfig,
+    game: G,
+    rng: RandomState,
+    rng_seeded: bool,
+    last_action: u8,
+    action_set: Vec<u8>,
+    observation_space: Space,
+    action_space: Space,
+    episode: EpisodeState,
+}
+
+impl<G: Game> MinAtar<G> {
+    /// The game `G` under the id `id` with `config`.
+    pub fn new(id: &str, config: MinAtarConfig) -> Result<Self> {
+        config.validate(id)?;
+        let action_set: Vec<u8> = if config.use_minimal_action_set {
+            G::MINIMAL_ACTIONS.to_vec()
+        } else {
+            (0..super::NUM_ACTIONS as u8).collect()
+        };
+        let shape = if config.channels_first {
+            vec![G::CHANNELS, 10, 10]
+        } else {
+            vec![10, 10, G::CHANNELS]
+        };
+        Ok(MinAtar {
+            id: id.to_string(),
+            game: G::new(config.difficulty_ramping),
+            rng: RandomState::new(0),
+            rng_seeded: false,
+            last_action: 0,
+            action_space: Space::discrete(action_set.len() as u64),
+            observation_space: Space::Box(BoxSpace::uniform(0.0, 1.0, shape, DType::Bool)),
+            action_set,
+            config,
+            episode: EpisodeState::NeedsReset,
+        })
+    }
+
+    /// The game's state.
+    pub fn game(&self) -> &G {
+        &self.game
+    }
+
+    /// The options this environment was built with.
+    pub fn config(&self) -> &MinAtarConfig {
+        &self.config
+    }
+
+    /// The actions of the full set (`0..6`, minatar's `action_map`) that this environment's
+    /// actions `0..n` stand for.
+    pub fn action_set(&self) -> &[u8] {
+        &self.action_set
+    }
+
+    /// minatar's `difficulty_ramp()`: the ramp level, `None` for Breakout and Freeway.
+    pub fn difficulty_ramp(&self) -> Option<i32> {
+        self.game.difficulty_ramp()
+    }
+
+    fn write_obs(&self, out: &mut [u8]) {
+        out.fill(0);
+        let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
+        self.game.write_state(&mut grid);
+    }
+
+    /// The colour of each of the 100 cells: the highest set channel's palette entry, black when
+    /// none is set (minatar's `np.amax(state * (arange(C) + 1))` lookup).
+    fn cell_colours(&self) -> [[u8; 3]; 100] {
+        let mut cells = [0u8; 1000];
+        let hwc = &mut cells[..100 * G::CHANNELS];
+        let mut grid = Grid::new(hwc, G::CHANNELS, false);
+        self.game.write_state(&mut grid);
+        let pal = palette(G::CHANNELS);
+        let mut out = [[0u8; 3]; 100];
+        for (cell, colour) in out.iter_mut().enumerate() {
+            let chans = &cells[cell * G::CHANNELS..(cell + 1) * G::CHANNELS];
+            if let Some(c) = chans.iter().rposition(|&v| v != 0) {
+                *colour = pal.get(c).copied().unwrap_or([255, 255, 255]);
+            }
+        }
+        out
+    }
+}
+
+impl<G: Game> Env for MinAtar<G> {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    fn reset_into(
+        &mut self,
+        seed: Option<u64>,
+        _options: &Kwargs,
+        obs: ObsMut<'_>,
+    ) -> Result<Info> {
+        obs.check(&self.observation_space, &self.id)?;
+        if let Some(seed) = seed {
+            self.rng = RandomState::from_u64(seed);
+            self.rng_seeded = true;
+        } else if !self.rng_seeded {
+            // minatar's unseeded RandomState() takes OS entropy.
+            self.rng = RandomState::new(EnvRng::from_entropy().next_u64() as u32);
+            self.rng_seeded = true;
+        }
+        self.game.reset(&mut self.rng);
+        self.write_obs(obs.u8);
+        self.episode = EpisodeState::Running;
+        Ok(Info::new())
+    }
+
+    fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
+        self.episode.check_step(&self.id)?;
+        let mut a = match action {
+            ActionRef::Discrete(i) if i >= 0 && (i as usize) < self.action_set.len() => {
+                self.action_set[i as usize]
+            }
+            _ => {
+                self.action_space.check_action(&self.id, action)?;
+                return Err(EnvError::InvalidAction {
+                    env: self.id.clone(),
+                    action: action.to_string(),
+                    space: self.action_space.to_string(),
+                });
+            }
+        };
+        obs.check(&self.observation_space, &self.id)?;
+        if self.rng.rand() < self.config.sticky_action_prob {
+            a = self.last_action;
+        }
+        self.last_action = a;
+        let (reward, terminated) = self.game.act(a, &mut self.rng);
+        self.write_obs(obs.u8);
+        self.episode = EpisodeState::after_step(terminated, false);
+        Ok(StepOutcome { reward: reward as f64, terminated, truncated: false, info: Info::new() })
+    }
+
+    /// The grid with each cell `render_cell_px` pixels wide, coloured like minatar's
+    /// `rgb_array` (values scaled to bytes).
+    fn render(&self) -> Result<RgbImage> {
+        let px = self.config.render_cell_px;
+        let side = 10 * px;
+        let mut img = RgbImage::new(side, side);
+        self.render_into(side, side, &mut img)?;
+        Ok(img)
+    }
+
+    /// Nearest-cell sampling straight from the game state, at any size.
+    fn render_into(&self, width: u32, height: u32, out: &mut [u8]) -> Result<()> {
+        let need = width as usize * height as usize * 3;
+        if out.len() != need {
+            return Err(EnvError::LengthMismatch {
+                what: format!("{} frame buffer", self.id),
+                expected: need,
+                got: out.len(),
+            });
+        }
+        if width == 0 || height == 0 {
+            return Err(EnvError::Render {
+                env: self.id.clone(),
+                reason: format!("cannot render a {width}x{height} frame"),
+            });
+        }
+        let cells = self.cell_colours();
+        let col_of: Vec<usize> =
+            (0..width as u64).map(|x| (x * 10 / width as u64) as usize).collect();
+        for (y, row) in out.chunks_exact_mut(width as usize * 3).enumerate() {
+            let cy = (y as u64 * 10 / height as u64) as usize;
+            for (px, &cx) in row.chunks_exact_mut(3).zip(&col_of) {
+                px.copy_from_slice(&cells[cy * 10 + cx]);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Subcommands of the `graft` binary that need more than a few lines, one file each.
+
+pub mod envs;

@@ -1,0 +1,307 @@
+//! Device choice, CUDA loading, seeding and threads: everything about "where and how
+//! reproducibly" a run computes, in one place.
+//!
+//! **Why CUDA needs loading.** tch links libtorch with `--as-needed`, so `libtorch_cuda.so` is
+//! never loaded unless something asks for it, and CUDA then looks unavailable even on a GPU
+//! machine. [`init`] finds the libtorch actually in use (the folder `libtorch_cpu.so` was
+//! loaded from) and, when a `libtorch_cuda.so` sits beside it, loads it with `RTLD_GLOBAL`
+//! before the first tch call. Its static initialisers register PyTorch's CUDA hooks, after
+//! which `tch::Cuda::is_available()` tells the truth. A binary built against the CPU libtorch
+//! thus gets CUDA when `LD_LIBRARY_PATH` points at the `torch/lib` folder of a PyTorch 2.11.0
+//! CUDA install.
+
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// The libtorch version this build of tch expects.
+pub const EXPECTED_LIBTORCH: &str = "2.11.0";
+
+/// What happened when Graft looked for CUDA at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CudaLoad {
+    /// `libtorch_cuda.so` was found beside the libtorch in use and loaded.
+    Loaded(PathBuf),
+    /// The libtorch in use has no `libtorch_cuda.so` beside it (a CPU build).
+    NotPresent,
+    /// It was there but could not be loaded (the message says why, e.g. a missing driver).
+    Failed(String),
+}
+
+static CUDA_LOAD: OnceLock<CudaLoad> = OnceLock::new();
+
+/// Load CUDA support if the libtorch in use has it. Call before any other tch call; later
+/// calls return the first result.
+pub fn init() -> &'static CudaLoad {
+    CUDA_LOAD.get_or_init(|| match libtorch_lib_dir() {
+        None => CudaLoad::NotPresent,
+        Some(dir) => {
+            let cuda = dir.join("libtorch_cuda.so");
+            if !cuda.exists() {
+                return CudaLoad::NotPresent;
+            }
+            match dlopen_global(&cuda) {
+                Ok(()) => CudaLoad::Loaded(cuda),
+                Err(msg) => CudaLoad::Failed(msg),
+            }
+        }
+    })
+}
+
+fn dlopen_global(path: &Path) -> std::result::Result<(), String> {
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: dlopen with a valid NUL-terminated path; the handle is deliberately kept open
+    // for the life of the process (the library registers global hooks).
+    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+    if handle.is_null() {
+        // SAFETY: dlerror returns a thread-local C string or null.
+        let err = unsafe { libc::dlerror() };
+        let msg = if err.is_null() {
+            "dlopen failed".to_string()
+        } else {
+            // SAFETY: non-null pointer from dlerror is a valid C string.
+            unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned()
+        };
+        return Err(msg);
+    }
+    Ok(())
+}
+
+/// The folder the process loaded `libtorch_cpu.so` from, if it is loaded.
+pub fn libtorch_lib_dir() -> Option<PathBuf> {
+    loaded_library_path("libtorch_cpu.so").and_then(|p| p.parent().map(Path::to_path_buf))
+}
+
+fn loaded_library_path(name: &str) -> Option<PathBuf> {
+    struct Search<'a> {
+        name: &'a str,
+        found: Option<PathBuf>,
+    }
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info pointer and our `data` back to us.
+        let search = unsafe { &mut *(data as *mut Search<'_>) };
+        let name_ptr = unsafe { (*info).dlpi_name };
+        if name_ptr.is_null() {
+            return 0;
+        }
+        // SAFETY: dlpi_name is a NUL-terminated string owned by the loader.
+        let path = unsafe { CStr::from_ptr(name_ptr) }.to_string_lossy();
+        if Path::new(path.as_ref()).file_name().is_some_and(|f| f == search.name) {
+            search.found = Some(PathBuf::from(path.as_ref()));
+            return 1;
+        }
+        0
+    }
+    let mut search = Search { name, found: None };
+    // SAFETY: the callback only reads loader-provided data and writes into `search`.
+    unsafe {
+        libc::dl_iterate_phdr(Some(visit), &mut search as *mut Search<'_> as *mut libc::c_void)
+    };
+    search.found.and_then(|p| p.canonicalize().ok().or(Some(p)))
+}
+
+/// The version of the libtorch whose libraries live in `lib_dir`, read from the files its
+/// distributions carry: `build-version` (libtorch archives, Graft's CPU copy) or `version.py`
+/// (a PyTorch Python install, where `lib_dir` is `torch/lib`).
+pub fn libtorch_version(lib_dir: &Path) -> Option<String> {
+    let root = lib_dir.parent()?;
+    if let Ok(v) = std::fs::read_to_string(root.join("build-version")) {
+        return Some(v.trim().to_string());
+    }
+    let py = std::fs::read_to_string(root.join("version.py")).ok()?;
+    py.lines()
+        .find_map(|l| l.strip_prefix("__version__ = "))
+        .map(|v| v.trim().trim_matches(['\'', '"']).to_string())
+}
+
+/// Fail with a message that says which command to run when the libtorch in use is not the
+/// version tch was built for.
+pub fn check_libtorch() -> Result<()> {
+    let dir = libtorch_lib_dir()
+        .ok_or_else(|| Error::Libtorch { problem: "libtorch_cpu.so is not loaded".into() })?;
+    match libtorch_version(&dir) {
+        Some(v) if v.split('+').next() == Some(EXPECTED_LIBTORCH) => Ok(()),
+        Some(v) => Err(Error::Libtorch {
+            problem: format!(
+                "libtorch {v} found at {}, but Graft is built for libtorch {EXPECTED_LIBTORCH}",
+                dir.display()
+            ),
+        }),
+        // A libtorch without version files: trust the link-time check torch-sys made.
+        None => Ok(()),
+    }
+}
+
+/// Where a run computes: `auto` (CUDA if available, else CPU), `cpu`, `cuda` or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(Option<usize>),
+}
+
+impl FromStr for DeviceChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(None)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse::<usize>().ok())
+                .map(|n| DeviceChoice::Cuda(Some(n)))
+                .ok_or_else(|| Error::BadDevice(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceChoice::Auto => write!(f, "auto"),
+            DeviceChoice::Cpu => write!(f, "cpu"),
+            DeviceChoice::Cuda(None) => write!(f, "cuda"),
+            DeviceChoice::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The tch device, or a clear error when CUDA is asked for and missing.
+    pub fn resolve(self) -> Result<tch::Device> {
+        init();
+        let available = tch::Cuda::is_available();
+        match self {
+            DeviceChoice::Cpu => Ok(tch::Device::Cpu),
+            DeviceChoice::Auto if available => Ok(tch::Device::Cuda(0)),
+            DeviceChoice::Auto => Ok(tch::Device::Cpu),
+            DeviceChoice::Cuda(index) => {
+                if !available {
+                    return Err(Error::CudaUnavailable {
+                        requested: self.to_string(),
+                        why: cuda_unavailable_reason(),
+                    });
+                }
+                let index = index.unwrap_or(0);
+                let count = tch::Cuda::device_count() as usize;
+                if index >= count {
+                    return Err(Error::CudaUnavailable {
+                        requested: self.to_string(),
+                        why: format!("only {count} CUDA device(s) visible"),
+                    });
+                }
+                Ok(tch::Device::Cuda(index))
+            }
+        }
+    }
+}
+
+/// Why CUDA is not available, in words a user can act on.
+pub fn cuda_unavailable_reason() -> String {
+    match init() {
+        CudaLoad::NotPresent => "the libtorch in use is a CPU build; point LD_LIBRARY_PATH at the torch/lib \
+             folder of a PyTorch 2.11.0 CUDA install, or run scripts/setup.sh --cuda and rebuild"
+            .into(),
+        CudaLoad::Failed(msg) => format!("libtorch_cuda.so failed to load: {msg}"),
+        CudaLoad::Loaded(_) => "libtorch_cuda.so is loaded but no CUDA device is visible (driver or CUDA_VISIBLE_DEVICES)".into(),
+    }
+}
+
+/// Set libtorch's intra-op thread count (`None`: the number of available cores).
+pub fn set_threads(threads: Option<usize>) -> usize {
+    let n = threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    tch::set_num_threads(n as i32);
+    n
+}
+
+/// One master seed and the seeds derived from it for each part of a run (torch, envs, data
+/// order, …). Seeding happens here and only here, so a run is reproducible from one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeds {
+    /// The seed the user gave.
+    pub master: u64,
+}
+
+impl Seeds {
+    /// Seed libtorch (CPU and every CUDA device) from `master` and return the seed source.
+    pub fn seed_all(master: u64) -> Seeds {
+        let seeds = Seeds { master };
+        let torch_seed = seeds.derive("torch");
+        tch::manual_seed(torch_seed as i64);
+        if tch::Cuda::is_available() {
+            tch::Cuda::manual_seed_all(torch_seed);
+        }
+        seeds
+    }
+
+    /// A seed for the named component, stable across runs and Graft versions: FNV-1a of the
+    /// name mixed with the master seed through SplitMix64's finaliser.
+    pub fn derive(&self, name: &str) -> u64 {
+        let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+        for b in name.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01B3);
+        }
+        let mut z = h ^ self.master.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) & (i64::MAX as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_strings() {
+        assert_eq!("auto".parse::<DeviceChoice>().ok(), Some(DeviceChoice::Auto));
+        assert_eq!("CPU".parse::<DeviceChoice>().ok(), Some(DeviceChoice::Cpu));
+        assert_eq!("cuda".parse::<DeviceChoice>().ok(), Some(DeviceChoice::Cuda(None)));
+        assert_eq!("cuda:3".parse::<DeviceChoice>().ok(), Some(DeviceChoice::Cuda(Some(3))));
+        assert!(matches!("cuda:x".parse::<DeviceChoice>(), Err(Error::BadDevice(_))));
+        assert!(matches!("tpu".parse::<DeviceChoice>(), Err(Error::BadDevice(_))));
+    }
+
+    #[test]
+    fn derived_seeds_are_stable_and_distinct() {
+        let s = Seeds { master: 3 };
+        assert_eq!(s.derive("envs"), Seeds { master: 3 }.derive("envs"));
+        assert_ne!(s.derive("envs"), s.derive("data"));
+        assert_ne!(s.derive("envs"), Seeds { master: 4 }.derive("envs"));
+    }
+
+    #[test]
+    fn finds_the_loaded_libtorch_and_its_version() {
+        // Any tch call loads libtorch_cpu.so.
+        let _ = tch::Tensor::zeros([1], (tch::Kind::Float, tch::Device::Cpu));
+        let dir = libtorch_lib_dir().expect("libtorch_cpu.so is loaded");
+        assert!(dir.join("libtorch_cpu.so").exists());
+        let version = libtorch_version(&dir).expect("provisioned libtorch carries its version");
+        assert!(version.starts_with(EXPECTED_LIBTORCH), "{version}");
+        assert!(check_libtorch().is_ok());
+    }
+
+    #[test]
+    fn reads_a_python_install_version_file() {
+        let tmp = std::env::temp_dir().join(format!("graft-version-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("lib")).unwrap();
+        std::fs::write(tmp.join("version.py"), "__version__ = '2.11.0+cu130'\ngit_version = 'x'\n")
+            .unwrap();
+        assert_eq!(libtorch_version(&tmp.join("lib")).as_deref(), Some("2.11.0+cu130"));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}

@@ -1,0 +1,53 @@
+//! The one error type of the `graft` crate.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything Graft can refuse or fail at. The binary prints it as one paragraph and exits
+/// non-zero; it never reaches users as a panic.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A device string that is not `auto`, `cpu`, `cuda` or `cuda:N`.
+    #[error("unknown device '{0}': expected auto, cpu, cuda or cuda:N")]
+    BadDevice(String),
+    /// CUDA was asked for but cannot be used.
+    #[error("device '{requested}' requested but CUDA is not available: {why}")]
+    CudaUnavailable { requested: String, why: String },
+    /// libtorch is missing or is not the version tch was built for.
+    #[error(
+        "{problem}; run `scripts/setup.sh` (CPU) or `scripts/setup.sh --cuda` (GPU), then rebuild"
+    )]
+    Libtorch { problem: String },
+    /// A value that does not fit its tensor's expected shape.
+    #[error("{what}: expected shape {expected:?}, got {got:?}")]
+    ShapeMismatch { what: String, expected: Vec<i64>, got: Vec<i64> },
+    /// A bad command-line or configuration value.
+    #[error("{0}")]
+    Invalid(String),
+    /// Training produced a non-finite loss.
+    #[error("training diverged at step {step}: loss is {loss}")]
+    Diverged { step: usize, loss: f64 },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// An error from an environment.
+    #[error(transparent)]
+    Env(#[from] graft_envs::EnvError),
+    /// An error from libtorch.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+    /// An image could not be encoded or decoded.
+    #[error("image: {0}")]
+    Image(#[from] image::ImageError),
+}
+
+impl Error {
+    /// Wrap an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// `Result` with Graft's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
