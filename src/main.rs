@@ -71,12 +71,18 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`graft envs list | head`), as Unix tools do, instead of
+    // panicking on the failed write.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "graft: internal error (this is a bug in Graft, please report it): {info}\n\
              Set RUST_BACKTRACE=1 for details."
         );
-        if std::env::var_os("RUST_BACKTRACE").is_some() {
+        if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }
     }));

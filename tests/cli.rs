@@ -55,3 +55,75 @@ fn unknown_subcommand_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("frobnicate"), "{err}");
 }
+
+#[test]
+fn envs_list_shows_gymnasium_ids_spaces_and_limits() {
+    let (code, out, err) = graft(&["envs", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CartPole-v1"), "{out}");
+    assert!(
+        out.contains("Box([-4.8 -inf -0.41887903 -inf], [4.8 inf 0.41887903 inf], (4,), float32)"),
+        "{out}"
+    );
+    assert!(out.contains("max_episode_steps: 500, reward_threshold: 475"), "{out}");
+    assert!(out.contains("Pendulum-v1"), "{out}");
+}
+
+#[test]
+fn envs_render_writes_a_png_of_the_requested_size() {
+    let dir = std::env::temp_dir().join(format!("graft-cli-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let full = dir.join("cartpole.png");
+    let (code, _, err) = graft(&[
+        "envs",
+        "render",
+        "CartPole-v1",
+        "--seed",
+        "3",
+        "--steps",
+        "4",
+        "-o",
+        full.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::image_dimensions(&full).unwrap(), (600, 400));
+    let small = dir.join("acrobot.png");
+    let (code, _, err) =
+        graft(&["envs", "render", "Acrobot-v1", "--size", "84x84", "-o", small.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::image_dimensions(&small).unwrap(), (84, 84));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn envs_render_bad_input_gets_clear_errors_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("graft-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("x.png");
+    let out_s = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["envs", "render", "NoSuchEnv-v9", "-o", out_s], "unknown environment id 'NoSuchEnv-v9'"),
+        (
+            &["envs", "render", "CartPole-v1", "--kwarg", "bogus=1", "-o", out_s],
+            "bad argument 'bogus'",
+        ),
+        (
+            &["envs", "render", "CartPole-v1", "--size", "84by84", "-o", out_s],
+            "expected WIDTHxHEIGHT",
+        ),
+        (
+            &["envs", "render", "CartPole-v1", "-o", "/nonexistent-graft-dir/x.png"],
+            "does not exist",
+        ),
+        (&["envs", "render", "CartPole-v1", "-o", dir.to_str().unwrap()], "is a directory"),
+    ];
+    for (args, needle) in cases {
+        let (code, _, err) = graft(args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no temporary files left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

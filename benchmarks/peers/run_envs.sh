@@ -32,8 +32,8 @@ fi
 
 echo "== criterion: cargo bench -p graft-envs --bench envs -- ${CRITERION_ARGS:---warm-up-time 1 --measurement-time 3} $*"
 # shellcheck disable=SC2086
-cargo bench -p graft-envs --bench envs -- ${CRITERION_ARGS:---warm-up-time 1 --measurement-time 3} "$@" \
-    | grep -E "^[A-Za-z_]+/|time:|thrpt:" || true
+cargo bench -p graft-envs --bench envs -- ${CRITERION_ARGS:---warm-up-time 1 --measurement-time 3} "$@" 2>&1 \
+    | grep -vE "^(Benchmarking|Found|  [0-9]+ \(|Warning|change:)" | grep -E "^[A-Za-z_]+/|time:|thrpt:|^error" || true
 
 echo "== python peer: benchmarks/peers/gymnasium_cartpole.py ${PEER_ARGS:-}"
 peer_out="$(mktemp)"

@@ -26,3 +26,14 @@ pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};
 pub use spec::EnvSpec;
+
+pub use classic::{Acrobot, CartPole, MountainCar, MountainCarContinuous, Pendulum};
+pub use vector::{AutoresetMode, BatchAction, BatchView, Execution, VectorConfig, VectorEnv};
+pub use wrappers::{
+    AddRenderObservation, ClipAction, FrameStackObservation, GrayscaleObservation,
+    NormalizeObservation, RecordEpisodeStatistics, RenderObservationConfig, RepeatAction,
+    RescaleAction, ResizeObservation, TimeLimit,
+};
+
+#[cfg(feature = "gymnasium-rs")]
+pub use gymnasium_rs::{FromGymnasiumRs, ToGymnasiumRs};

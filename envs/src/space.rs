@@ -345,9 +345,11 @@ fn fmt_num(x: f64) -> String {
     } else if x == f64::NEG_INFINITY {
         "-inf".into()
     } else if x.abs() >= 1e30 {
-        format!("{x:e}")
+        format!("{:e}", x as f32)
     } else {
-        format!("{x}")
+        // Bounds are stored as f64 but hold f32 (or integer) values: print the shortest form
+        // that reads back as the same f32, as numpy prints float32 arrays.
+        format!("{}", x as f32)
     }
 }
 

@@ -42,23 +42,14 @@ pub fn run(cmd: EnvsCommand) -> Result<()> {
 }
 
 fn list() -> Result<()> {
-    let specs = registry::registered();
-    println!(
-        "{:<28} {:<48} {:<28} {:>9} {:>9}",
-        "id", "observation space", "action space", "max steps", "threshold"
-    );
-    for spec in specs {
+    for spec in registry::registered() {
         let env = registry::make(&spec.id, &Kwargs::new())?;
-        let limit = spec.max_episode_steps.map_or("-".to_string(), |n| n.to_string());
-        let threshold = spec.reward_threshold.map_or("-".to_string(), |r| r.to_string());
-        println!(
-            "{:<28} {:<48} {:<28} {:>9} {:>9}",
-            spec.id,
-            env.observation_space().to_string(),
-            env.action_space().to_string(),
-            limit,
-            threshold
-        );
+        let limit = spec.max_episode_steps.map_or("none".to_string(), |n| n.to_string());
+        let threshold = spec.reward_threshold.map_or("none".to_string(), |r| r.to_string());
+        println!("{}", spec.id);
+        println!("  observation: {}", env.observation_space());
+        println!("  action:      {}", env.action_space());
+        println!("  max_episode_steps: {limit}, reward_threshold: {threshold}");
     }
     Ok(())
 }

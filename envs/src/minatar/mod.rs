@@ -103,11 +103,17 @@ impl<'a> Grid<'a> {
 
     /// Set every cell whose bit `y * 10 + x` is set in `mask`, in channel `c`.
     #[inline]
-    pub fn set_mask(&mut self, mut mask: u128, c: usize) {
-        while mask != 0 {
-            let cell = mask.trailing_zeros() as i32;
-            mask &= mask - 1;
-            self.set(cell / 10, cell % 10, c);
+    pub fn set_mask(&mut self, mask: u128, c: usize) {
+        let (stride, offset) = if self.channels_first { (1, c * 100) } else { (self.channels, c) };
+        for (half, base) in [(mask as u64, 0usize), ((mask >> 64) as u64, 64)] {
+            let mut bits = half;
+            while bits != 0 {
+                let cell = base + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(v) = self.buf.get_mut(cell * stride + offset) {
+                    *v = 1;
+                }
+            }
         }
     }
 }

@@ -99,12 +99,19 @@ impl RandomState {
     }
 
     fn regenerate(&mut self) {
-        let mt = &mut self.key;
-        for k in 0..N {
-            let y = (mt[k] & UPPER_MASK) | (mt[(k + 1) % N] & LOWER_MASK);
-            let mag = if y & 1 == 1 { MATRIX_A } else { 0 };
-            mt[k] = mt[(k + M) % N] ^ (y >> 1) ^ mag;
+        #[inline(always)]
+        fn twist(upper: u32, lower: u32, far: u32) -> u32 {
+            let y = (upper & UPPER_MASK) | (lower & LOWER_MASK);
+            far ^ (y >> 1) ^ (if y & 1 == 1 { MATRIX_A } else { 0 })
         }
+        let mt = &mut self.key;
+        for k in 0..N - M {
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M]);
+        }
+        for k in N - M..N - 1 {
+            mt[k] = twist(mt[k], mt[k + 1], mt[k + M - N]);
+        }
+        mt[N - 1] = twist(mt[N - 1], mt[0], mt[M - 1]);
         self.pos = 0;
     }
 

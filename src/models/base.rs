@@ -1,0 +1,190 @@
+//! The [`Encoder`] interface every zoo model implements, its ordered layer groups, and the
+//! pieces shared by the model files (a linear head attachable to any encoder, path helpers,
+//! initialisers matching PyTorch's).
+//!
+//! An encoder is a `tch` [`nn::ModuleT`] (its `train` flag switches BatchNorm between batch
+//! and running statistics and turns dropout on or off) that also says how wide its output is
+//! and how its parameters split into named, ordered **layer groups** — the unit fine-tuning
+//! schedules freeze, unfreeze and give learning rates to (Howard & Ruder 2018, "Universal
+//! Language Model Fine-tuning", <https://arxiv.org/abs/1801.06146>, gradual unfreezing and
+//! discriminative learning rates). A group is a list of VarStore key prefixes, so a group
+//! can be mapped to tensors with [`LayerGroup::matches`].
+
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// A named group of layers: every VarStore key starting with one of `prefixes` (followed by
+/// `.` or ending there) belongs to it. Groups are listed input to output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerGroup {
+    /// The group's name, e.g. `stem`, `layer3`, `blocks.7`, `head`.
+    pub name: String,
+    /// Full VarStore key prefixes, e.g. `encoder.layer3`.
+    pub prefixes: Vec<String>,
+}
+
+impl LayerGroup {
+    /// A group named `name` holding the given key prefixes.
+    pub fn new(name: impl Into<String>, prefixes: Vec<String>) -> Self {
+        LayerGroup { name: name.into(), prefixes }
+    }
+
+    /// Whether VarStore key `key` belongs to this group.
+    pub fn matches(&self, key: &str) -> bool {
+        self.prefixes.iter().any(|p| key_has_prefix(key, p))
+    }
+}
+
+/// `key` equals `prefix` or continues it with a `.`; the empty prefix matches everything.
+pub fn key_has_prefix(key: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || key == prefix
+        || (key.len() > prefix.len() && key.starts_with(prefix) && key.as_bytes()[prefix.len()] == b'.')
+}
+
+/// A network that maps inputs to feature vectors (or logits, when built with a head), with
+/// the two things `tch` lacks: its output width and its ordered layer groups.
+///
+/// `forward_t(xs, train)`: `train = true` uses batch statistics in BatchNorm (and updates the
+/// running ones) and enables dropout; `train = false` is inference.
+pub trait Encoder: nn::ModuleT {
+    /// Width of the vector `forward_t` returns per example (`[B, output_dim]`).
+    fn output_dim(&self) -> i64;
+    /// Layer groups, input to output; together they cover every VarStore key of the model.
+    fn layer_groups(&self) -> Vec<LayerGroup>;
+}
+
+impl Encoder for Box<dyn Encoder> {
+    fn output_dim(&self) -> i64 {
+        (**self).output_dim()
+    }
+    fn layer_groups(&self) -> Vec<LayerGroup> {
+        (**self).layer_groups()
+    }
+}
+
+/// An encoder with a new linear head on top: how a features-only encoder (built with
+/// `num_classes: None`) gets a task-specific output layer. The head is its own layer group,
+/// `head`, placed last.
+#[derive(Debug)]
+pub struct WithHead<E: Encoder> {
+    /// The encoder underneath.
+    pub encoder: E,
+    /// The new output layer, `[encoder.output_dim()] -> [out_dim]`.
+    pub head: nn::Linear,
+    head_prefix: String,
+    out_dim: i64,
+}
+
+/// Put a fresh linear head of width `out_dim` on `encoder`, its parameters under `p`
+/// (e.g. `&root / "head"`).
+pub fn attach_head<E: Encoder>(p: &nn::Path, encoder: E, out_dim: i64) -> Result<WithHead<E>> {
+    positive("head output width", out_dim)?;
+    let head = nn::linear(p, encoder.output_dim(), out_dim, Default::default());
+    Ok(WithHead { head_prefix: path_prefix(p), out_dim, encoder, head })
+}
+
+impl<E: Encoder> nn::ModuleT for WithHead<E> {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.head.forward(&self.encoder.forward_t(xs, train))
+    }
+}
+
+impl<E: Encoder> Encoder for WithHead<E> {
+    fn output_dim(&self) -> i64 {
+        self.out_dim
+    }
+    fn layer_groups(&self) -> Vec<LayerGroup> {
+        let mut groups: Vec<LayerGroup> =
+            self.encoder.layer_groups().into_iter().filter(|g| g.name != "head").collect();
+        groups.push(LayerGroup::new("head", vec![self.head_prefix.clone()]));
+        groups
+    }
+}
+
+/// The VarStore key prefix of path `p` (`""` at the root).
+pub fn path_prefix(p: &nn::Path) -> String {
+    p.components().collect::<Vec<_>>().join(".")
+}
+
+/// `base.name`, or `name` when `base` is the root.
+pub fn join_key(base: &str, name: &str) -> String {
+    if base.is_empty() {
+        name.to_string()
+    } else {
+        format!("{base}.{name}")
+    }
+}
+
+/// A layer group of the sub-paths `names` under `base`.
+pub(crate) fn group(base: &str, name: &str, names: &[&str]) -> LayerGroup {
+    LayerGroup::new(name, names.iter().map(|n| join_key(base, n)).collect())
+}
+
+/// Refuse a non-positive size in a model configuration.
+pub(crate) fn positive(what: &str, value: i64) -> Result<()> {
+    if value <= 0 {
+        return Err(Error::Invalid(format!("model config: {what} must be positive, got {value}")));
+    }
+    Ok(())
+}
+
+/// Output size of a convolution or pooling along one axis.
+pub(crate) fn conv_out(size: i64, kernel: i64, stride: i64, padding: i64) -> i64 {
+    (size + 2 * padding - kernel) / stride + 1
+}
+
+/// Convert the input to `f32` and multiply it by `factor` (1/255 for `u8` frames).
+pub(crate) fn scale_input(xs: &Tensor, factor: f64) -> Tensor {
+    let x = if xs.kind() == Kind::Float { xs.shallow_clone() } else { xs.to_kind(Kind::Float) };
+    if factor == 1.0 {
+        x
+    } else {
+        x * factor
+    }
+}
+
+/// PyTorch's `kaiming_normal_(mode="fan_out", nonlinearity="relu")`, which torchvision uses
+/// for every convolution of ResNet and VGG.
+pub(crate) fn kaiming_fan_out() -> nn::Init {
+    nn::Init::Kaiming {
+        dist: nn::init::NormalOrUniform::Normal,
+        fan: nn::init::FanInOut::FanOut,
+        non_linearity: nn::init::NonLinearity::ReLU,
+    }
+}
+
+/// BatchNorm initialised as PyTorch does (weight 1, bias 0; tch's default weight is U(0, 1)).
+pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> nn::BatchNorm {
+    nn::batch_norm2d(
+        p,
+        channels,
+        nn::BatchNormConfig {
+            ws_init: nn::Init::Const(1.0),
+            bs_init: nn::Init::Const(0.0),
+            ..Default::default()
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_whole_components() {
+        assert!(key_has_prefix("layer1.0.conv1.weight", "layer1"));
+        assert!(key_has_prefix("layer1", "layer1"));
+        assert!(!key_has_prefix("layer10.weight", "layer1"));
+        assert!(key_has_prefix("anything", ""));
+    }
+
+    #[test]
+    fn conv_sizes() {
+        assert_eq!(conv_out(84, 8, 4, 0), 20);
+        assert_eq!(conv_out(20, 4, 2, 0), 9);
+        assert_eq!(conv_out(224, 7, 2, 3), 112);
+    }
+}
