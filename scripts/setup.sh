@@ -144,7 +144,8 @@ provision_cuda() {
     "$venv/bin/pip" install --quiet "torch==$TORCH_VERSION" >&2 || die "pip install torch==$TORCH_VERSION failed"
     touch "$marker"
   fi
-  "$venv/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))'
+  # Locate the package without importing it (importing torch without numpy warns).
+  "$venv/bin/python" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("torch").origin))'
 }
 
 if [ "$mode" = cpu ]; then libtorch=$(provision_cpu); else libtorch=$(provision_cuda); fi

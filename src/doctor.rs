@@ -221,8 +221,8 @@ const BATCH: i64 = 128;
 /// starting value. Proves end to end that libtorch builds graphs, backpropagates and updates
 /// parameters on the device.
 pub fn train_check(device: Device, steps: usize, seed: u64) -> Result<TrainCheck> {
-    if steps < 10 {
-        return Err(Error::Invalid(format!("training check needs at least 10 steps, got {steps}")));
+    if steps < 50 {
+        return Err(Error::Invalid(format!("training check needs at least 50 steps, got {steps}")));
     }
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(device);
@@ -300,6 +300,6 @@ mod tests {
 
     #[test]
     fn training_check_refuses_tiny_budgets() {
-        assert!(matches!(train_check(Device::Cpu, 3, 0), Err(Error::Invalid(_))));
+        assert!(matches!(train_check(Device::Cpu, 20, 0), Err(Error::Invalid(_))));
     }
 }

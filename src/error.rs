@@ -37,6 +37,12 @@ pub enum Error {
     /// An error from libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// A checkpoint file that cannot be read, or does not match the model it is loaded into.
+    #[error("checkpoint {path}: {problem}")]
+    Checkpoint { path: PathBuf, problem: String },
+    /// A trajectory dataset file that cannot be read or written, or is malformed.
+    #[error("dataset {path}: {problem}")]
+    Dataset { path: PathBuf, problem: String },
     /// An image could not be encoded or decoded.
     #[error("image: {0}")]
     Image(#[from] image::ImageError),

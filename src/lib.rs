@@ -5,10 +5,13 @@
 //! environments of [`graft_envs`]. This crate holds the libtorch side; the environments are a
 //! separate crate without a libtorch dependency.
 
+pub mod data;
 pub mod device;
 pub mod doctor;
 pub mod error;
+pub mod models;
 
 pub use device::{DeviceChoice, Seeds};
 pub use error::{Error, Result};
 pub use graft_envs as envs;
+pub use models::{Encoder, LayerGroup, ModelConfig};

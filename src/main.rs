@@ -49,6 +49,11 @@ enum Command {
     /// Environments: list the registry, render a frame.
     #[command(subcommand)]
     Envs(cli::envs::EnvsCommand),
+    /// Run a policy in an environment and write an Arrow trajectory dataset.
+    Collect(cli::collect::CollectArgs),
+    /// Trajectory datasets: info, validate, Parquet export and import.
+    #[command(subcommand)]
+    Data(cli::data::DataCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -66,6 +71,8 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Envs(cmd) => cli::envs::run(cmd)?,
+        Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
+        Command::Data(cmd) => cli::data::run(cmd)?,
     }
     Ok(())
 }

@@ -24,7 +24,7 @@ PY_OUT="$(mktemp)"
   --seconds "${SECONDS_PER_GAME:-2}" --repeats "${REPEATS:-3}" | tee "$PY_OUT"
 
 echo "== graft-envs (criterion)"
-cargo bench -p graft-envs --bench minatar -- --warm-up-time 1 --measurement-time 3 2>&1 \
+cargo bench -p graft-envs --bench minatar -- --warm-up-time 1 --measurement-time 3 minatar_step 2>&1 \
   | grep -E "^minatar_step|time:|thrpt:"
 
 echo "== ratios (median steps/s)"

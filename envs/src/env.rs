@@ -300,6 +300,7 @@ pub enum EpisodeState {
 
 impl EpisodeState {
     /// `Ok` when stepping is allowed; otherwise the error naming `env`.
+    #[inline]
     pub fn check_step(self, env: &str) -> Result<()> {
         match self {
             EpisodeState::Running => Ok(()),
@@ -309,6 +310,7 @@ impl EpisodeState {
     }
 
     /// The state after a step with these flags.
+    #[inline]
     pub fn after_step(terminated: bool, truncated: bool) -> Self {
         if terminated || truncated {
             EpisodeState::Done

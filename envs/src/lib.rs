@@ -22,6 +22,7 @@ pub use env::{
     Action, ActionRef, Env, EpisodeState, Info, Kwargs, Obs, ObsMut, Step, StepOutcome, Value,
 };
 pub use error::{EnvError, Result};
+pub use minatar::{MinAtar, MinAtarConfig};
 pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};

@@ -48,6 +48,30 @@ fn boxed<E: Env + 'static>(env: Result<E>) -> Result<Box<dyn Env>> {
     env.map(|e| Box::new(e) as Box<dyn Env>)
 }
 
+/// Builds an environment already inside its `TimeLimit` (the limit is the second argument),
+/// so that the `Box<dyn Env>` `make` returns holds a `TimeLimit<E>`: one virtual call per
+/// step instead of two (`Box<dyn Env>` around `TimeLimit<Box<dyn Env>>`), and the wrapper's
+/// bookkeeping inlined into the env's step.
+type LimitedConstructor = fn(&Kwargs, u64) -> Result<Box<dyn Env>>;
+
+fn limited<E: Env + 'static>(env: Result<E>, limit: u64) -> Result<Box<dyn Env>> {
+    Ok(Box::new(TimeLimit::new(env?, limit)?))
+}
+
+/// The typed `make` path of the ids that have one (the classic-control envs, whose steps are
+/// cheap enough for a virtual call to show). Other ids get `TimeLimit<Box<dyn Env>>`.
+fn limited_constructor(id: &str) -> Option<LimitedConstructor> {
+    let build: LimitedConstructor = match id {
+        "CartPole-v1" => |kw, n| limited(CartPole::from_kwargs(kw), n),
+        "MountainCar-v0" => |kw, n| limited(MountainCar::from_kwargs(kw), n),
+        "MountainCarContinuous-v0" => |kw, n| limited(MountainCarContinuous::from_kwargs(kw), n),
+        "Acrobot-v1" => |kw, n| limited(Acrobot::from_kwargs(kw), n),
+        "Pendulum-v1" => |kw, n| limited(Pendulum::from_kwargs(kw), n),
+        _ => return None,
+    };
+    Some(build)
+}
+
 /// Gymnasium's classic-control registrations (ids, limits and thresholds as in
 /// `gymnasium/envs/__init__.py`).
 fn classic_control() -> Vec<Registration> {
@@ -80,8 +104,8 @@ fn table() -> &'static [Registration] {
     static TABLE: OnceLock<Vec<Registration>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut all = classic_control();
-        // Other families append their registrations here, one `extend` each, e.g. MinAtar's
-        // `all.extend(crate::minatar::registrations());` once that module provides it.
+        // Other families append their registrations here, one `extend` each.
+        all.extend(crate::minatar::registrations());
         all.sort_by(|a, b| a.id.cmp(b.id));
         all
     })
@@ -126,10 +150,10 @@ pub fn make(id: &str, kwargs: &Kwargs) -> Result<Box<dyn Env>> {
             }
         }
     }
-    let env = (reg.make)(&env_kwargs)?;
-    match limit {
-        Some(n) => Ok(Box::new(TimeLimit::new(env, n)?)),
-        None => Ok(env),
+    match (limit, limited_constructor(reg.id)) {
+        (Some(n), Some(build)) => build(&env_kwargs, n),
+        (Some(n), None) => Ok(Box::new(TimeLimit::new((reg.make)(&env_kwargs)?, n)?)),
+        (None, _) => (reg.make)(&env_kwargs),
     }
 }
 
@@ -168,6 +192,26 @@ mod tests {
         let s = spec("Pendulum-v1").unwrap();
         assert_eq!((s.max_episode_steps, s.reward_threshold), (Some(200), None));
         assert_eq!(registered().len(), table().len());
+    }
+
+    /// Every classic-control id takes the typed path, and it builds what the generic one does.
+    #[test]
+    fn typed_make_path_covers_classic_control_and_agrees() {
+        for reg in classic_control() {
+            let build = limited_constructor(reg.id);
+            assert!(build.is_some(), "{} has no typed make path", reg.id);
+            let Some(build) = build else { continue };
+            let mut fast = build(&Kwargs::new(), 7).unwrap();
+            let inner = (reg.make)(&Kwargs::new()).unwrap();
+            let mut slow: Box<dyn Env> = Box::new(TimeLimit::new(inner, 7).unwrap());
+            assert_eq!(fast.reset(Some(3), &Kwargs::new()), slow.reset(Some(3), &Kwargs::new()));
+            let action = fast.action_space().sample_action(&mut crate::EnvRng::seed_from(1));
+            let action = action.unwrap();
+            for _ in 0..7 {
+                assert_eq!(fast.step(&action), slow.step(&action), "{}", reg.id);
+            }
+            assert!(matches!(fast.step(&action), Err(EnvError::StepAfterDone { .. })));
+        }
     }
 
     #[test]

@@ -239,6 +239,16 @@ fn specs_mirror_the_gymnasium_registration() {
         "minimal action sets: Breakout, Asterix, Freeway, Seaquest, SpaceInvaders"
     );
     assert_eq!(n("MinAtar/Asterix-v0"), 6);
+    let regs = minatar::registrations();
+    let ids: Vec<&str> = regs.iter().map(|r| r.id).collect();
+    let spec_ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+    let mut sorted = spec_ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    for r in &regs {
+        assert_eq!(r.max_episode_steps, None);
+        assert_eq!((r.make)(&Kwargs::new()).unwrap().id(), r.id);
+    }
 }
 
 #[test]

@@ -1,3 +1,5 @@
 //! Subcommands of the `graft` binary that need more than a few lines, one file each.
 
+pub mod collect;
+pub mod data;
 pub mod envs;

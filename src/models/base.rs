@@ -41,7 +41,9 @@ impl LayerGroup {
 pub fn key_has_prefix(key: &str, prefix: &str) -> bool {
     prefix.is_empty()
         || key == prefix
-        || (key.len() > prefix.len() && key.starts_with(prefix) && key.as_bytes()[prefix.len()] == b'.')
+        || (key.len() > prefix.len()
+            && key.starts_with(prefix)
+            && key.as_bytes()[prefix.len()] == b'.')
 }
 
 /// A network that maps inputs to feature vectors (or logits, when built with a head), with
@@ -54,6 +56,12 @@ pub trait Encoder: nn::ModuleT {
     fn output_dim(&self) -> i64;
     /// Layer groups, input to output; together they cover every VarStore key of the model.
     fn layer_groups(&self) -> Vec<LayerGroup>;
+}
+
+impl nn::ModuleT for Box<dyn Encoder> {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        (**self).forward_t(xs, train)
+    }
 }
 
 impl Encoder for Box<dyn Encoder> {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use super::base::{conv_out, group, join_key, path_prefix, positive, scale_input, Encoder, LayerGroup};
+use super::base::{
+    conv_out, group, join_key, path_prefix, positive, scale_input, Encoder, LayerGroup,
+};
 use crate::error::Result;
 
 /// IMPALA CNN hyperparameters.
@@ -129,7 +131,10 @@ pub fn impala_cnn(p: &nn::Path, config: &ImpalaCnnConfig) -> Result<ImpalaCnn> {
         let blocks = (0..config.blocks_per_stack)
             .map(|r| {
                 let rp = &sp / format!("res{r}");
-                ResidualBlock { conv0: conv3(&rp / "conv0", c, c), conv1: conv3(&rp / "conv1", c, c) }
+                ResidualBlock {
+                    conv0: conv3(&rp / "conv0", c, c),
+                    conv1: conv3(&rp / "conv1", c, c),
+                }
             })
             .collect();
         stacks.push(ConvStack { conv: conv3(&sp / "conv", c_in, c), blocks });

@@ -51,7 +51,12 @@ pub struct MlpConfig {
 
 impl Default for MlpConfig {
     fn default() -> Self {
-        MlpConfig { input_dim: 4, hidden: vec![64, 64], activation: Activation::Tanh, num_outputs: None }
+        MlpConfig {
+            input_dim: 4,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            num_outputs: None,
+        }
     }
 }
 
@@ -98,7 +103,13 @@ pub fn mlp(p: &nn::Path, config: &MlpConfig) -> Result<Mlp> {
         width = h;
     }
     let head = config.num_outputs.map(|n| nn::linear(p / "head", width, n, Default::default()));
-    Ok(Mlp { layers, head, activation: config.activation, config: config.clone(), base: path_prefix(p) })
+    Ok(Mlp {
+        layers,
+        head,
+        activation: config.activation,
+        config: config.clone(),
+        base: path_prefix(p),
+    })
 }
 
 impl Mlp {

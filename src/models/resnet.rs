@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
-use super::base::{batch_norm2d, group, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup};
+use super::base::{
+    batch_norm2d, group, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup,
+};
 use crate::error::{Error, Result};
 
 /// Residual block type.
@@ -128,7 +130,13 @@ fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::C
         i,
         o,
         k,
-        nn::ConvConfig { stride, padding, bias: false, ws_init: kaiming_fan_out(), ..Default::default() },
+        nn::ConvConfig {
+            stride,
+            padding,
+            bias: false,
+            ws_init: kaiming_fan_out(),
+            ..Default::default()
+        },
     )
 }
 
@@ -138,7 +146,14 @@ struct Block {
     downsample: Option<(nn::Conv2D, nn::BatchNorm)>,
 }
 
-fn block(p: nn::Path, kind: BlockKind, c_in: i64, planes: i64, stride: i64, zero_init: bool) -> Block {
+fn block(
+    p: nn::Path,
+    kind: BlockKind,
+    c_in: i64,
+    planes: i64,
+    stride: i64,
+    zero_init: bool,
+) -> Block {
     let c_out = planes * kind.expansion();
     let specs: Vec<(i64, i64, i64, i64, i64)> = match kind {
         // (in, out, kernel, stride, padding)

@@ -78,7 +78,11 @@ impl TransformerBlock {
         };
         TransformerBlock {
             ln_1: layer_norm(p / "ln_1", c.dim, c.eps),
-            in_proj_weight: a.var("in_proj_weight", &[3 * c.dim, c.dim], xavier_uniform(c.dim, 3 * c.dim)),
+            in_proj_weight: a.var(
+                "in_proj_weight",
+                &[3 * c.dim, c.dim],
+                xavier_uniform(c.dim, 3 * c.dim),
+            ),
             in_proj_bias: a.var("in_proj_bias", &[3 * c.dim], nn::Init::Const(0.0)),
             out_proj: nn::linear(
                 &a / "out_proj",
@@ -114,11 +118,24 @@ impl TransformerBlock {
 
     /// # Shapes
     /// `[B, N, D]` → `[B, N, D]`.
-    pub fn forward_t(&self, xs: &Tensor, mask: Option<&Tensor>, causal: bool, train: bool) -> Tensor {
-        let y = self.attention(&self.ln_1.forward(xs), mask, causal, train).dropout(self.dropout, train);
+    pub fn forward_t(
+        &self,
+        xs: &Tensor,
+        mask: Option<&Tensor>,
+        causal: bool,
+        train: bool,
+    ) -> Tensor {
+        let y = self
+            .attention(&self.ln_1.forward(xs), mask, causal, train)
+            .dropout(self.dropout, train);
         let x = xs + y;
         let y = self.ln_2.forward(&x).apply(&self.fc1);
-        let y = self.activation.apply(&y).dropout(self.dropout, train).apply(&self.fc2).dropout(self.dropout, train);
+        let y = self
+            .activation
+            .apply(&y)
+            .dropout(self.dropout, train)
+            .apply(&self.fc2)
+            .dropout(self.dropout, train);
         x + y
     }
 }

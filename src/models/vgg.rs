@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
-use super::base::{batch_norm2d, join_key, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup};
+use super::base::{
+    batch_norm2d, join_key, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup,
+};
 use crate::error::{Error, Result};
 
 /// VGG hyperparameters. Defaults: VGG-16 without BatchNorm, 1000 classes.

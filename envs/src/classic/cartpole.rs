@@ -21,6 +21,32 @@ use crate::rng::EnvRng;
 use crate::space::Space;
 
 const ID: &str = "CartPole-v1";
+/// Values per observation: `[x, x_dot, theta, theta_dot]`.
+const OBS_LEN: usize = 4;
+
+/// `(theta.sin(), theta.cos())` in one call to the C library's `sincos`, which shares the
+/// argument reduction between the two. glibc computes each result exactly as its `sin` and
+/// `cos` do (checked by `sincos_matches_sin_and_cos` below), so trajectories keep matching
+/// numpy's (which calls `sin` and `cos`) bit for bit. `f64::sin_cos` calls `sin` and `cos`
+/// separately.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[inline]
+pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
+    extern "C" {
+        fn sincos(x: libc::c_double, sin: *mut libc::c_double, cos: *mut libc::c_double);
+    }
+    let (mut s, mut c) = (0.0, 0.0);
+    // SAFETY: glibc's `sincos` writes one double through each pointer, which point to locals.
+    unsafe { sincos(theta, &mut s, &mut c) };
+    (s, c)
+}
+
+/// `(theta.sin(), theta.cos())` (no `sincos` in this C library).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[inline]
+pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
+    (theta.sin(), theta.cos())
+}
 
 /// How the state is advanced over one time step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -214,13 +240,28 @@ impl CartPole {
         self.episode = EpisodeState::Running;
     }
 
+    /// The error `step_into` returns for a call its fast checks refused, from the same checks
+    /// (and in the same order) as the other environments use.
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self, action: ActionRef<'_>, obs: &ObsMut<'_>) -> EnvError {
+        let checks = self
+            .episode
+            .check_step(ID)
+            .and_then(|()| self.action_space.check_action(ID, action))
+            .and_then(|()| obs.check(&self.observation_space, ID));
+        match checks {
+            Err(e) => e,
+            Ok(()) => EnvError::Other(format!("{ID}: step refused for action {action}")),
+        }
+    }
+
     /// One step of the dynamics for `push_right`; returns whether the new state is terminal.
     fn advance(&mut self, push_right: bool) -> bool {
         let c = &self.config;
         let [mut x, mut x_dot, mut theta, mut theta_dot] = self.state;
         let force = if push_right { c.force_mag } else { -c.force_mag };
-        let costheta = theta.cos();
-        let sintheta = theta.sin();
+        let (sintheta, costheta) = sin_cos(theta);
         let temp =
             (force + self.polemass_length * (theta_dot * theta_dot) * sintheta) / self.total_mass;
         let thetaacc = (c.gravity * sintheta - costheta * temp)
@@ -278,11 +319,22 @@ impl Env for CartPole {
         Ok(Info::new())
     }
 
+    #[inline]
     fn step_into(&mut self, action: ActionRef<'_>, mut obs: ObsMut<'_>) -> Result<StepOutcome> {
-        self.episode.check_step(ID)?;
-        self.action_space.check_action(ID, action)?;
-        obs.check(&self.observation_space, ID)?;
-        let terminated = self.advance(action == ActionRef::Discrete(1));
+        // The checks of `EpisodeState::check_step`, `Space::check_action` and `ObsMut::check`,
+        // written out so the valid case is a few compares; the errors come from those calls.
+        if self.episode != EpisodeState::Running {
+            return Err(self.refusal(action, &obs));
+        }
+        let push_right = match action {
+            ActionRef::Discrete(0) => false,
+            ActionRef::Discrete(1) => true,
+            _ => return Err(self.refusal(action, &obs)),
+        };
+        if obs.f32.len() != OBS_LEN || !obs.u8.is_empty() {
+            return Err(self.refusal(action, &obs));
+        }
+        let terminated = self.advance(push_right);
         // Gymnasium gives 1 per step (the terminating one included), or with the Sutton-Barto
         // reward 0 per step and -1 on termination. Stepping past termination is refused here.
         let reward = match (self.config.sutton_barto_reward, terminated) {
@@ -404,5 +456,48 @@ mod tests {
                 .collect();
         let (c, _) = env.reset(None, &opts).unwrap();
         assert!(c.f32.iter().all(|&x| (0.1..=0.2).contains(&x)));
+    }
+
+    /// `sin_cos` must give the bits of `sin` and `cos` called separately (what numpy does), on
+    /// CartPole's range, a wide range, and random bit patterns of every magnitude.
+    #[test]
+    fn sincos_matches_sin_and_cos() {
+        let mut rng = EnvRng::seed_from(11);
+        let mut xs: Vec<f64> = (0..200_000).map(|_| rng.uniform(-0.5, 0.5)).collect();
+        xs.extend((0..200_000).map(|_| rng.uniform(-1e4, 1e4)));
+        xs.extend((0..200_000).map(|_| f64::from_bits(rng.next_u64())));
+        xs.extend([0.0, -0.0, 1e-300, f64::MIN_POSITIVE, 1e22, f64::MAX, f64::INFINITY, f64::NAN]);
+        for x in xs {
+            let (s, c) = sin_cos(x);
+            assert_eq!(s.to_bits(), x.sin().to_bits(), "sin({x:e})");
+            assert_eq!(c.to_bits(), x.cos().to_bits(), "cos({x:e})");
+        }
+    }
+
+    /// The fast checks give the same errors, in the same order, as the general ones.
+    #[test]
+    fn refusals_come_in_order() {
+        let mut env = CartPole::default();
+        let mut small = Obs { f32: vec![0.0; 3], u8: vec![] };
+        assert!(matches!(
+            env.step_into(ActionRef::Discrete(5), small.as_mut()),
+            Err(EnvError::StepBeforeReset { .. })
+        ));
+        env.reset(Some(0), &Kwargs::new()).unwrap();
+        assert!(matches!(
+            env.step_into(ActionRef::Discrete(5), small.as_mut()),
+            Err(EnvError::InvalidAction { .. })
+        ));
+        assert!(matches!(
+            env.step_into(ActionRef::Discrete(-1), small.as_mut()),
+            Err(EnvError::InvalidAction { .. })
+        ));
+        let mut extra = Obs { f32: vec![0.0; 4], u8: vec![0] };
+        assert!(matches!(
+            env.step_into(ActionRef::Discrete(1), extra.as_mut()),
+            Err(EnvError::LengthMismatch { .. })
+        ));
+        let mut ok = Obs { f32: vec![0.0; 4], u8: vec![] };
+        assert!(env.step_into(ActionRef::Discrete(1), ok.as_mut()).is_ok());
     }
 }

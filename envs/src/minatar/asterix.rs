@@ -153,7 +153,7 @@ impl Game for Asterix {
         (r, self.terminal)
     }
 
-    fn write_state(&self, grid: &mut Grid<'_>) {
+    fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.player_y, self.player_x, 0);
         for e in self.entities.iter().flatten() {
             grid.set(e.y, e.x, if e.gold { 3 } else { 1 });

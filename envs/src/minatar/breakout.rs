@@ -122,11 +122,18 @@ impl Game for Breakout {
         (r, self.terminal)
     }
 
-    fn write_state(&self, grid: &mut Grid<'_>) {
+    fn write_static(&self, grid: &mut Grid<'_>) {
+        grid.set_mask(self.bricks, 3);
+    }
+
+    fn static_key(&self) -> u128 {
+        self.bricks
+    }
+
+    fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.ball_y, self.ball_x, 1);
         grid.set(9, self.pos, 0);
         grid.set(self.last_y, self.last_x, 2);
-        grid.set_mask(self.bricks, 3);
     }
 
     fn difficulty_ramp(&self) -> Option<i32> {

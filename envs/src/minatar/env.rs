@@ -59,6 +59,9 @@ pub struct MinAtar<G: Game> {
     observation_space: Space,
     action_space: Space,
     episode: EpisodeState,
+    /// The game's static layer as last drawn, and the key it was drawn for.
+    template: Vec<u8>,
+    template_key: Option<u128>,
 }
 
 impl<G: Game> MinAtar<G> {
@@ -84,6 +87,8 @@ impl<G: Game> MinAtar<G> {
             action_space: Space::discrete(action_set.len() as u64),
             observation_space: Space::Box(BoxSpace::uniform(0.0, 1.0, shape, DType::Bool)),
             action_set,
+            template: vec![0; 100 * G::CHANNELS],
+            template_key: None,
             config,
             episode: EpisodeState::NeedsReset,
         })
@@ -110,10 +115,18 @@ impl<G: Game> MinAtar<G> {
         self.game.difficulty_ramp()
     }
 
-    fn write_obs(&self, out: &mut [u8]) {
-        out.fill(0);
+    /// minatar's `state()` into `out`: the cached static layer, then the moving parts.
+    fn write_obs(&mut self, out: &mut [u8]) {
+        let key = self.game.static_key();
+        if self.template_key != Some(key) {
+            self.template.fill(0);
+            let mut grid = Grid::new(&mut self.template, G::CHANNELS, self.config.channels_first);
+            self.game.write_static(&mut grid);
+            self.template_key = Some(key);
+        }
+        out.copy_from_slice(&self.template);
         let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
-        self.game.write_state(&mut grid);
+        self.game.write_dynamic(&mut grid);
     }
 
     /// The colour of each of the 100 cells: the highest set channel's palette entry, black when

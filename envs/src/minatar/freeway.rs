@@ -126,7 +126,7 @@ impl Game for Freeway {
         (r, self.terminal)
     }
 
-    fn write_state(&self, grid: &mut Grid<'_>) {
+    fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.pos, 4, 0);
         for car in &self.cars {
             grid.set(car[1], car[0], 1);

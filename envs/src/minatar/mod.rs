@@ -31,6 +31,7 @@ pub use space_invaders::SpaceInvaders;
 
 use crate::env::{Env, Kwargs, Value};
 use crate::error::{EnvError, Result};
+use crate::registry::Registration;
 use crate::spec::EnvSpec;
 
 /// The six actions every MinAtar game accepts, in minatar's `action_map` order.
@@ -68,7 +69,23 @@ pub trait Game: Clone + Send + 'static {
     fn act(&mut self, a: u8, rng: &mut RandomState) -> (i32, bool);
 
     /// Set the cells of minatar's `state()` in `grid` (which the caller has cleared).
-    fn write_state(&self, grid: &mut Grid<'_>);
+    fn write_state(&self, grid: &mut Grid<'_>) {
+        self.write_static(grid);
+        self.write_dynamic(grid);
+    }
+
+    /// The slowly changing part of the state (Breakout's bricks, the alien block), which the
+    /// environment caches between steps and copies out whole; `static_key` must change
+    /// whenever it does. By default there is none.
+    fn write_static(&self, _grid: &mut Grid<'_>) {}
+
+    /// A value that identifies what [`Game::write_static`] draws.
+    fn static_key(&self) -> u128 {
+        0
+    }
+
+    /// The rest of the state, set on top of the static part.
+    fn write_dynamic(&self, grid: &mut Grid<'_>);
 
     /// minatar's `difficulty_ramp()`: the ramp level, or `None` for games without a ramp.
     fn difficulty_ramp(&self) -> Option<i32>;
@@ -204,6 +221,34 @@ pub fn make(id: &str, kwargs: &Kwargs) -> Result<Box<dyn Env>> {
         "SpaceInvaders" => Box::new(MinAtar::<SpaceInvaders>::new(id, config)?),
         _ => return Err(unknown(id)),
     })
+}
+
+/// The registry entries for [`specs`]' ids (no step limit), for `registry.rs`'s table:
+/// `all.extend(crate::minatar::registrations());`.
+pub fn registrations() -> Vec<Registration> {
+    macro_rules! entry {
+        ($id:literal) => {
+            Registration {
+                id: $id,
+                max_episode_steps: None,
+                reward_threshold: None,
+                nondeterministic: false,
+                make: |kw| make($id, kw),
+            }
+        };
+    }
+    vec![
+        entry!("MinAtar/Asterix-v0"),
+        entry!("MinAtar/Asterix-v1"),
+        entry!("MinAtar/Breakout-v0"),
+        entry!("MinAtar/Breakout-v1"),
+        entry!("MinAtar/Freeway-v0"),
+        entry!("MinAtar/Freeway-v1"),
+        entry!("MinAtar/Seaquest-v0"),
+        entry!("MinAtar/Seaquest-v1"),
+        entry!("MinAtar/SpaceInvaders-v0"),
+        entry!("MinAtar/SpaceInvaders-v1"),
+    ]
 }
 
 fn unknown(id: &str) -> EnvError {

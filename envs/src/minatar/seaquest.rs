@@ -412,7 +412,7 @@ impl Game for Seaquest {
         (r, self.terminal)
     }
 
-    fn write_state(&self, grid: &mut Grid<'_>) {
+    fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };
         // numpy reads index -1 as the last column; the game never produces 10.

@@ -49,14 +49,14 @@ const WAVE: u128 = {
 /// Columns ordered by distance from each cannon position (a stable sort, as minatar's).
 const SEARCH_ORDER: [[u8; 10]; 10] = {
     let mut out = [[0u8; 10]; 10];
-    let mut pos = 0;
+    let mut pos: usize = 0;
     while pos < 10 {
         let mut n = 0;
         let mut d = 0;
         while d < 10 {
-            let mut i = 0;
+            let mut i: usize = 0;
             while i < 10 {
-                let dist = if i > pos { i - pos } else { pos - i };
+                let dist = i.abs_diff(pos);
                 if dist == d {
                     out[pos][n] = i as u8;
                     n += 1;
@@ -204,10 +204,17 @@ impl Game for SpaceInvaders {
         (r, self.terminal)
     }
 
-    fn write_state(&self, grid: &mut Grid<'_>) {
-        grid.set(9, self.pos, 0);
+    fn write_static(&self, grid: &mut Grid<'_>) {
         grid.set_mask(self.aliens, 1);
         grid.set_mask(self.aliens, if self.alien_dir < 0 { 2 } else { 3 });
+    }
+
+    fn static_key(&self) -> u128 {
+        self.aliens | ((self.alien_dir < 0) as u128) << 100
+    }
+
+    fn write_dynamic(&self, grid: &mut Grid<'_>) {
+        grid.set(9, self.pos, 0);
         grid.set_mask(self.f_bullets, 4);
         grid.set_mask(self.e_bullets, 5);
     }

@@ -62,21 +62,35 @@ impl<E: Env> TimeLimit<E> {
     pub fn into_inner(self) -> E {
         self.env
     }
+
+    /// The error for a step outside a running episode (kept out of the hot path).
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self) -> EnvError {
+        match self.episode.check_step(self.env.id()) {
+            Err(e) => e,
+            Ok(()) => EnvError::StepAfterDone { env: self.env.id().to_string() },
+        }
+    }
 }
 
 impl<E: Env> Env for TimeLimit<E> {
+    #[inline]
     fn id(&self) -> &str {
         self.env.id()
     }
 
+    #[inline]
     fn observation_space(&self) -> &Space {
         self.env.observation_space()
     }
 
+    #[inline]
     fn action_space(&self) -> &Space {
         self.env.action_space()
     }
 
+    #[inline]
     fn reset_into(&mut self, seed: Option<u64>, options: &Kwargs, obs: ObsMut<'_>) -> Result<Info> {
         let info = self.env.reset_into(seed, options, obs)?;
         self.elapsed_steps = 0;
@@ -84,14 +98,15 @@ impl<E: Env> Env for TimeLimit<E> {
         Ok(info)
     }
 
+    #[inline]
     fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
         // The inner env would accept a step after a truncation; this wrapper must refuse it.
-        self.episode.check_step(self.env.id())?;
+        if self.episode != EpisodeState::Running {
+            return Err(self.refusal());
+        }
         let mut out = self.env.step_into(action, obs)?;
         self.elapsed_steps += 1;
-        if self.elapsed_steps >= self.max_episode_steps {
-            out.truncated = true;
-        }
+        out.truncated |= self.elapsed_steps >= self.max_episode_steps;
         self.episode = EpisodeState::after_step(out.terminated, out.truncated);
         Ok(out)
     }

@@ -1,0 +1,306 @@
+//! `collect`: run a policy in an environment for N episodes and write a trajectory dataset.
+//!
+//! Episodes run in parallel on `workers` threads, each with its own copy of the env; a
+//! worker claims the next episode number, runs the whole episode and hands it to the writer,
+//! which writes episodes in number order. Episode `e` is reset with seed `seed + e` (as
+//! Gymnasium's vector envs seed sub-env `i` with `seed + i`) and its policy draws from a
+//! generator derived from `(seed, e)`, so a dataset is the same whatever the worker count.
+//! Rendering pixels (`--pixels 64x64`) is what makes collection slow, and what the workers
+//! spread over cores.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
+
+use serde_json::json;
+
+use graft_envs::{
+    registry, Action, AddRenderObservation, Env, EnvRng, Info, Kwargs, Obs, RenderObservationConfig,
+};
+
+use crate::data::experts::{expert_for, Policy, RandomPolicy};
+use crate::data::ipc::Compression;
+use crate::data::schema::{env_spec_to_json, ObsView};
+use crate::data::writer::{DatasetWriter, NewDataset, WriterOptions};
+use crate::error::{Error, Result};
+
+/// Which policy collects the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySpec {
+    /// Uniform random actions.
+    Random,
+    /// The env's hand-written expert ([`crate::data::experts`]).
+    Heuristic,
+    /// A trained agent's checkpoint (needs the RL agents; not available yet).
+    Checkpoint(PathBuf),
+}
+
+impl std::str::FromStr for PolicySpec {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "random" => Ok(PolicySpec::Random),
+            "heuristic" | "expert" => Ok(PolicySpec::Heuristic),
+            _ => match s.strip_prefix("checkpoint:") {
+                Some(p) if !p.is_empty() => Ok(PolicySpec::Checkpoint(PathBuf::from(p))),
+                _ => Err(Error::Invalid(format!(
+                    "--policy '{s}': expected random, heuristic or checkpoint:PATH"
+                ))),
+            },
+        }
+    }
+}
+
+impl PolicySpec {
+    /// Short name stored as `algorithm_name`.
+    pub fn name(&self) -> String {
+        match self {
+            PolicySpec::Random => "random".into(),
+            PolicySpec::Heuristic => "heuristic".into(),
+            PolicySpec::Checkpoint(p) => format!("checkpoint:{}", p.display()),
+        }
+    }
+}
+
+/// What to collect and where to write it.
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    /// Registered env id, e.g. `CartPole-v1`.
+    pub env_id: String,
+    /// Keyword arguments for `make`.
+    pub kwargs: Kwargs,
+    /// The collecting policy.
+    pub policy: PolicySpec,
+    /// Episodes to collect.
+    pub episodes: usize,
+    /// Record `(width, height)` RGB frames as observations, keeping the state in `state`.
+    pub pixels: Option<(u32, u32)>,
+    /// Master seed: episode `e` is reset with `seed + e`.
+    pub seed: u64,
+    /// Worker threads (at least 1).
+    pub workers: usize,
+    /// Output file.
+    pub output: PathBuf,
+    /// `dataset_id`; default `"<env>/<policy>-v0"`.
+    pub dataset_id: Option<String>,
+    /// Record batch compression.
+    pub compression: Compression,
+    /// Store each step's `info` as JSON.
+    pub info: bool,
+}
+
+impl CollectConfig {
+    /// Defaults: random policy, 10 episodes, no pixels, seed 0, all cores.
+    pub fn new(env_id: &str, output: impl Into<PathBuf>) -> Self {
+        CollectConfig {
+            env_id: env_id.to_string(),
+            kwargs: Kwargs::new(),
+            policy: PolicySpec::Random,
+            episodes: 10,
+            pixels: None,
+            seed: 0,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            output: output.into(),
+            dataset_id: None,
+            compression: Compression::None,
+            info: false,
+        }
+    }
+}
+
+/// What a collection produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectSummary {
+    /// The file written.
+    pub path: PathBuf,
+    /// Episodes written.
+    pub episodes: usize,
+    /// Transitions written.
+    pub steps: usize,
+    /// Each episode's return, in order.
+    pub returns: Vec<f64>,
+}
+
+/// One finished episode, waiting for its turn to be written.
+struct EpisodeData {
+    obs: Vec<Obs>,
+    actions: Vec<Action>,
+    rewards: Vec<f64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    infos: Vec<Info>,
+}
+
+fn make_env(cfg: &CollectConfig) -> Result<Box<dyn Env>> {
+    let env = registry::make(&cfg.env_id, &cfg.kwargs)?;
+    Ok(match cfg.pixels {
+        None => env,
+        Some(size) => Box::new(AddRenderObservation::with_config(
+            env,
+            RenderObservationConfig { render_only: false, size: Some(size), ..Default::default() },
+        )?),
+    })
+}
+
+fn make_policy(cfg: &CollectConfig, env: &dyn Env) -> Result<Box<dyn Policy>> {
+    match &cfg.policy {
+        PolicySpec::Random => Ok(Box::new(RandomPolicy::new(env.action_space().clone()))),
+        PolicySpec::Heuristic => Ok(Box::new(expert_for(&cfg.env_id)?)),
+        PolicySpec::Checkpoint(p) => Err(Error::Invalid(format!(
+            "--policy checkpoint:{}: checkpoint policies need a trained RL agent (src/rl), which \
+             is not available yet; the model zoo's checkpoints hold encoders without a policy. \
+             Use --policy random or --policy heuristic",
+            p.display()
+        ))),
+    }
+}
+
+fn run_episode(
+    env: &mut dyn Env,
+    policy: &mut dyn Policy,
+    seed: u64,
+    e: usize,
+    keep_info: bool,
+) -> Result<EpisodeData> {
+    let mut rng = EnvRng::seed_from(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (e as u64 + 1));
+    let mut obs = Obs::zeros(env.observation_space());
+    env.reset_into(Some(seed.wrapping_add(e as u64)), &Kwargs::new(), obs.as_mut())?;
+    let mut data = EpisodeData {
+        obs: vec![obs],
+        actions: Vec::new(),
+        rewards: Vec::new(),
+        terminated: Vec::new(),
+        truncated: Vec::new(),
+        infos: Vec::new(),
+    };
+    loop {
+        let current = data.obs.last().ok_or_else(|| Error::Invalid("no observation".into()))?;
+        let action = policy.act(ObsView::of(current), &mut rng)?;
+        let mut next = Obs::zeros(env.observation_space());
+        let out = env.step_into(action.as_ref(), next.as_mut())?;
+        data.obs.push(next);
+        data.actions.push(action);
+        data.rewards.push(out.reward);
+        data.terminated.push(out.terminated);
+        data.truncated.push(out.truncated);
+        if keep_info {
+            data.infos.push(out.info);
+        }
+        if out.terminated || out.truncated {
+            return Ok(data);
+        }
+    }
+}
+
+fn write_episode(w: &mut DatasetWriter, ep: &EpisodeData) -> Result<f64> {
+    let no_info = Info::new();
+    w.begin_episode(ObsView::of(&ep.obs[0]))?;
+    for t in 0..ep.actions.len() {
+        w.push_step(
+            ep.actions[t].as_ref(),
+            ep.rewards[t],
+            ep.terminated[t],
+            ep.truncated[t],
+            ObsView::of(&ep.obs[t + 1]),
+            ep.infos.get(t).unwrap_or(&no_info),
+        )?;
+    }
+    w.end_episode()?;
+    Ok(ep.rewards.iter().sum())
+}
+
+/// Collect `cfg.episodes` episodes into `cfg.output`; `progress(episodes, steps)` is called
+/// after each episode is written.
+pub fn collect(
+    cfg: &CollectConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CollectSummary> {
+    let probe = make_env(cfg)?;
+    // Fail on a bad policy before creating any file.
+    drop(make_policy(cfg, probe.as_ref())?);
+    let spec = registry::spec(&cfg.env_id)?;
+    let wrappers = match cfg.pixels {
+        Some((w, h)) => vec![json!({
+            "name": "AddRenderObservation",
+            "kwargs": {"render_only": false, "render_key": "pixels", "obs_key": "state", "size": [w, h]},
+        })],
+        None => vec![],
+    };
+    let short = cfg.env_id.split('-').next().unwrap_or(&cfg.env_id).to_lowercase();
+    let mut writer = DatasetWriter::create(
+        &cfg.output,
+        NewDataset {
+            dataset_id: cfg
+                .dataset_id
+                .clone()
+                .unwrap_or(format!("{short}/{}-v0", cfg.policy.name())),
+            observation_space: probe.observation_space().clone(),
+            action_space: probe.action_space().clone(),
+            env_spec: Some(env_spec_to_json(&spec, &cfg.kwargs, wrappers)),
+            algorithm_name: cfg.policy.name(),
+            info: cfg.info,
+        },
+        WriterOptions { batch_rows: None, compression: cfg.compression },
+    )?;
+    drop(probe);
+    let workers = cfg.workers.clamp(1, cfg.episodes.max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut returns = Vec::with_capacity(cfg.episodes);
+    let result: Result<()> = std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<(usize, Result<EpisodeData>)>(2 * workers);
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                let setup = make_env(cfg).and_then(|env| {
+                    let policy = make_policy(cfg, env.as_ref())?;
+                    Ok((env, policy))
+                });
+                let (mut env, mut policy) = match setup {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = tx.send((usize::MAX, Err(e)));
+                        return;
+                    }
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let e = next.fetch_add(1, Ordering::Relaxed);
+                    if e >= cfg.episodes {
+                        break;
+                    }
+                    let ep = run_episode(env.as_mut(), policy.as_mut(), cfg.seed, e, cfg.info);
+                    if tx.send((e, ep)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<usize, EpisodeData> = BTreeMap::new();
+        let mut written = 0usize;
+        let outcome = (|| {
+            for (e, ep) in rx.iter() {
+                waiting.insert(e, ep?);
+                while let Some(ep) = waiting.remove(&written) {
+                    returns.push(write_episode(&mut writer, &ep)?);
+                    written += 1;
+                    progress(written, writer.steps() as usize);
+                }
+            }
+            Ok(())
+        })();
+        if outcome.is_err() {
+            stop.store(true, Ordering::Relaxed);
+            // Drain so that no worker blocks on a full channel.
+            for _ in rx.iter() {}
+        }
+        outcome
+    });
+    result?;
+    let steps = writer.steps() as usize;
+    let episodes = writer.episodes() as usize;
+    writer.finish()?;
+    Ok(CollectSummary { path: cfg.output.clone(), episodes, steps, returns })
+}

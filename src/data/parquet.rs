@@ -1,0 +1,65 @@
+//! Parquet import and export of trajectory datasets (same columns and metadata; the Arrow
+//! schema travels in Parquet's `ARROW:schema` key, so field metadata such as image shapes
+//! survives a round trip). Parquet suits archiving and data-frame tools; training reads the
+//! memory-mapped IPC file.
+
+use std::fs::File;
+use std::path::Path;
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression as PqCompression;
+use parquet::file::properties::WriterProperties;
+
+use crate::data::ipc::{tmp_path, Compression, IpcFileWriter};
+use crate::data::reader::Dataset;
+use crate::error::{Error, Result};
+
+fn problem(path: &Path, what: impl Into<String>) -> Error {
+    Error::Dataset { path: path.to_path_buf(), problem: what.into() }
+}
+
+/// Write `ds` to a Parquet file at `out` (Snappy-compressed), atomically.
+pub fn export(ds: &Dataset, out: &Path) -> Result<()> {
+    if out.is_dir() {
+        return Err(problem(out, "is a directory; give a file name such as data.parquet"));
+    }
+    let tmp = tmp_path(out);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let props = WriterProperties::builder().set_compression(PqCompression::SNAPPY).build();
+        let pq = |e: parquet::errors::ParquetError| problem(out, e.to_string());
+        let mut w = ArrowWriter::try_new(file, ds.schema().clone(), Some(props)).map_err(pq)?;
+        for b in ds.record_batches() {
+            w.write(b).map_err(pq)?;
+        }
+        w.close().map_err(pq)?;
+        std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Convert the Parquet file `input` into an Arrow IPC dataset at `out`, checking that it is
+/// a valid trajectory dataset (the output is removed if not).
+pub fn import(input: &Path, out: &Path) -> Result<Dataset> {
+    if input.is_dir() {
+        return Err(problem(input, "is a directory, not a Parquet file"));
+    }
+    let file = File::open(input).map_err(|e| Error::io(input, e))?;
+    let pq = |e: parquet::errors::ParquetError| problem(input, e.to_string());
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
+    let schema = reader.schema();
+    crate::data::schema::Layout::from_schema(&schema).map_err(|p| problem(input, p))?;
+    let mut w = IpcFileWriter::create(out, &schema, Compression::None)?;
+    for batch in reader {
+        let batch = batch.map_err(|e| problem(input, e.to_string()))?;
+        w.write(&batch)?;
+    }
+    w.finish(schema.metadata().clone())?;
+    Dataset::open(out).inspect_err(|_| {
+        let _ = std::fs::remove_file(out);
+    })
+}

@@ -1,0 +1,278 @@
+//! Vision Transformer (Dosovitskiy et al. 2021, "An Image is Worth 16x16 Words: Transformers
+//! for Image Recognition at Scale", <https://arxiv.org/abs/2010.11929>), built as torchvision
+//! 0.26's `VisionTransformer`: `conv_proj` patch embedding, `class_token`,
+//! `encoder.pos_embedding`, `encoder.layers.encoder_layer_{i}` pre-norm blocks, `encoder.ln`,
+//! `heads.head`. Presets tiny/small/base follow DeiT (Touvron et al. 2021) and ViT-B/16.
+//!
+//! Pooling: `cls` (a learned class token, torchvision's choice) or `mean` (no class token;
+//! the average over patch tokens, as in timm's `global_pool="avg"`).
+//!
+//! Groups: `patch_embed` (conv_proj, class_token, pos_embedding), `blocks.0` … `blocks.{N-1}`,
+//! `norm` (encoder.ln), `head` (heads.head).
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+use super::base::{group, join_key, path_prefix, positive, Encoder, LayerGroup};
+use super::mlp::Activation;
+use super::transformer::{layer_norm, BlockConfig, TransformerBlock};
+use crate::error::{Error, Result};
+
+/// How the token sequence becomes one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// Output of a learned class token prepended to the patches.
+    Cls,
+    /// Mean of the patch tokens (no class token).
+    Mean,
+}
+
+/// ViT hyperparameters. Defaults: ViT-B/16 at 224×224 with 1000 classes (torchvision's
+/// `vit_b_16`, 86,567,656 parameters).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VitConfig {
+    /// Input image side (square images).
+    pub image_size: i64,
+    /// Patch side; must divide `image_size`.
+    pub patch_size: i64,
+    /// Input channels.
+    pub in_channels: i64,
+    /// Number of transformer blocks.
+    pub depth: usize,
+    /// Token width.
+    pub width: i64,
+    /// Attention heads; must divide `width`.
+    pub heads: i64,
+    /// MLP hidden width as a multiple of `width`.
+    pub mlp_ratio: f64,
+    /// Dropout on embeddings, after attention and in the MLP.
+    pub dropout: f64,
+    /// Dropout on attention weights.
+    pub attention_dropout: f64,
+    /// Pooling of the output tokens.
+    pub pool: Pool,
+    /// Classes of `heads.head`; `None` builds features only.
+    pub num_classes: Option<i64>,
+}
+
+impl Default for VitConfig {
+    fn default() -> Self {
+        VitConfig {
+            image_size: 224,
+            patch_size: 16,
+            in_channels: 3,
+            depth: 12,
+            width: 768,
+            heads: 12,
+            mlp_ratio: 4.0,
+            dropout: 0.0,
+            attention_dropout: 0.0,
+            pool: Pool::Cls,
+            num_classes: Some(1000),
+        }
+    }
+}
+
+impl VitConfig {
+    /// ViT-Ti/16 (DeiT-tiny): width 192, 3 heads, 12 blocks.
+    pub fn tiny() -> Self {
+        VitConfig { width: 192, heads: 3, ..Self::default() }
+    }
+
+    /// ViT-S/16 (DeiT-small): width 384, 6 heads, 12 blocks.
+    pub fn small() -> Self {
+        VitConfig { width: 384, heads: 6, ..Self::default() }
+    }
+
+    /// ViT-B/16: width 768, 12 heads, 12 blocks.
+    pub fn base() -> Self {
+        Self::default()
+    }
+
+    /// Hidden width of the MLP (`width * mlp_ratio`, rounded).
+    pub fn mlp_dim(&self) -> i64 {
+        (self.width as f64 * self.mlp_ratio).round() as i64
+    }
+
+    /// Number of patches per image.
+    pub fn num_patches(&self) -> i64 {
+        let side = self.image_size / self.patch_size.max(1);
+        side * side
+    }
+
+    /// Sequence length, class token included.
+    pub fn seq_len(&self) -> i64 {
+        self.num_patches() + i64::from(self.pool == Pool::Cls)
+    }
+
+    fn validate(&self) -> Result<()> {
+        positive("vit image_size", self.image_size)?;
+        positive("vit patch_size", self.patch_size)?;
+        positive("vit in_channels", self.in_channels)?;
+        positive("vit width", self.width)?;
+        positive("vit heads", self.heads)?;
+        positive("vit mlp width", self.mlp_dim())?;
+        if let Some(n) = self.num_classes {
+            positive("vit num_classes", n)?;
+        }
+        if self.image_size % self.patch_size != 0 {
+            return Err(Error::Invalid(format!(
+                "model config: vit patch_size {} does not divide image_size {}",
+                self.patch_size, self.image_size
+            )));
+        }
+        if self.width % self.heads != 0 {
+            return Err(Error::Invalid(format!(
+                "model config: vit heads {} do not divide width {}",
+                self.heads, self.width
+            )));
+        }
+        for (name, p) in [("dropout", self.dropout), ("attention_dropout", self.attention_dropout)]
+        {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::Invalid(format!(
+                    "model config: vit {name} must be in [0, 1), got {p}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A Vision Transformer.
+#[derive(Debug)]
+pub struct Vit {
+    conv_proj: nn::Conv2D,
+    class_token: Option<Tensor>,
+    pos_embedding: Tensor,
+    blocks: Vec<TransformerBlock>,
+    ln: nn::LayerNorm,
+    head: Option<nn::Linear>,
+    config: VitConfig,
+    base: String,
+}
+
+/// Build a ViT under `p`.
+pub fn vit(p: &nn::Path, config: &VitConfig) -> Result<Vit> {
+    config.validate()?;
+    let (d, ps) = (config.width, config.patch_size);
+    let fan_in = (config.in_channels * ps * ps) as f64;
+    let conv_proj = nn::conv2d(
+        p / "conv_proj",
+        config.in_channels,
+        d,
+        ps,
+        nn::ConvConfig {
+            stride: ps,
+            ws_init: nn::Init::Randn { mean: 0.0, stdev: (1.0 / fan_in).sqrt() },
+            bs_init: nn::Init::Const(0.0),
+            ..Default::default()
+        },
+    );
+    let class_token = (config.pool == Pool::Cls).then(|| p.zeros("class_token", &[1, 1, d]));
+    let ep = p / "encoder";
+    let pos_embedding = ep.var(
+        "pos_embedding",
+        &[1, config.seq_len(), d],
+        nn::Init::Randn { mean: 0.0, stdev: 0.02 },
+    );
+    let block_config = BlockConfig {
+        dim: d,
+        heads: config.heads,
+        mlp_dim: config.mlp_dim(),
+        dropout: config.dropout,
+        attention_dropout: config.attention_dropout,
+        eps: 1e-6,
+        activation: Activation::Gelu,
+    };
+    let lp = &ep / "layers";
+    let blocks = (0..config.depth)
+        .map(|i| TransformerBlock::new(&(&lp / format!("encoder_layer_{i}")), block_config))
+        .collect();
+    let ln = layer_norm(&ep / "ln", d, 1e-6);
+    let zeros = nn::LinearConfig {
+        ws_init: nn::Init::Const(0.0),
+        bs_init: Some(nn::Init::Const(0.0)),
+        bias: true,
+    };
+    let head = config.num_classes.map(|n| nn::linear(p / "heads" / "head", d, n, zeros));
+    Ok(Vit {
+        conv_proj,
+        class_token,
+        pos_embedding,
+        blocks,
+        ln,
+        head,
+        config: config.clone(),
+        base: path_prefix(p),
+    })
+}
+
+impl Vit {
+    /// The configuration it was built from.
+    pub fn config(&self) -> &VitConfig {
+        &self.config
+    }
+
+    /// All output tokens after the final LayerNorm.
+    ///
+    /// # Shapes
+    /// `[B, C, S, S]` → `[B, seq_len, width]`.
+    pub fn tokens(&self, xs: &Tensor, train: bool) -> Tensor {
+        let x = self.conv_proj.forward(xs); // [B, D, S/P, S/P]
+        let b = x.size()[0];
+        let mut x = x.flatten(2, -1).transpose(1, 2); // [B, N, D]
+        if let Some(cls) = &self.class_token {
+            x = Tensor::cat(&[cls.expand([b, -1, -1], false), x], 1); // [B, 1+N, D]
+        }
+        let mut x = (x + &self.pos_embedding).dropout(self.config.dropout, train);
+        for block in &self.blocks {
+            x = block.forward_t(&x, None, false, train);
+        }
+        self.ln.forward(&x)
+    }
+}
+
+impl nn::ModuleT for Vit {
+    /// # Shapes
+    /// `[B, C, S, S]` → `[B, num_classes]`, or `[B, width]` without a head.
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let tokens = self.tokens(xs, train);
+        let x = match self.config.pool {
+            Pool::Cls => tokens.select(1, 0),
+            Pool::Mean => tokens.mean_dim(1, false, Kind::Float),
+        }; // [B, D]
+        match &self.head {
+            Some(head) => head.forward(&x),
+            None => x,
+        }
+    }
+}
+
+impl Encoder for Vit {
+    fn output_dim(&self) -> i64 {
+        self.config.num_classes.unwrap_or(self.config.width)
+    }
+
+    fn layer_groups(&self) -> Vec<LayerGroup> {
+        let mut embed = vec!["conv_proj", "encoder.pos_embedding"];
+        if self.class_token.is_some() {
+            embed.push("class_token");
+        }
+        let mut groups = vec![group(&self.base, "patch_embed", &embed)];
+        for i in 0..self.blocks.len() {
+            groups.push(LayerGroup::new(
+                format!("blocks.{i}"),
+                vec![join_key(&self.base, &format!("encoder.layers.encoder_layer_{i}"))],
+            ));
+        }
+        groups.push(group(&self.base, "norm", &["encoder.ln"]));
+        if self.head.is_some() {
+            groups.push(group(&self.base, "head", &["heads.head"]));
+        }
+        groups
+    }
+}
