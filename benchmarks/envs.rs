@@ -1,5 +1,6 @@
 //! Environment throughput: steps/s of every classic-control env (one env, reset when an
-//! episode ends), vector CartPole at N = 1, 8, 64, 256 (sequential and threaded), and
+//! episode ends), vector CartPole at N = 1, 8, 64, 256 (the generic `VectorEnv` sequential and
+//! threaded, and the native structure-of-arrays `CartPoleVectorEnv` on one core), and
 //! CartPole render frames/s (full 600x400 frame and a 64x64 `render_into`).
 //!
 //! Envs come from `registry::make`, so they carry the `TimeLimit` that `gymnasium.make` adds
@@ -71,6 +72,30 @@ fn vector_cartpole(c: &mut Criterion) {
     group.finish();
 }
 
+/// The structure-of-arrays `CartPoleVectorEnv` (what `registry::make_vec` gives for
+/// CartPole-v1), on the calling thread.
+fn native_vector_cartpole(c: &mut Criterion) {
+    let mut group = c.benchmark_group("vector_cartpole");
+    for n in [1usize, 8, 64, 256] {
+        let mut venv =
+            registry::make_vec("CartPole-v1", n, &Kwargs::new(), VectorConfig::default()).unwrap();
+        venv.reset(Some(0), &Kwargs::new()).unwrap();
+        let mut rng = EnvRng::seed_from(1);
+        let actions: Vec<i64> = (0..ACTION_BATCHES * n).map(|_| rng.below(2) as i64).collect();
+        let mut k = 0;
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("native", n), &n, |b, &n| {
+            b.iter(|| {
+                let batch = &actions[k * n..(k + 1) * n];
+                k = (k + 1) % ACTION_BATCHES;
+                let view = venv.step_discrete(batch).unwrap();
+                black_box(view.obs_f32);
+            })
+        });
+    }
+    group.finish();
+}
+
 fn render_cartpole(c: &mut Criterion) {
     let mut group = c.benchmark_group("render_cartpole");
     group.throughput(Throughput::Elements(1));
@@ -88,5 +113,5 @@ fn render_cartpole(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_env, vector_cartpole, render_cartpole);
+criterion_group!(benches, single_env, vector_cartpole, native_vector_cartpole, render_cartpole);
 criterion_main!(benches);

@@ -77,12 +77,14 @@ def ratio(label, ours, theirs, target=None):
         print(f"{label:60} {r:8.1f}x{verdict}")
 
 ratio("single CartPole-v1 / gym.make loop", "single/CartPole-v1", "gym_make_loop", 300)
-ratio("vector N=256 sequential (1 core) / CartPoleVectorEnv(256)",
-      "vector_cartpole/sequential/256", "cartpole_vector_env_256", 20)
+ratio("vector N=256 native (1 core) / CartPoleVectorEnv(256)",
+      "vector_cartpole/native/256", "cartpole_vector_env_256", 20)
+ratio("vector N=256 generic seq. (1 core) / CartPoleVectorEnv(256)",
+      "vector_cartpole/sequential/256", "cartpole_vector_env_256")
 if "vector_cartpole/threaded/256" in rust and "cartpole_vector_env_256" in peer:
     r = rust["vector_cartpole/threaded/256"] / cores / peer["cartpole_vector_env_256"]
     print(f"{'vector N=256 threaded, per core / CartPoleVectorEnv(256)':60} {r:8.1f}x")
-ratio("vector N=256 sequential / EnvPool(256, 1 thread)",
-      "vector_cartpole/sequential/256", "envpool_256_1thread")
+ratio("vector N=256 native / EnvPool(256, 1 thread)",
+      "vector_cartpole/native/256", "envpool_256_1thread")
 EOF
 rm -f "$peer_out"

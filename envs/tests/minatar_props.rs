@@ -272,3 +272,48 @@ fn render_draws_the_palette() {
     let env = minatar::make("MinAtar/Seaquest-v1", &k).unwrap();
     assert_eq!(env.render().unwrap().dimensions(), (10, 10));
 }
+
+#[test]
+fn a_buffer_with_a_float_part_is_refused() {
+    for id in IDS {
+        let mut env = make(id);
+        let mut obs = Obs::zeros(env.observation_space());
+        let mut floats = [0.0f32; 1];
+        let err = env
+            .reset_into(
+                Some(0),
+                &Kwargs::new(),
+                graft_envs::ObsMut { f32: &mut floats, u8: &mut obs.u8 },
+            )
+            .unwrap_err();
+        assert!(matches!(err, EnvError::LengthMismatch { .. }), "{id}: {err}");
+        env.reset_into(Some(0), &Kwargs::new(), obs.as_mut()).unwrap();
+        let err = env
+            .step_into(
+                ActionRef::Discrete(0),
+                graft_envs::ObsMut { f32: &mut floats, u8: &mut obs.u8 },
+            )
+            .unwrap_err();
+        assert!(matches!(err, EnvError::LengthMismatch { .. }), "{id}: {err}");
+    }
+}
+
+/// With `sticky_action_prob` 1 every step repeats the remembered action, which starts as
+/// NOOP, so any actions give the all-NOOP trajectory; with 0 the chosen actions always run.
+#[test]
+fn sticky_probability_edges() {
+    let actions: Vec<u8> = (0..300u32).map(|i| (i * 7 % 5) as u8).collect();
+    for id in IDS {
+        let with = |p: f64| {
+            let mut kw = Kwargs::new();
+            kw.insert("sticky_action_prob".into(), Value::Float(p));
+            minatar::make(id, &kw).unwrap()
+        };
+        let always = rollout(with(1.0).as_mut(), 4, &actions);
+        let noop = rollout(with(1.0).as_mut(), 4, &vec![0; actions.len()]);
+        assert_eq!(always, noop, "{id}: p = 1 must ignore the chosen actions");
+        let never = rollout(with(0.0).as_mut(), 4, &actions);
+        let never_noop = rollout(with(0.0).as_mut(), 4, &vec![0; actions.len()]);
+        assert_ne!(never, never_noop, "{id}: p = 0 must run the chosen actions");
+    }
+}

@@ -12,12 +12,14 @@
 
 pub mod acrobot;
 pub mod cartpole;
+pub mod cartpole_vector;
 pub mod continuous_mountain_car;
 pub mod mountain_car;
 pub mod pendulum;
 
 pub use acrobot::{Acrobot, AcrobotConfig, AcrobotDynamics};
 pub use cartpole::{CartPole, CartPoleConfig, KinematicsIntegrator};
+pub use cartpole_vector::CartPoleVectorEnv;
 pub use continuous_mountain_car::{MountainCarContinuous, MountainCarContinuousConfig};
 pub use mountain_car::{MountainCar, MountainCarConfig};
 pub use pendulum::{Pendulum, PendulumConfig};

@@ -62,7 +62,7 @@ impl Asterix {
     /// Collide entity `i` with the player: treasure is collected, an enemy ends the game.
     #[inline]
     fn touch(&mut self, i: usize, r: &mut i32) {
-        if let Some(e) = self.entities[i] {
+        if let Some(&Some(e)) = self.entities.get(i) {
             if e.x == self.player_x && e.y == self.player_y {
                 if e.gold {
                     self.entities[i] = None;
@@ -109,28 +109,28 @@ impl Game for Asterix {
             self.spawn_entity(rng);
             self.spawn_timer = self.spawn_speed;
         }
-        match a {
-            LEFT => self.player_x = (self.player_x - 1).max(0),
-            RIGHT => self.player_x = (self.player_x + 1).min(9),
-            UP => self.player_y = (self.player_y - 1).max(1),
-            DOWN => self.player_y = (self.player_y + 1).min(8),
-            _ => {}
-        }
+        // Branch-free move (the actions are random, so a jump on them mispredicts).
+        let dx = (a == RIGHT) as i32 - (a == LEFT) as i32;
+        let dy = (a == DOWN) as i32 - (a == UP) as i32;
+        self.player_x = (self.player_x + dx).clamp(0, 9);
+        self.player_y = (self.player_y + dy).clamp(1, 8);
 
-        for i in 0..8 {
-            self.touch(i, &mut r);
-        }
+        // minatar checks every entity against the player, but entity `i` lives in row `i + 1`,
+        // so only the one in the player's row can touch it; and moving one entity never
+        // affects another, so its move-then-check loop is all moves, then that one check.
+        let row = (self.player_y - 1) as usize;
+        self.touch(row, &mut r);
         if self.move_timer == 0 {
             self.move_timer = self.move_speed;
-            for i in 0..8 {
-                if let Some(e) = &mut self.entities[i] {
+            for slot in &mut self.entities {
+                if let Some(e) = slot {
                     e.x += if e.right { 1 } else { -1 };
                     if !(0..=9).contains(&e.x) {
-                        self.entities[i] = None;
+                        *slot = None;
                     }
                 }
-                self.touch(i, &mut r);
             }
+            self.touch(row, &mut r);
         }
 
         self.spawn_timer -= 1;

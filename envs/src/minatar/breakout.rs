@@ -71,11 +71,9 @@ impl Game for Breakout {
         if self.terminal {
             return (r, true);
         }
-        if a == LEFT {
-            self.pos = (self.pos - 1).max(0);
-        } else if a == RIGHT {
-            self.pos = (self.pos + 1).min(9);
-        }
+        // Branch-free paddle move: the actions are random, so a branch here mispredicts.
+        let dx = (a == RIGHT) as i32 - (a == LEFT) as i32;
+        self.pos = (self.pos + dx).clamp(0, 9);
 
         self.last_x = self.ball_x;
         self.last_y = self.ball_y;
@@ -125,6 +123,8 @@ impl Game for Breakout {
     fn write_static(&self, grid: &mut Grid<'_>) {
         grid.set_mask(self.bricks, 3);
     }
+
+    const HAS_STATIC: bool = true;
 
     fn static_key(&self) -> u128 {
         self.bricks

@@ -10,8 +10,8 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use super::mt19937::RandomState;
-use super::{palette, Game, Grid};
+use super::mt19937::{threshold_53, RandomState};
+use super::{palette, Game, Grid, NUM_ACTIONS};
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
 use crate::rng::EnvRng;
@@ -55,7 +55,14 @@ pub struct MinAtar<G: Game> {
     rng: RandomState,
     rng_seeded: bool,
     last_action: u8,
-    action_set: Vec<u8>,
+    /// The full-set action each of this environment's actions stands for (the first
+    /// `n_actions` entries), kept inline so the step's lookup is one compare and one load.
+    action_set: [u8; NUM_ACTIONS],
+    n_actions: usize,
+    /// `rand() < sticky_action_prob` as an integer compare (see [`threshold_53`]).
+    sticky_threshold: u64,
+    /// `observation_space.u8_len()`, so the per-step buffer check is one compare.
+    obs_len: usize,
     observation_space: Space,
     action_space: Space,
     episode: EpisodeState,
@@ -68,10 +75,16 @@ impl<G: Game> MinAtar<G> {
     /// The game `G` under the id `id` with `config`.
     pub fn new(id: &str, config: MinAtarConfig) -> Result<Self> {
         config.validate(id)?;
-        let action_set: Vec<u8> = if config.use_minimal_action_set {
-            G::MINIMAL_ACTIONS.to_vec()
+        let mut action_set = [0u8; NUM_ACTIONS];
+        let n_actions = if config.use_minimal_action_set {
+            let n = G::MINIMAL_ACTIONS.len().min(NUM_ACTIONS);
+            action_set[..n].copy_from_slice(&G::MINIMAL_ACTIONS[..n]);
+            n
         } else {
-            (0..super::NUM_ACTIONS as u8).collect()
+            for (i, a) in action_set.iter_mut().enumerate() {
+                *a = i as u8;
+            }
+            NUM_ACTIONS
         };
         let shape = if config.channels_first {
             vec![G::CHANNELS, 10, 10]
@@ -84,9 +97,12 @@ impl<G: Game> MinAtar<G> {
             rng: RandomState::new(0),
             rng_seeded: false,
             last_action: 0,
-            action_space: Space::discrete(action_set.len() as u64),
+            action_space: Space::discrete(n_actions as u64),
             observation_space: Space::Box(BoxSpace::uniform(0.0, 1.0, shape, DType::Bool)),
             action_set,
+            n_actions,
+            sticky_threshold: threshold_53(config.sticky_action_prob),
+            obs_len: 100 * G::CHANNELS,
             template: vec![0; 100 * G::CHANNELS],
             template_key: None,
             config,
@@ -107,7 +123,7 @@ impl<G: Game> MinAtar<G> {
     /// The actions of the full set (`0..6`, minatar's `action_map`) that this environment's
     /// actions `0..n` stand for.
     pub fn action_set(&self) -> &[u8] {
-        &self.action_set
+        &self.action_set[..self.n_actions]
     }
 
     /// minatar's `difficulty_ramp()`: the ramp level, `None` for Breakout and Freeway.
@@ -115,8 +131,31 @@ impl<G: Game> MinAtar<G> {
         self.game.difficulty_ramp()
     }
 
-    /// minatar's `state()` into `out`: the cached static layer, then the moving parts.
+    /// `Ok` when `obs` has room for exactly one observation: a single length compare on the
+    /// step path, [`ObsMut::check`]'s typed error otherwise.
+    #[inline]
+    fn check_obs(&self, obs: &ObsMut<'_>) -> Result<()> {
+        if obs.f32.is_empty() && obs.u8.len() == self.obs_len {
+            return Ok(());
+        }
+        obs.check(&self.observation_space, &self.id)?;
+        Err(EnvError::LengthMismatch {
+            what: format!("{} observation", self.id),
+            expected: self.obs_len,
+            got: obs.u8.len(),
+        })
+    }
+
+    /// minatar's `state()` into `out` (of length `obs_len`): the cached static layer (or a
+    /// memset for games without one), then the moving parts.
+    #[inline]
     fn write_obs(&mut self, out: &mut [u8]) {
+        if !G::HAS_STATIC {
+            out.fill(0);
+            let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
+            self.game.write_dynamic(&mut grid);
+            return;
+        }
         let key = self.game.static_key();
         if self.template_key != Some(key) {
             self.template.fill(0);
@@ -167,7 +206,7 @@ impl<G: Game> Env for MinAtar<G> {
         _options: &Kwargs,
         obs: ObsMut<'_>,
     ) -> Result<Info> {
-        obs.check(&self.observation_space, &self.id)?;
+        self.check_obs(&obs)?;
         if let Some(seed) = seed {
             self.rng = RandomState::from_u64(seed);
             self.rng_seeded = true;
@@ -185,7 +224,7 @@ impl<G: Game> Env for MinAtar<G> {
     fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
         self.episode.check_step(&self.id)?;
         let mut a = match action {
-            ActionRef::Discrete(i) if i >= 0 && (i as usize) < self.action_set.len() => {
+            ActionRef::Discrete(i) if (i as u64) < self.n_actions as u64 => {
                 self.action_set[i as usize]
             }
             _ => {
@@ -197,8 +236,9 @@ impl<G: Game> Env for MinAtar<G> {
                 });
             }
         };
-        obs.check(&self.observation_space, &self.id)?;
-        if self.rng.rand() < self.config.sticky_action_prob {
+        self.check_obs(&obs)?;
+        // minatar: `if self.random.rand() < self.sticky_action_prob` (drawn every step).
+        if self.rng.rand_u53() < self.sticky_threshold {
             a = self.last_action;
         }
         self.last_action = a;

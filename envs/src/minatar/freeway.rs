@@ -128,18 +128,25 @@ impl Game for Freeway {
 
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.pos, 4, 0);
-        for car in &self.cars {
-            grid.set(car[1], car[0], 1);
-            let mut back = if car[3] > 0 { car[0] - 1 } else { car[0] + 1 };
-            if back < 0 {
-                back = 9;
-            } else if back > 9 {
-                back = 0;
-            }
+        for &[x, y, _, speed] in &self.cars {
+            let row = (y * 10) as usize;
+            grid.set_cell(row + x as usize, 1);
+            // The trail is the cell the car came from, wrapping around the road.
+            let back = if speed > 0 {
+                if x == 0 {
+                    9
+                } else {
+                    x - 1
+                }
+            } else if x == 9 {
+                0
+            } else {
+                x + 1
+            };
             // minatar has no trail for a car of speed 0 (a draw of exactly 0.5).
-            let speed = car[3].unsigned_abs() as usize;
+            let speed = speed.unsigned_abs() as usize;
             if (1..=5).contains(&speed) {
-                grid.set(car[1], back, 1 + speed);
+                grid.set_cell(row + back as usize, 1 + speed);
             }
         }
     }

@@ -79,6 +79,10 @@ pub trait Game: Clone + Send + 'static {
     /// whenever it does. By default there is none.
     fn write_static(&self, _grid: &mut Grid<'_>) {}
 
+    /// Whether the game has a static part; when not, the environment clears the observation
+    /// with a memset instead of copying a blank cached layer.
+    const HAS_STATIC: bool = false;
+
     /// A value that identifies what [`Game::write_static`] draws.
     fn static_key(&self) -> u128 {
         0
@@ -93,26 +97,37 @@ pub trait Game: Clone + Send + 'static {
 
 /// A cleared 10x10xC boolean observation that games set cells in, HWC (minatar's `state()`
 /// layout) or CHW.
+///
+/// The layout is kept as two strides rather than a flag, so setting a cell is one
+/// multiply-add and a bounds check with no layout branch: this runs a dozen times per step.
 #[derive(Debug)]
 pub struct Grid<'a> {
     buf: &'a mut [u8],
-    channels: usize,
-    channels_first: bool,
+    /// Distance between neighbouring cells: `C` for HWC, 1 for CHW.
+    cell_stride: usize,
+    /// Distance between neighbouring channels: 1 for HWC, 100 for CHW.
+    chan_stride: usize,
 }
 
 impl<'a> Grid<'a> {
     /// A view over `buf` (length `100 * channels`), which must already be zeroed.
     pub fn new(buf: &'a mut [u8], channels: usize, channels_first: bool) -> Self {
-        Grid { buf, channels, channels_first }
+        let (cell_stride, chan_stride) = if channels_first { (1, 100) } else { (channels, 1) };
+        Grid { buf, cell_stride, chan_stride }
     }
 
-    /// Set cell (`y`, `x`) of channel `c`. Cells outside the grid are ignored (the games never
-    /// produce them).
+    /// Set cell (`y`, `x`) of channel `c`. Cells outside the buffer are ignored (the games
+    /// never produce them).
     #[inline]
     pub fn set(&mut self, y: i32, x: i32, c: usize) {
-        debug_assert!((0..10).contains(&y) && (0..10).contains(&x) && c < self.channels);
-        let cell = (y * 10 + x) as usize;
-        let i = if self.channels_first { c * 100 + cell } else { cell * self.channels + c };
+        debug_assert!((0..10).contains(&y) && (0..10).contains(&x));
+        self.set_cell((y * 10 + x) as usize, c);
+    }
+
+    /// Set cell number `cell` (`y * 10 + x`) of channel `c`; ignored outside the buffer.
+    #[inline]
+    pub fn set_cell(&mut self, cell: usize, c: usize) {
+        let i = cell.wrapping_mul(self.cell_stride).wrapping_add(c * self.chan_stride);
         if let Some(v) = self.buf.get_mut(i) {
             *v = 1;
         }
@@ -121,15 +136,11 @@ impl<'a> Grid<'a> {
     /// Set every cell whose bit `y * 10 + x` is set in `mask`, in channel `c`.
     #[inline]
     pub fn set_mask(&mut self, mask: u128, c: usize) {
-        let (stride, offset) = if self.channels_first { (1, c * 100) } else { (self.channels, c) };
         for (half, base) in [(mask as u64, 0usize), ((mask >> 64) as u64, 64)] {
             let mut bits = half;
             while bits != 0 {
-                let cell = base + bits.trailing_zeros() as usize;
+                self.set_cell(base + bits.trailing_zeros() as usize, c);
                 bits &= bits - 1;
-                if let Some(v) = self.buf.get_mut(cell * stride + offset) {
-                    *v = 1;
-                }
             }
         }
     }

@@ -132,9 +132,18 @@ impl RandomState {
     /// `RandomState.rand()` / `random_sample()`: uniform in [0, 1) with 53 bits.
     #[inline]
     pub fn rand(&mut self) -> f64 {
-        let a = (self.next_u32() >> 5) as f64;
-        let b = (self.next_u32() >> 6) as f64;
-        (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
+        // numpy computes (a * 2**26 + b) / 2**53 in doubles; every step is exact, so this is
+        // the same value.
+        self.rand_u53() as f64 / 9_007_199_254_740_992.0
+    }
+
+    /// The integer behind [`RandomState::rand`]: `rand() == rand_u53() / 2**53` exactly, so
+    /// `rand() < p` is `rand_u53() < threshold_53(p)` without touching floats.
+    #[inline]
+    pub fn rand_u53(&mut self) -> u64 {
+        let a = (self.next_u32() >> 5) as u64;
+        let b = (self.next_u32() >> 6) as u64;
+        (a << 26) | b
     }
 
     /// `RandomState.randint(n)`: uniform in `0 .. n` by masked rejection; `n` must be >= 1
@@ -170,9 +179,39 @@ impl RandomState {
     }
 }
 
+/// The integer `t` with `rand() < p` exactly when `rand_u53() < t`, for `p` in `[0, 1]`.
+///
+/// `rand()` is `k / 2**53` for an integer `k`, and `p * 2**53` is exact (a power-of-two
+/// scaling), so `k / 2**53 < p` is `k < p * 2**53`, which for an integer `k` is
+/// `k < ceil(p * 2**53)`.
+pub fn threshold_53(p: f64) -> u64 {
+    (p.clamp(0.0, 1.0) * 9_007_199_254_740_992.0).ceil() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_threshold_agrees_with_the_float_compare() {
+        let ps = [0.0, 0.1, 0.5, 1.0 / 3.0, 0.999_999_999, 1.0, f64::MIN_POSITIVE, 1e-300];
+        let mut r = RandomState::new(7);
+        for _ in 0..20_000 {
+            let k = r.rand_u53();
+            let x = k as f64 / 9_007_199_254_740_992.0;
+            for &p in &ps {
+                assert_eq!(x < p, k < threshold_53(p), "k={k} p={p}");
+            }
+        }
+        // Edges: values right at and next to the threshold.
+        for &p in &ps {
+            let t = threshold_53(p);
+            for k in [t.saturating_sub(1), t, t + 1] {
+                let x = k as f64 / 9_007_199_254_740_992.0;
+                assert_eq!(x < p, k < t, "k={k} p={p}");
+            }
+        }
+    }
 
     #[test]
     fn reference_outputs_of_init_genrand_5489() {

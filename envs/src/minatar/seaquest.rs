@@ -329,27 +329,26 @@ impl Game for Seaquest {
     }
 
     fn reset(&mut self, _rng: &mut RandomState) {
-        // Keep the lists' allocations.
-        let mut lists = (
-            std::mem::take(&mut self.f_bullets),
-            std::mem::take(&mut self.e_bullets),
-            std::mem::take(&mut self.e_fish),
-            std::mem::take(&mut self.e_subs),
-            std::mem::take(&mut self.divers),
-        );
-        lists.0.clear();
-        lists.1.clear();
-        lists.2.clear();
-        lists.3.clear();
-        lists.4.clear();
-        *self = Seaquest {
-            f_bullets: lists.0,
-            e_bullets: lists.1,
-            e_fish: lists.2,
-            e_subs: lists.3,
-            divers: lists.4,
-            ..Seaquest::new(self.ramping)
-        };
+        // Field by field, keeping the lists' allocations (`..Seaquest::new()` would allocate
+        // five fresh lists only to drop them).
+        self.f_bullets.clear();
+        self.e_bullets.clear();
+        self.e_fish.clear();
+        self.e_subs.clear();
+        self.divers.clear();
+        self.oxygen = MAX_OXYGEN;
+        self.diver_count = 0;
+        self.sub_x = 5;
+        self.sub_y = 0;
+        self.sub_or = false;
+        self.e_spawn_speed = INIT_SPAWN_SPEED;
+        self.e_spawn_timer = INIT_SPAWN_SPEED;
+        self.d_spawn_timer = DIVER_SPAWN_SPEED;
+        self.move_speed = INIT_MOVE_INTERVAL;
+        self.ramp_index = 0;
+        self.shot_timer = 0;
+        self.surface = true;
+        self.terminal = false;
     }
 
     fn act(&mut self, a: u8, rng: &mut RandomState) -> (i32, bool) {

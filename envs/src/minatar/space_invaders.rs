@@ -209,6 +209,8 @@ impl Game for SpaceInvaders {
         grid.set_mask(self.aliens, if self.alien_dir < 0 { 2 } else { 3 });
     }
 
+    const HAS_STATIC: bool = true;
+
     fn static_key(&self) -> u128 {
         self.aliens | ((self.alien_dir < 0) as u128) << 100
     }
