@@ -54,6 +54,9 @@ enum Command {
     /// Trajectory datasets: info, validate, Parquet export and import.
     #[command(subcommand)]
     Data(cli::data::DataCommand),
+    /// Checkpoints: metadata and parameter counts per layer group, differences between two.
+    #[command(subcommand)]
+    Ckpt(cli::ckpt::CkptCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Envs(cmd) => cli::envs::run(cmd)?,
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
+        Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ fn round_trip_with_empty_one_step_and_long_episodes() {
     assert_eq!(ds.meta().dataset_id, "test/eps-v0");
     assert_eq!(read_eps(&ds), eps);
     // s' of transition t is the next observation of its episode.
-    let t = ds.transition(6).unwrap(); // episode 2 (1 step), its only transition
+    let t = ds.transition(5).unwrap(); // episode 2 (1 step), its only transition
     assert_eq!((t.episode_id, t.step), (2, 0));
     assert_eq!(t.next_obs.f32, &eps[2].obs[1]);
     assert!(ds.transition(1206).is_err());
@@ -192,18 +192,6 @@ fn pixel_observations_keep_their_shape_and_state() {
     .unwrap();
     let frame = |k: u8| (0..60).map(|i| (i as u8).wrapping_mul(k)).collect::<Vec<u8>>();
     w.begin_episode(ObsView { f32: &[0.1, 0.2], u8: &frame(1) }).unwrap();
-    for k in 2..5u8 {
-        let f = frame(k);
-        w.push_step(
-            ActionRef::Discrete(k as i64 % 3),
-            1.0,
-            k == 4,
-            false,
-            ObsView { f32: &[k as f32, 0.0], u8: &f },
-            &Info::new(),
-        )
-        .unwrap();
-    }
     // A wrongly sized frame is refused with the sizes.
     let err = w
         .push_step(
@@ -217,6 +205,32 @@ fn pixel_observations_keep_their_shape_and_state() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("expected 2 float32 and 60 uint8 values"), "{err}");
+    for k in 2..5u8 {
+        let f = frame(k);
+        w.push_step(
+            ActionRef::Discrete(k as i64 % 3),
+            1.0,
+            k == 4,
+            false,
+            ObsView { f32: &[k as f32, 0.0], u8: &f },
+            &Info::new(),
+        )
+        .unwrap();
+    }
+    // Stepping past the end is refused.
+    let f5 = frame(5);
+    let err = w
+        .push_step(
+            ActionRef::Discrete(0),
+            0.0,
+            false,
+            false,
+            ObsView { f32: &[0.0, 0.0], u8: &f5 },
+            &Info::new(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("after the episode terminated"), "{err}");
     w.end_episode().unwrap();
     w.finish().unwrap();
     let ds = Dataset::open(&path).unwrap();
@@ -399,6 +413,13 @@ fn bad_files_give_clear_errors_naming_the_file() {
     let nofinal = dir.join("nofinal.arrow");
     write_raw(&nofinal, fields, cols);
     assert!(open_err(&nofinal).contains("no final-observation row"));
+
+    // A transition without its reward.
+    let (fields, mut cols) = raw_episode(vec![0, 1, 2], vec![Some(false), Some(true), None]);
+    cols[4] = Arc::new(Float64Array::from(vec![Some(1.0), None, None]));
+    let nullrew = dir.join("null_reward.arrow");
+    write_raw(&nullrew, fields, cols);
+    assert!(open_err(&nullrew).contains("row 1: a step with an action has a null reward"));
 
     // Readable, but `validate` finds a termination before the last step.
     let (fields, cols) = raw_episode(vec![0, 1, 2], vec![Some(true), Some(false), None]);

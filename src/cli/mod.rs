@@ -1,5 +1,6 @@
 //! Subcommands of the `graft` binary that need more than a few lines, one file each.
 
+pub mod ckpt;
 pub mod collect;
 pub mod data;
 pub mod envs;

@@ -233,7 +233,7 @@ pub fn read_mapped(path: &Path) -> Result<MappedFile> {
         .ok_or_else(|| problem(path, "empty memory mapping"))?;
     // SAFETY: `ptr` and `len` describe the mapping, which the buffer keeps alive.
     let buffer = unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(mmap)) };
-    let mut decoder = FileDecoder::new(schema.clone(), version);
+    let decoder = FileDecoder::new(schema.clone(), version);
     let mut batches = Vec::with_capacity(blocks.len());
     for (i, block) in blocks.iter().enumerate() {
         let start = usize::try_from(block.offset()).ok();

@@ -8,6 +8,7 @@
 //! Parquet; [`validate()`] checks a file end to end.
 
 pub mod collect;
+mod columns;
 pub mod experts;
 pub mod ipc;
 pub mod parquet;

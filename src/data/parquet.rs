@@ -50,8 +50,10 @@ pub fn import(input: &Path, out: &Path) -> Result<Dataset> {
     }
     let file = File::open(input).map_err(|e| Error::io(input, e))?;
     let pq = |e: parquet::errors::ParquetError| problem(input, e.to_string());
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
-    let schema = reader.schema();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    // The builder's schema carries the metadata (from `ARROW:schema`); the reader's may not.
+    let schema = builder.schema().clone();
+    let reader = builder.build().map_err(pq)?;
     crate::data::schema::Layout::from_schema(&schema).map_err(|p| problem(input, p))?;
     let mut w = IpcFileWriter::create(out, &schema, Compression::None)?;
     for batch in reader {

@@ -9,17 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float32Type, Float64Type, Int64Type, UInt8Type};
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use tch::{Device, Kind, Tensor};
 
 use graft_envs::{ActionRef, EnvRng};
 
+use crate::data::columns::{fill, gather, Chunk};
 use crate::data::ipc::read_mapped;
-use crate::data::schema::{col, ActionColumn, DatasetMeta, Layout, ObsColumn, ObsView};
+use crate::data::schema::{ActionColumn, DatasetMeta, Layout, ObsColumn, ObsView};
 use crate::error::{Error, Result};
 
 /// One transition `(s, a, r, s', terminated, truncated)` borrowed from the file.
@@ -80,25 +78,6 @@ pub struct Batch {
     pub next_state: Option<Tensor>,
 }
 
-/// One record batch's columns as typed buffers (they share the mapping).
-#[derive(Debug)]
-struct Chunk {
-    episode_id: ScalarBuffer<i64>,
-    step: ScalarBuffer<i64>,
-    obs_f32: ScalarBuffer<f32>,
-    obs_u8: ScalarBuffer<u8>,
-    state: ScalarBuffer<f32>,
-    act_i64: ScalarBuffer<i64>,
-    act_f32: ScalarBuffer<f32>,
-    act_valid: Option<NullBuffer>,
-    rewards: ScalarBuffer<f64>,
-    rewards_valid: Option<NullBuffer>,
-    terminations: BooleanBuffer,
-    truncations: BooleanBuffer,
-    flags_valid: [Option<NullBuffer>; 2],
-    info: Option<StringArray>,
-}
-
 /// A memory-mapped trajectory dataset (see the module docs).
 #[derive(Debug)]
 pub struct Dataset {
@@ -115,10 +94,6 @@ pub struct Dataset {
     episodes: Vec<EpisodeIndex>,
     transitions: Vec<usize>,
     bytes: usize,
-}
-
-fn no_nulls(a: &ArrayRef) -> bool {
-    a.null_count() == 0
 }
 
 impl Dataset {
@@ -175,66 +150,95 @@ impl Dataset {
     }
 
     /// Walk the rows once: episodes are contiguous, steps count 0, 1, … N, and each ends
-    /// with exactly one final-observation row (null action).
+    /// with exactly one final-observation row (null action). Works a segment (the rows up to
+    /// the next final row) at a time, so the per-row checks are tight loops over slices.
     fn index(&mut self) -> Result<(), String> {
         let mut open: Option<EpisodeIndex> = None;
-        let mut row = 0usize;
-        let mut episodes = Vec::new();
-        let mut transitions = Vec::new();
-        for c in &self.chunks {
-            for i in 0..c.episode_id.len() {
-                let (id, step) = (c.episode_id[i], c.step[i]);
-                let is_final = c.act_valid.as_ref().is_some_and(|v| v.is_null(i));
+        let mut episodes: Vec<EpisodeIndex> = Vec::new();
+        let mut transitions = Vec::with_capacity(self.num_rows());
+        for (ci, c) in self.chunks.iter().enumerate() {
+            let base = self.starts[ci];
+            let n = c.episode_id.len();
+            // Final rows: where the action is null. Rewards and flags must be present
+            // wherever the action is.
+            let finals: Vec<usize> = match &c.act_valid {
+                Some(v) => (!v.inner()).set_indices().collect(),
+                None => Vec::new(),
+            };
+            let valid_actions = c.act_valid.as_ref().map(|v| v.inner().clone());
+            for o in std::iter::once(&c.rewards_valid).chain(c.flags_valid.iter()).flatten() {
+                let missing = match &valid_actions {
+                    Some(a) => a & &!o.inner(),
+                    None => !o.inner(),
+                };
+                if let Some(i) = missing.set_indices().next() {
+                    return Err(format!(
+                        "row {}: a step with an action has a null reward, termination or \
+                             truncation",
+                        base + i
+                    ));
+                }
+            }
+            let mut i = 0;
+            let mut finals = finals.into_iter();
+            while i < n {
+                let f = finals.next();
+                let end = f.map_or(n, |f| f + 1);
+                let id = c.episode_id[i];
                 let ep = match open.as_mut() {
                     Some(ep) if ep.id == id => ep,
                     Some(ep) => {
                         return Err(format!(
-                            "episode {} ends at row {row} without its final-observation row \
+                            "episode {} ends at row {} without its final-observation row \
                              (a row with a null action)",
-                            ep.id
+                            ep.id,
+                            base + i
                         ))
                     }
                     None => {
-                        if let Some(prev) = episodes.last().map(|e: &EpisodeIndex| e.id) {
+                        if let Some(prev) = episodes.last().map(|e| e.id) {
                             if id <= prev {
                                 return Err(format!(
-                                    "row {row}: episode_id {id} after episode {prev} (ids must \
-                                     increase, each episode's rows together)"
+                                    "row {}: episode_id {id} after episode {prev} (ids must \
+                                     increase, each episode's rows together)",
+                                    base + i
                                 ));
                             }
                         }
-                        open = Some(EpisodeIndex {
+                        open.insert(EpisodeIndex {
                             id,
-                            first_row: row,
+                            first_row: base + i,
                             len: 0,
                             first_transition: transitions.len(),
-                        });
-                        open.as_mut().ok_or("unreachable")?
+                        })
                     }
                 };
-                if step != ep.len as i64 {
+                if let Some(k) = c.episode_id[i..end].iter().position(|&e| e != id) {
                     return Err(format!(
-                        "row {row}: episode {id} has step {step} where step {} was expected \
-                         (steps must count 0, 1, 2, …)",
-                        ep.len
+                        "episode {id} ends at row {} without its final-observation row (a row \
+                         with a null action)",
+                        base + i + k
                     ));
                 }
-                if is_final {
+                let first_step = ep.len as i64;
+                let steps = &c.step[i..end];
+                if let Some(k) = (0..steps.len()).find(|&k| steps[k] != first_step + k as i64) {
+                    return Err(format!(
+                        "row {}: episode {id} has step {} where step {} was expected (steps \
+                         must count 0, 1, 2, …)",
+                        base + i + k,
+                        steps[k],
+                        first_step + k as i64
+                    ));
+                }
+                let moves = end - i - usize::from(f.is_some());
+                transitions.extend(base + i..base + i + moves);
+                ep.len += moves;
+                if f.is_some() {
                     episodes.push(*ep);
                     open = None;
-                } else {
-                    if c.rewards_valid.as_ref().is_some_and(|v| v.is_null(i))
-                        || c.flags_valid.iter().any(|f| f.as_ref().is_some_and(|v| v.is_null(i)))
-                    {
-                        return Err(format!(
-                            "row {row}: episode {id} step {step} has an action but a null reward, \
-                             termination or truncation"
-                        ));
-                    }
-                    ep.len += 1;
-                    transitions.push(row);
                 }
-                row += 1;
+                i = end;
             }
         }
         if let Some(ep) = open {
@@ -426,92 +430,65 @@ impl Dataset {
             return Err(self.out_of_range("transition", bad, n));
         }
         let b = indices.len() as i64;
-        let rows: Vec<usize> = indices.iter().map(|&i| self.transitions[i]).collect();
+        // Locate each row and its successor once; every column reads from these.
+        let here: Vec<(&Chunk, usize)> =
+            indices.iter().map(|&i| self.locate(self.transitions[i])).collect();
+        let next: Vec<(&Chunk, usize)> =
+            indices.iter().map(|&i| self.locate(self.transitions[i] + 1)).collect();
+        let (f, u, m) = match &self.layout.obs {
+            ObsColumn::F32 { len } => (*len, 0, 0),
+            ObsColumn::U8 { len, .. } => (0, *len, self.layout.state.unwrap_or(0)),
+        };
         let (obs, next_obs) = match &self.layout.obs {
-            ObsColumn::F32 { len } => {
-                let shape = [b, *len as i64];
+            ObsColumn::F32 { .. } => {
+                let shape = [b, f as i64];
                 (
-                    gather(&shape, Kind::Float, &rows, 0, |r| self.obs_at(r).f32),
-                    gather(&shape, Kind::Float, &rows, 1, |r| self.obs_at(r).f32),
+                    gather(&shape, Kind::Float, &here, |c, i| &c.obs_f32[i * f..(i + 1) * f]),
+                    gather(&shape, Kind::Float, &next, |c, i| &c.obs_f32[i * f..(i + 1) * f]),
                 )
             }
             ObsColumn::U8 { shape, .. } => {
                 let mut s = vec![b];
                 s.extend(shape.iter().map(|&x| x as i64));
                 (
-                    gather(&s, Kind::Uint8, &rows, 0, |r| self.obs_at(r).u8),
-                    gather(&s, Kind::Uint8, &rows, 1, |r| self.obs_at(r).u8),
+                    gather(&s, Kind::Uint8, &here, |c, i| &c.obs_u8[i * u..(i + 1) * u]),
+                    gather(&s, Kind::Uint8, &next, |c, i| &c.obs_u8[i * u..(i + 1) * u]),
                 )
             }
         };
-        let (state, next_state) = match (&self.layout.obs, self.layout.state) {
-            (ObsColumn::U8 { .. }, Some(m)) => {
-                let shape = [b, m as i64];
-                (
-                    Some(gather(&shape, Kind::Float, &rows, 0, |r| self.obs_at(r).f32)),
-                    Some(gather(&shape, Kind::Float, &rows, 1, |r| self.obs_at(r).f32)),
-                )
-            }
-            _ => (None, None),
+        let (state, next_state) = if m > 0 {
+            let shape = [b, m as i64];
+            (
+                Some(gather(&shape, Kind::Float, &here, |c, i| &c.state[i * m..(i + 1) * m])),
+                Some(gather(&shape, Kind::Float, &next, |c, i| &c.state[i * m..(i + 1) * m])),
+            )
+        } else {
+            (None, None)
         };
         let actions = match self.layout.action {
-            ActionColumn::Discrete => gather(&[b], Kind::Int64, &rows, 0, |r| {
-                let (c, i) = self.locate(r);
-                &c.act_i64[i..i + 1]
-            }),
-            ActionColumn::Continuous(d) => gather(&[b, d as i64], Kind::Float, &rows, 0, |r| {
-                let (c, i) = self.locate(r);
-                &c.act_f32[i * d..(i + 1) * d]
-            }),
-            ActionColumn::MultiDiscrete(k) => gather(&[b, k as i64], Kind::Int64, &rows, 0, |r| {
-                let (c, i) = self.locate(r);
-                &c.act_i64[i * k..(i + 1) * k]
-            }),
+            ActionColumn::Discrete => gather(&[b], Kind::Int64, &here, |c, i| &c.act_i64[i..i + 1]),
+            ActionColumn::Continuous(d) => {
+                gather(&[b, d as i64], Kind::Float, &here, |c, i| &c.act_f32[i * d..(i + 1) * d])
+            }
+            ActionColumn::MultiDiscrete(k) => {
+                gather(&[b, k as i64], Kind::Int64, &here, |c, i| &c.act_i64[i * k..(i + 1) * k])
+            }
         };
-        let mut rewards = vec![0f32; rows.len()];
-        let mut terminated = vec![false; rows.len()];
-        let mut truncated = vec![false; rows.len()];
-        for (j, &r) in rows.iter().enumerate() {
-            let (c, i) = self.locate(r);
-            rewards[j] = c.rewards[i] as f32;
-            terminated[j] = c.terminations.value(i);
-            truncated[j] = c.truncations.value(i);
-        }
+        let rewards = fill(&[b], Kind::Float, &here, |c, i| c.rewards[i] as f32);
+        let terminated = fill(&[b], Kind::Bool, &here, |c, i| c.terminations.value(i));
+        let truncated = fill(&[b], Kind::Bool, &here, |c, i| c.truncations.value(i));
         let to = |t: Tensor| if device == Device::Cpu { t } else { t.to_device(device) };
         Ok(Batch {
             obs: to(obs),
             next_obs: to(next_obs),
             actions: to(actions),
-            rewards: to(Tensor::from_slice(&rewards)),
-            terminated: to(Tensor::from_slice(&terminated)),
-            truncated: to(Tensor::from_slice(&truncated)),
+            rewards: to(rewards),
+            terminated: to(terminated),
+            truncated: to(truncated),
             state: state.map(to),
             next_state: next_state.map(to),
         })
     }
-}
-
-/// A CPU tensor of `shape` filled row by row with `get(rows[j] + shift)`, written straight
-/// into the tensor's storage.
-fn gather<'a, T: Copy + 'a>(
-    shape: &[i64],
-    kind: Kind,
-    rows: &[usize],
-    shift: usize,
-    get: impl Fn(usize) -> &'a [T],
-) -> Tensor {
-    let t = Tensor::empty(shape, (kind, Device::Cpu));
-    let total: i64 = shape.iter().product();
-    let per = if rows.is_empty() { 0 } else { total as usize / rows.len() };
-    if total > 0 {
-        // SAFETY: `t` is a fresh contiguous CPU tensor of `total` elements of `kind`, whose
-        // element type the callers match with `T` (Float/f32, Uint8/u8, Int64/i64).
-        let dst = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, total as usize) };
-        for (j, &r) in rows.iter().enumerate() {
-            dst[j * per..(j + 1) * per].copy_from_slice(get(r + shift));
-        }
-    }
-    t
 }
 
 /// An episode of a [`Dataset`]: `len` transitions and `len + 1` observations.
@@ -575,110 +552,5 @@ impl<'a> Episode<'a> {
             Some(t) => (t.terminated, t.truncated),
             None => (false, false),
         }
-    }
-}
-
-impl Chunk {
-    fn new(b: &RecordBatch, layout: &Layout) -> Result<Chunk, String> {
-        let get =
-            |name: &str| b.column_by_name(name).ok_or_else(|| format!("missing column '{name}'"));
-        let int64 = |name: &str| -> Result<ScalarBuffer<i64>, String> {
-            let a = get(name)?;
-            if !no_nulls(a) {
-                return Err(format!("column '{name}' has nulls"));
-            }
-            Ok(a.as_primitive_opt::<Int64Type>()
-                .ok_or(format!("column '{name}' is not int64"))?
-                .values()
-                .clone())
-        };
-        let n = b.num_rows();
-        let fsl_nonnull = |name: &str, len: usize| -> Result<ArrayRef, String> {
-            let a = get(name)?;
-            let l = a
-                .as_fixed_size_list_opt()
-                .ok_or(format!("column '{name}' is not a fixed-size list"))?;
-            if l.null_count() > 0 || l.values().null_count() > 0 {
-                return Err(format!("column '{name}' has nulls"));
-            }
-            if l.values().len() != n * len {
-                return Err(format!(
-                    "column '{name}' holds {} values for {n} rows of {len}",
-                    l.values().len()
-                ));
-            }
-            Ok(l.values().clone())
-        };
-        let (mut obs_f32, mut obs_u8) = (ScalarBuffer::from(vec![]), ScalarBuffer::from(vec![]));
-        match layout.obs {
-            ObsColumn::F32 { len } => {
-                obs_f32 = fsl_nonnull(col::OBSERVATIONS, len)?
-                    .as_primitive::<Float32Type>()
-                    .values()
-                    .clone()
-            }
-            ObsColumn::U8 { len, .. } => {
-                obs_u8 = fsl_nonnull(col::OBSERVATIONS, len)?
-                    .as_primitive::<UInt8Type>()
-                    .values()
-                    .clone()
-            }
-        }
-        let state = match layout.state {
-            Some(m) => fsl_nonnull(col::STATE, m)?.as_primitive::<Float32Type>().values().clone(),
-            None => ScalarBuffer::from(vec![]),
-        };
-        let acts = get(col::ACTIONS)?;
-        let act_valid = acts.logical_nulls();
-        let (mut act_i64, mut act_f32) = (ScalarBuffer::from(vec![]), ScalarBuffer::from(vec![]));
-        match layout.action {
-            ActionColumn::Discrete => act_i64 = acts.as_primitive::<Int64Type>().values().clone(),
-            ActionColumn::Continuous(d) | ActionColumn::MultiDiscrete(d) => {
-                let l = acts
-                    .as_fixed_size_list_opt()
-                    .ok_or("column 'actions' is not a fixed-size list")?;
-                if l.values().len() != n * d {
-                    return Err(format!(
-                        "column 'actions' holds {} values for {n} rows of {d}",
-                        l.values().len()
-                    ));
-                }
-                if let ActionColumn::Continuous(_) = layout.action {
-                    act_f32 = l.values().as_primitive::<Float32Type>().values().clone();
-                } else {
-                    act_i64 = l.values().as_primitive::<Int64Type>().values().clone();
-                }
-            }
-        }
-        let rewards = get(col::REWARDS)?;
-        let flag = |name: &str| -> Result<(BooleanBuffer, Option<NullBuffer>), String> {
-            let a = get(name)?;
-            let bools = a.as_boolean_opt().ok_or(format!("column '{name}' is not bool"))?;
-            Ok((bools.values().clone(), bools.logical_nulls()))
-        };
-        let (terminations, tv) = flag(col::TERMINATIONS)?;
-        let (truncations, uv) = flag(col::TRUNCATIONS)?;
-        let info = match layout.info {
-            true => Some(
-                get(col::INFO)?.as_string_opt::<i32>().ok_or("column 'info' is not utf8")?.clone(),
-            ),
-            false => None,
-        };
-        Ok(Chunk {
-            episode_id: int64(col::EPISODE_ID)?,
-            step: int64(col::STEP)?,
-            obs_f32,
-            obs_u8,
-            state,
-            act_i64,
-            act_f32,
-            act_valid,
-            rewards: rewards.as_primitive::<Float64Type>().values().clone(),
-            rewards_valid: rewards.logical_nulls(),
-            terminations,
-            truncations,
-            flags_valid: [tv, uv],
-            info,
-        })
     }
 }

@@ -292,9 +292,10 @@ impl Layout {
     }
 }
 
-/// `fixed_size_list<item>[n]` with Arrow's conventional item field.
-fn fsl(item: DataType, n: usize) -> DataType {
-    DataType::FixedSizeList(Arc::new(Field::new("item", item, false)), n as i32)
+/// `fixed_size_list<item>[n]` with Arrow's conventional item field (nullable, as pyarrow
+/// makes it, although Graft never writes null items).
+pub(crate) fn fsl(item: DataType, n: usize) -> DataType {
+    DataType::FixedSizeList(Arc::new(Field::new("item", item, true)), n as i32)
 }
 
 fn fsl_parts(t: &DataType) -> Option<(DataType, usize)> {
@@ -408,9 +409,20 @@ fn num_json(x: f64) -> Json {
     }
 }
 
+/// Bounds as a list, or as one number when every element has the same bound (an image's
+/// 0..255), which numpy broadcasts to the shape when the space is rebuilt.
+fn bounds_json(xs: &[f64]) -> Json {
+    match xs.first() {
+        Some(&x0) if xs.len() > 1 && xs.iter().all(|&x| x == x0 || (x.is_nan() && x0.is_nan())) => {
+            num_json(x0)
+        }
+        _ => Json::Array(xs.iter().map(|&x| num_json(x)).collect()),
+    }
+}
+
 /// A space as Minari serialises it (`minari.serialization.serialize_space`), e.g.
 /// `{"type": "Discrete", "dtype": "int64", "start": 0, "n": 2}`. Infinite bounds are written
-/// as the strings `"inf"` / `"-inf"`.
+/// as the strings `"inf"` / `"-inf"`; uniform bounds as one number.
 pub fn space_to_json(space: &Space) -> Json {
     match space {
         Space::Discrete { n, start } => {
@@ -423,8 +435,8 @@ pub fn space_to_json(space: &Space) -> Json {
             "type": "Box",
             "dtype": b.dtype.name(),
             "shape": b.shape,
-            "low": b.low.iter().map(|&x| num_json(x)).collect::<Vec<_>>(),
-            "high": b.high.iter().map(|&x| num_json(x)).collect::<Vec<_>>(),
+            "low": bounds_json(&b.low),
+            "high": bounds_json(&b.high),
         }),
         Space::Dict(entries) => {
             let sub: serde_json::Map<String, Json> =

@@ -68,7 +68,7 @@ pub fn validate_dataset(ds: &Dataset) -> Report {
         }
     }
     let (mut flags, mut values) = (0usize, 0usize);
-    let mut note = |list: &mut Vec<String>, count: &mut usize, msg: String| {
+    let note = |list: &mut Vec<String>, count: &mut usize, msg: String| {
         *count += 1;
         if *count <= 20 {
             list.push(msg);

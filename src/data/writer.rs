@@ -328,7 +328,7 @@ impl DatasetWriter {
 }
 
 fn item(t: DataType) -> Arc<Field> {
-    Arc::new(Field::new("item", t, false))
+    Arc::new(Field::new("item", t, true))
 }
 
 fn fsl_f32(values: Vec<f32>, n: usize, nulls: Option<NullBuffer>) -> Result<ArrayRef, String> {
