@@ -3,8 +3,9 @@
 //! threaded, and the native structure-of-arrays `CartPoleVectorEnv` on one core), and
 //! CartPole render frames/s (full 600x400 frame and a 64x64 `render_into`).
 //!
-//! Envs come from `registry::make`, so they carry the `TimeLimit` that `gymnasium.make` adds
-//! and are called through `Box<dyn Env>`, as users get them. Actions are drawn before timing.
+//! Envs come from `registry::make`, so they carry the time limit that `gymnasium.make` adds
+//! (CartPole-v1 counts its own steps, the others are wrapped in `TimeLimit`) and are called
+//! through `Box<dyn Env>`, as users get them. Actions are drawn before timing.
 //! The Python peer is `benchmarks/peers/gymnasium_cartpole.py`; `benchmarks/peers/run_envs.sh`
 //! runs both and prints the ratios. Figures: `benchmarks/RESULTS.md`, section Environments.
 

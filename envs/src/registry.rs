@@ -64,9 +64,14 @@ fn limited<E: Env + 'static>(env: Result<E>, limit: u64) -> Result<Box<dyn Env>>
 
 /// The typed `make` path of the ids that have one (the classic-control envs, whose steps are
 /// cheap enough for a virtual call to show). Other ids get `TimeLimit<Box<dyn Env>>`.
+/// CartPole-v1 gets a `CartPole` with its built-in time limit
+/// ([`CartPole::with_time_limit`]: `TimeLimit`'s semantics without the wrapper).
 fn limited_constructor(id: &str) -> Option<LimitedConstructor> {
     let build: LimitedConstructor = match id {
-        "CartPole-v1" => |kw, n| limited(CartPole::from_kwargs(kw), n),
+        // CartPole counts its own steps: one object, no wrapper layer, same semantics.
+        "CartPole-v1" => {
+            |kw, n| boxed(CartPole::from_kwargs(kw).and_then(|e| e.with_time_limit(n)))
+        }
         "MountainCar-v0" => |kw, n| limited(MountainCar::from_kwargs(kw), n),
         "MountainCarContinuous-v0" => |kw, n| limited(MountainCarContinuous::from_kwargs(kw), n),
         "Acrobot-v1" => |kw, n| limited(Acrobot::from_kwargs(kw), n),

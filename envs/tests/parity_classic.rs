@@ -183,6 +183,31 @@ fn cartpole_matches_gymnasium() {
     replay("cartpole.json", CartPole::from_kwargs, |e, s| e.set_state([s[0], s[1], s[2], s[3]]));
 }
 
+/// The same trajectories through `CartPole`'s built-in time limit (what `make("CartPole-v1")`
+/// builds) instead of the `TimeLimit` wrapper.
+#[test]
+fn cartpole_with_built_in_time_limit_matches_gymnasium() {
+    let fx = load("cartpole.json");
+    let mut stats = Stats::default();
+    let mut limited = 0;
+    for case in &fx.cases {
+        let s: Vec<f64> = case.state_bits.iter().map(|&b| f64::from_bits(b)).collect();
+        let env = CartPole::from_kwargs(&kwargs_of(case)).unwrap();
+        let mut env = match case.time_limit {
+            Some(limit) => env.with_time_limit(limit).unwrap(),
+            None => env,
+        };
+        env.reset(Some(0), &Kwargs::new()).unwrap();
+        env.set_state([s[0], s[1], s[2], s[3]]);
+        run_steps(&mut env, case, &mut stats);
+        if let Some(limit) = case.time_limit {
+            assert!(case.truncated.last() == Some(&true) && env.elapsed_steps() == limit);
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "no time-limited CartPole case in the fixture");
+}
+
 #[test]
 fn mountain_car_matches_gymnasium() {
     replay("mountain_car.json", MountainCar::from_kwargs, |e, s| e.set_state([s[0], s[1]]));

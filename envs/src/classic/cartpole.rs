@@ -28,7 +28,7 @@ const OBS_LEN: usize = 4;
 /// argument reduction between the two. glibc computes each result exactly as its `sin` and
 /// `cos` do (checked by `sincos_matches_sin_and_cos` below), so trajectories keep matching
 /// numpy's (which calls `sin` and `cos`) bit for bit. `f64::sin_cos` calls `sin` and `cos`
-/// separately.
+/// separately. The step uses it for |theta| >= pi/4 (see `sin_cos_fast`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[inline]
 pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
@@ -46,6 +46,56 @@ pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
 #[inline]
 pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
     (theta.sin(), theta.cos())
+}
+
+/// `(theta.sin(), theta.cos())` for the step: for |theta| < pi/4 (every angle of a running
+/// episode, which ends past 12 degrees) fdlibm's sine and cosine kernels inline, with no call
+/// and no argument reduction, so the step's dependency chain is short; beyond that the C
+/// library's [`sin_cos`]. The kernels are within 1 ulp of glibc's results (both are within
+/// 1 ulp of the exact values; see `fast_sin_cos_is_within_one_ulp_of_libm`), and they give the
+/// same bits as `CartPoleVectorEnv`'s vectorised `sin_cos` on this range (its reduction is
+/// the identity there), so a `CartPole` and a sub-env of `CartPoleVectorEnv` step alike.
+#[inline(always)]
+fn sin_cos_fast(theta: f64) -> (f64, f64) {
+    if theta.abs() < std::f64::consts::FRAC_PI_4 {
+        kernel_sin_cos(theta)
+    } else {
+        sin_cos(theta)
+    }
+}
+
+/// fdlibm's kernel coefficients (Sun Microsystems, 1993; as in musl's `__sin` and `__cos`),
+/// the bit patterns `cartpole_vector` uses.
+mod fdlibm {
+    pub(super) const S1: f64 = f64::from_bits(0xBFC5_5555_5555_5549); // -1.66666666666666324348e-01
+    pub(super) const S2: f64 = f64::from_bits(0x3F81_1111_1110_F8A6); // 8.33333333332248946124e-03
+    pub(super) const S3: f64 = f64::from_bits(0xBF2A_01A0_19C1_61D5); // -1.98412698298579493134e-04
+    pub(super) const S4: f64 = f64::from_bits(0x3EC7_1DE3_57B1_FE7D); // 2.75573137070700676789e-06
+    pub(super) const S5: f64 = f64::from_bits(0xBE5A_E5E6_8A2B_9CEB); // -2.50507602534068634195e-08
+    pub(super) const S6: f64 = f64::from_bits(0x3DE5_D93A_5ACF_D57C); // 1.58969099521155010221e-10
+    pub(super) const C1: f64 = f64::from_bits(0x3FA5_5555_5555_554C); // 4.16666666666666019037e-02
+    pub(super) const C2: f64 = f64::from_bits(0xBF56_C16C_16C1_5177); // -1.38888888888741095749e-03
+    pub(super) const C3: f64 = f64::from_bits(0x3EFA_01A0_19CB_1590); // 2.48015872894767294178e-05
+    pub(super) const C4: f64 = f64::from_bits(0xBE92_7E4F_809C_52AD); // -2.75573143513906633035e-07
+    pub(super) const C5: f64 = f64::from_bits(0x3E21_EE9E_BDB4_B1C4); // 2.08757232129817482790e-09
+    pub(super) const C6: f64 = f64::from_bits(0xBDA8_FAE9_BE88_38D4); // -1.13596475577881948265e-11
+}
+
+/// fdlibm's `__kernel_sin(x, 0, 1)` and `__kernel_cos(x, 0)` for |x| <= pi/4, evaluated as
+/// `cartpole_vector::sin_cos` evaluates them (there with a reduction tail that is zero here).
+#[inline(always)]
+fn kernel_sin_cos(x: f64) -> (f64, f64) {
+    use fdlibm as k;
+    let z = x * x;
+    let w = z * z;
+    let rs = k::S2 + z * (k::S3 + z * k::S4) + z * w * (k::S5 + z * k::S6);
+    let v = z * x;
+    let s = x - ((z * (0.0 - v * rs) - 0.0) - v * k::S1);
+    let rc = z * (k::C1 + z * (k::C2 + z * k::C3)) + w * w * (k::C4 + z * (k::C5 + z * k::C6));
+    let hz = 0.5 * z;
+    let one_minus = 1.0 - hz;
+    let c = one_minus + (((1.0 - one_minus) - hz) + (z * rc - x * 0.0));
+    (s, c)
 }
 
 /// How the state is advanced over one time step.
@@ -177,16 +227,25 @@ impl CartPoleConfig {
 
 /// The CartPole environment. State `[x, x_dot, theta, theta_dot]`; actions 0 (push left) and
 /// 1 (push right).
+///
+/// It can carry its own time limit ([`CartPole::with_time_limit`], what `make` builds): the
+/// rules of the [`TimeLimit`](crate::wrappers::time_limit::TimeLimit) wrapper (the step that
+/// brings the count to the limit returns `truncated = true`, `terminated` is reported as it
+/// is, further steps are refused until `reset`) without a wrapper layer around every step.
 #[derive(Debug, Clone)]
 pub struct CartPole {
     config: CartPoleConfig,
-    // Derived as Gymnasium derives them, so the arithmetic matches bit for bit.
+    // Derived as Gymnasium derives them: the step does Gymnasium's arithmetic operation for
+    // operation (only `sin` / `cos` may differ by an ulp; see `sin_cos_fast`).
     total_mass: f64,
     polemass_length: f64,
     observation_space: Space,
     action_space: Space,
     state: [f64; 4],
     episode: EpisodeState,
+    /// The built-in time limit; `u64::MAX` for none.
+    max_episode_steps: u64,
+    elapsed_steps: u64,
     rng: Option<EnvRng>,
 }
 
@@ -218,9 +277,36 @@ impl CartPole {
             action_space: Space::discrete(2),
             state: [0.0; 4],
             episode: EpisodeState::NeedsReset,
+            max_episode_steps: u64::MAX,
+            elapsed_steps: 0,
             rng: None,
             config,
         }
+    }
+
+    /// This env with a built-in limit of `max_episode_steps` steps per episode, with
+    /// `TimeLimit`'s semantics; `make("CartPole-v1")` returns one with the spec's 500. Zero is
+    /// refused with [`EnvError::BadKwarg`], as `TimeLimit::new` refuses it.
+    pub fn with_time_limit(mut self, max_episode_steps: u64) -> Result<Self> {
+        if max_episode_steps == 0 {
+            return Err(EnvError::BadKwarg {
+                env: ID.into(),
+                key: "max_episode_steps".into(),
+                reason: "must be positive, got 0".into(),
+            });
+        }
+        self.max_episode_steps = max_episode_steps;
+        Ok(self)
+    }
+
+    /// The built-in time limit, if any.
+    pub fn max_episode_steps(&self) -> Option<u64> {
+        (self.max_episode_steps != u64::MAX).then_some(self.max_episode_steps)
+    }
+
+    /// Steps taken since the last reset (counted with or without a time limit).
+    pub fn elapsed_steps(&self) -> u64 {
+        self.elapsed_steps
     }
 
     /// The parameters.
@@ -234,7 +320,8 @@ impl CartPole {
     }
 
     /// Replace the physical state (as `env.unwrapped.state = ...` in Gymnasium) and start an
-    /// episode from it.
+    /// episode from it. The time limit's step count is left as it is, as Gymnasium's
+    /// `TimeLimit` keeps counting when the unwrapped env's state is replaced.
     pub fn set_state(&mut self, state: [f64; 4]) {
         self.state = state;
         self.episode = EpisodeState::Running;
@@ -256,13 +343,35 @@ impl CartPole {
         }
     }
 
+    /// The state, read one `f64` at a time. The step is bound by the latency of the chain
+    /// from one step's `theta_dot` to the next, which passes through `self.state` between
+    /// calls; a load that spans two of the previous call's stores (which the compiler emits
+    /// when it pairs values into vector registers, depending on the surrounding code) cannot
+    /// be forwarded from them and stalls that chain for tens of cycles. Volatile accesses
+    /// keep every load and store to one element, so forwarding always works.
+    #[inline(always)]
+    fn load_state(&self) -> [f64; 4] {
+        // SAFETY: each pointer comes from a reference to an initialised, aligned `f64`.
+        std::array::from_fn(|i| unsafe { std::ptr::read_volatile(&self.state[i]) })
+    }
+
+    /// Store the state one `f64` at a time (see [`Self::load_state`]).
+    #[inline(always)]
+    fn store_state(slots: &mut [f64; 4], state: [f64; 4]) {
+        for (slot, v) in slots.iter_mut().zip(state) {
+            // SAFETY: `slot` comes from a mutable reference to an aligned `f64`.
+            unsafe { std::ptr::write_volatile(slot, v) };
+        }
+    }
+
     /// One step of the dynamics for `push_right`; returns whether the new state is terminal.
     #[inline]
     fn advance(&mut self, push_right: bool) -> bool {
         let c = &self.config;
-        let [mut x, mut x_dot, mut theta, mut theta_dot] = self.state;
-        let force = if push_right { c.force_mag } else { -c.force_mag };
-        let (sintheta, costheta) = sin_cos(theta);
+        let [mut x, mut x_dot, mut theta, mut theta_dot] = self.load_state();
+        // `force_mag` or `-force_mag` by flipping the sign bit, with no branch on the action.
+        let force = f64::from_bits(c.force_mag.to_bits() ^ (u64::from(!push_right) << 63));
+        let (sintheta, costheta) = sin_cos_fast(theta);
         let temp =
             (force + self.polemass_length * (theta_dot * theta_dot) * sintheta) / self.total_mass;
         let thetaacc = (c.gravity * sintheta - costheta * temp)
@@ -282,7 +391,7 @@ impl CartPole {
                 theta += c.tau * theta_dot;
             }
         }
-        self.state = [x, x_dot, theta, theta_dot];
+        Self::store_state(&mut self.state, [x, x_dot, theta, theta_dot]);
         x < -c.x_threshold
             || x > c.x_threshold
             || theta < -c.theta_threshold_radians
@@ -309,46 +418,52 @@ impl Env for CartPole {
         options: &Kwargs,
         mut obs: ObsMut<'_>,
     ) -> Result<Info> {
-        obs.check(&self.observation_space, ID)?;
-        let (low, high) = reset_bounds(ID, options, -0.05, 0.05)?;
+        if obs.f32.len() != OBS_LEN || !obs.u8.is_empty() {
+            obs.check(&self.observation_space, ID)?;
+        }
+        let (low, high) = if options.is_empty() {
+            (-0.05, 0.05)
+        } else {
+            reset_bounds(ID, options, -0.05, 0.05)?
+        };
         let rng = reseed(&mut self.rng, seed);
         for s in &mut self.state {
             *s = rng.uniform(low, high);
         }
         self.episode = EpisodeState::Running;
+        self.elapsed_steps = 0;
         write_obs(&mut obs, &self.state);
         Ok(Info::new())
     }
 
-    // Always inlined: wrapped in `TimeLimit` (as `make` builds it) the two steps become one
-    // function, with no `Result<StepOutcome>` passed through memory in between.
-    #[inline(always)]
-    fn step_into(&mut self, action: ActionRef<'_>, mut obs: ObsMut<'_>) -> Result<StepOutcome> {
+    #[inline]
+    fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
         // The checks of `EpisodeState::check_step`, `Space::check_action` and `ObsMut::check`,
-        // written out so the valid case is a few compares; the errors come from those calls.
-        if self.episode != EpisodeState::Running {
-            return Err(self.refusal(action, &obs));
-        }
-        // One predictable branch for validity; the direction itself is data (actions are
-        // often random, and a branch on them would be mispredicted half the time).
-        let push_right = match action {
-            ActionRef::Discrete(a) if (a as u64) < 2 => a == 1,
+        // written out so the valid case is a few compares and one branch; the errors come
+        // from those calls. The direction itself is data (actions are often random, and a
+        // branch on them would be mispredicted half the time).
+        let (push_right, valid_action) = match action {
+            ActionRef::Discrete(a) => (a == 1, (a as u64) < 2),
+            _ => (false, false),
+        };
+        let running = self.episode == EpisodeState::Running;
+        let out: &mut [f32; OBS_LEN] = match obs.f32.try_into() {
+            Ok(out) if valid_action & running & obs.u8.is_empty() => out,
             _ => return Err(self.refusal(action, &obs)),
         };
-        if obs.f32.len() != OBS_LEN || !obs.u8.is_empty() {
-            return Err(self.refusal(action, &obs));
-        }
         let terminated = self.advance(push_right);
+        self.elapsed_steps += 1;
+        let truncated = self.elapsed_steps >= self.max_episode_steps;
         // Gymnasium gives 1 per step (the terminating one included), or with the Sutton-Barto
-        // reward 0 per step and -1 on termination. Stepping past termination is refused here.
+        // reward 0 per step and -1 on termination. Stepping past the end is refused above.
         let reward = match (self.config.sutton_barto_reward, terminated) {
             (false, _) => 1.0,
             (true, false) => 0.0,
             (true, true) => -1.0,
         };
-        self.episode = EpisodeState::after_step(terminated, false);
-        write_obs(&mut obs, &self.state);
-        Ok(StepOutcome { reward, terminated, truncated: false, info: Info::new() })
+        self.episode = EpisodeState::after_step(terminated, truncated);
+        *out = self.state.map(|v| v as f32);
+        Ok(StepOutcome { reward, terminated, truncated, info: Info::new() })
     }
 
     fn render(&self) -> Result<RgbImage> {
@@ -476,6 +591,72 @@ mod tests {
             assert_eq!(s.to_bits(), x.sin().to_bits(), "sin({x:e})");
             assert_eq!(c.to_bits(), x.cos().to_bits(), "cos({x:e})");
         }
+    }
+
+    /// Distance in ulps between two finite doubles.
+    fn ulps(a: f64, b: f64) -> u64 {
+        let key = |x: f64| {
+            let b = x.to_bits() as i64;
+            if b < 0 {
+                i64::MIN - b
+            } else {
+                b
+            }
+        };
+        key(a).abs_diff(key(b))
+    }
+
+    /// The inline kernels used for |theta| < pi/4 stay within 1 ulp of glibc's `sin` / `cos`
+    /// (what Gymnasium's numpy calls), give `CartPoleVectorEnv`'s bits, and the C library's
+    /// results are used beyond pi/4.
+    #[test]
+    fn fast_sin_cos_is_within_one_ulp_of_libm() {
+        let mut rng = EnvRng::seed_from(12);
+        let quarter = std::f64::consts::FRAC_PI_4;
+        let mut xs: Vec<f64> = (0..200_000).map(|_| rng.uniform(-0.25, 0.25)).collect();
+        xs.extend((0..200_000).map(|_| rng.uniform(-quarter, quarter)));
+        xs.extend((0..1000).map(|_| rng.uniform(-1e-8, 1e-8)));
+        xs.extend([0.0, -0.0, 1e-300, -1e-300, quarter, -quarter, 0.8, -3.0, 1e22]);
+        let (mut differ, mut n) = (0, 0);
+        for x in xs {
+            let (s, c) = sin_cos_fast(x);
+            assert!(ulps(s, x.sin()) <= 1 && ulps(c, x.cos()) <= 1, "{x:e}");
+            differ += (s != x.sin() || c != x.cos()) as usize;
+            n += 1;
+            if x.abs() < quarter {
+                let (vs, vc) = crate::classic::cartpole_vector::sin_cos(x);
+                assert_eq!((s.to_bits(), c.to_bits()), (vs.to_bits(), vc.to_bits()), "{x:e}");
+            } else {
+                assert_eq!((s.to_bits(), c.to_bits()), (x.sin().to_bits(), x.cos().to_bits()));
+            }
+        }
+        assert!(differ * 5 < n, "{differ} of {n} differ from libm");
+        assert!(sin_cos_fast(f64::NAN).0.is_nan() && sin_cos_fast(f64::INFINITY).1.is_nan());
+    }
+
+    #[test]
+    fn built_in_time_limit_truncates_like_time_limit() {
+        assert!(matches!(CartPole::default().with_time_limit(0), Err(EnvError::BadKwarg { .. })));
+        let mut env = CartPole::default().with_time_limit(3).unwrap();
+        assert_eq!(
+            (env.max_episode_steps(), CartPole::default().max_episode_steps()),
+            (Some(3), None)
+        );
+        env.reset(Some(1), &Kwargs::new()).unwrap();
+        let a = Action::Discrete(1);
+        assert!(!env.step(&a).unwrap().truncated);
+        assert!(!env.step(&a).unwrap().truncated);
+        let last = env.step(&a).unwrap();
+        assert!(last.truncated && !last.terminated && env.elapsed_steps() == 3);
+        assert!(matches!(env.step(&a), Err(EnvError::StepAfterDone { .. })));
+        env.reset(None, &Kwargs::new()).unwrap();
+        assert_eq!(env.elapsed_steps(), 0);
+        // Termination on the last allowed step sets both flags.
+        env.step(&a).unwrap();
+        env.step(&a).unwrap();
+        env.set_state([2.39, 1.0, 0.0, 0.0]);
+        let both = env.step(&a).unwrap();
+        assert!(both.terminated && both.truncated);
     }
 
     /// The fast checks give the same errors, in the same order, as the general ones.
