@@ -164,6 +164,19 @@ pub(crate) fn kaiming_fan_out() -> nn::Init {
     }
 }
 
+/// PyTorch's default `nn.Linear` initialisation (weight and bias U(±1/√fan_in)); tch's
+/// default weight bound is √6 times wider.
+pub(crate) fn torch_linear(p: nn::Path, in_dim: i64, out_dim: i64) -> nn::Linear {
+    let bound = 1.0 / (in_dim as f64).sqrt();
+    let init = nn::Init::Uniform { lo: -bound, up: bound };
+    nn::linear(
+        p,
+        in_dim,
+        out_dim,
+        nn::LinearConfig { ws_init: init, bs_init: Some(init), bias: true },
+    )
+}
+
 /// BatchNorm initialised as PyTorch does (weight 1, bias 0; tch's default weight is U(0, 1)).
 pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> nn::BatchNorm {
     nn::batch_norm2d(

@@ -14,7 +14,7 @@ use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
 
 use super::base::{
-    batch_norm2d, group, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup,
+    batch_norm2d, group, kaiming_fan_out, path_prefix, positive, torch_linear, Encoder, LayerGroup,
 };
 use crate::error::{Error, Result};
 
@@ -170,7 +170,7 @@ fn block(
             let bn = batch_norm2d(&p / format!("bn{}", i + 1), co);
             if zero_init && i + 1 == n {
                 if let Some(w) = &bn.ws {
-                    tch::no_grad(|| w.shallow_clone().fill_(0.0));
+                    let _ = tch::no_grad(|| w.shallow_clone().fill_(0.0));
                 }
             }
             (conv(&p / format!("conv{}", i + 1), ci, co, k, s, pad), bn)
@@ -190,14 +190,15 @@ impl Block {
         for (i, (conv, bn)) in self.convs.iter().enumerate() {
             x = bn.forward_t(&conv.forward(&x), train);
             if i != last {
-                x = x.relu();
+                x = x.relu_(); // in place, as torchvision's ReLU(inplace=True)
             }
         }
         let identity = match &self.downsample {
             Some((conv, bn)) => bn.forward_t(&conv.forward(xs), train),
             None => xs.shallow_clone(),
         };
-        (x + identity).relu()
+        let mut out = x + identity;
+        out.relu_()
     }
 }
 
@@ -243,7 +244,7 @@ pub fn resnet(p: &nn::Path, config: &ResNetConfig) -> Result<ResNet> {
             .collect();
         stages.push(blocks);
     }
-    let fc = config.num_classes.map(|n| nn::linear(p / "fc", c_in, n, Default::default()));
+    let fc = config.num_classes.map(|n| torch_linear(p / "fc", c_in, n));
     Ok(ResNet { conv1, bn1, stages, fc, config: config.clone(), base: path_prefix(p) })
 }
 
@@ -258,7 +259,8 @@ impl ResNet {
     /// # Shapes
     /// `[B, C, H, W]` → `[B, feature_dim, H/32, W/32]` (ImageNet stem) or `H/8` (CIFAR stem).
     pub fn feature_map(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = self.bn1.forward_t(&self.conv1.forward(xs), train).relu();
+        let mut x = self.bn1.forward_t(&self.conv1.forward(xs), train);
+        let mut x = x.relu_();
         if self.config.stem == Stem::Imagenet {
             x = x.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
         }

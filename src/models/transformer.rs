@@ -76,6 +76,8 @@ impl TransformerBlock {
                 },
             )
         };
+        // torch.nn.MultiheadAttention keeps nn.Linear's default for out_proj's weight.
+        let out_bound = 1.0 / (c.dim as f64).sqrt();
         TransformerBlock {
             ln_1: layer_norm(p / "ln_1", c.dim, c.eps),
             in_proj_weight: a.var(
@@ -88,7 +90,11 @@ impl TransformerBlock {
                 &a / "out_proj",
                 c.dim,
                 c.dim,
-                nn::LinearConfig { bs_init: Some(nn::Init::Const(0.0)), ..Default::default() },
+                nn::LinearConfig {
+                    ws_init: nn::Init::Uniform { lo: -out_bound, up: out_bound },
+                    bs_init: Some(nn::Init::Const(0.0)),
+                    bias: true,
+                },
             ),
             ln_2: layer_norm(p / "ln_2", c.dim, c.eps),
             fc1: mlp_linear(&mlp / 0, c.dim, c.mlp_dim),

@@ -9,7 +9,7 @@
 //! penultimate layer.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module, ModuleT};
+use tch::nn::{self, Module};
 use tch::Tensor;
 
 use super::base::{
@@ -106,7 +106,7 @@ impl VggConfig {
 
 #[derive(Debug)]
 enum Feature {
-    Conv(nn::Conv2D, Option<nn::BatchNorm>),
+    Conv(Box<(nn::Conv2D, Option<nn::BatchNorm>)>),
     Pool,
 }
 
@@ -172,7 +172,7 @@ pub fn vgg(p: &nn::Path, config: &VggConfig) -> Result<Vgg> {
             None
         };
         index += if config.batch_norm { 3 } else { 2 };
-        features.push(Feature::Conv(conv, bn));
+        features.push(Feature::Conv(Box::new((conv, bn))));
         c_in = c;
     }
     let cp = p / "classifier";
@@ -195,7 +195,8 @@ impl nn::ModuleT for Vgg {
         let mut x = xs.shallow_clone();
         for f in &self.features {
             x = match f {
-                Feature::Conv(conv, bn) => {
+                Feature::Conv(layer) => {
+                    let (conv, bn) = layer.as_ref();
                     let y = conv.forward(&x);
                     match bn {
                         Some(bn) => bn.forward_t(&y, train),

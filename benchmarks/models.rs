@@ -1,0 +1,81 @@
+//! Model throughput on CPU: forward + backward (cross-entropy on fixed random labels, with
+//! `zero_grad`, no optimiser step) in images/s for ResNet-18 (torchvision's ImageNet stem on
+//! 32×32 inputs, batch 128), the Nature-DQN CNN (4×84×84, batch 256) and ViT-Ti/16
+//! (224×224, batch 16), all with 2 libtorch threads.
+//!
+//! The PyTorch eager peer is `benchmarks/peers/torch_models.py`; `benchmarks/peers/run_models.sh`
+//! runs both in one shell run and prints the ratios. Figures: `benchmarks/RESULTS.md`, Models.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use graft::models::{ModelConfig, NatureCnnConfig, ResNetConfig, VitConfig};
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+/// libtorch intra-op threads, matched by the Python peer.
+const THREADS: i32 = 2;
+
+struct Case {
+    name: &'static str,
+    config: ModelConfig,
+    input: [i64; 4],
+    classes: i64,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "resnet18_32x32_b128",
+            config: ModelConfig::Resnet(ResNetConfig::resnet18()),
+            input: [128, 3, 32, 32],
+            classes: 1000,
+        },
+        Case {
+            name: "nature_cnn_84x84_b256",
+            config: ModelConfig::NatureCnn(NatureCnnConfig {
+                num_outputs: Some(18),
+                ..NatureCnnConfig::atari()
+            }),
+            input: [256, 4, 84, 84],
+            classes: 18,
+        },
+        Case {
+            name: "vit_tiny_224_b16",
+            config: ModelConfig::Vit(VitConfig::tiny()),
+            input: [16, 3, 224, 224],
+            classes: 1000,
+        },
+    ]
+}
+
+fn forward_backward(c: &mut Criterion) {
+    tch::set_num_threads(THREADS);
+    tch::manual_seed(0);
+    let mut group = c.benchmark_group("models");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(8));
+    for case in cases() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = case.config.build(&vs.root()).unwrap();
+        let mut opt = nn::Sgd::default().build(&vs, 1e-3).unwrap();
+        let x = Tensor::rand(case.input, (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(case.classes, [case.input[0]], (Kind::Int64, Device::Cpu));
+        group.throughput(Throughput::Elements(case.input[0] as u64));
+        group.bench_function(case.name, |b| {
+            b.iter(|| {
+                opt.zero_grad();
+                let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
+                loss.backward();
+                let _ = black_box(loss);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, forward_backward);
+criterion_main!(benches);
