@@ -42,7 +42,7 @@ enum Command {
         /// Train a small conv net for a few steps and check that the loss falls.
         #[arg(long)]
         train_check: bool,
-        /// Optimisation steps for --train-check.
+        /// Optimisation steps for --train-check (at least 50).
         #[arg(long, default_value_t = 60)]
         steps: usize,
     },
@@ -69,7 +69,7 @@ fn run(cli: Cli) -> Result<()> {
             device::check_libtorch()?;
             if train_check {
                 let dev = choice.resolve()?;
-                graft::Seeds::seed_all(cli.global.seed);
+                // train_check seeds libtorch itself, so the check is reproducible per seed.
                 println!("{}", doctor::train_check(dev, steps, cli.global.seed)?);
             }
         }
