@@ -10,6 +10,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use crate::classic::trig::sin_cos_fast;
 use crate::classic::{
     check_kwargs, check_param, full_frame, kwarg_bool, kwarg_f64, kwarg_str, render_before_reset,
     reseed, reset_bounds, write_obs,
@@ -23,80 +24,6 @@ use crate::space::Space;
 const ID: &str = "CartPole-v1";
 /// Values per observation: `[x, x_dot, theta, theta_dot]`.
 const OBS_LEN: usize = 4;
-
-/// `(theta.sin(), theta.cos())` in one call to the C library's `sincos`, which shares the
-/// argument reduction between the two. glibc computes each result exactly as its `sin` and
-/// `cos` do (checked by `sincos_matches_sin_and_cos` below), so trajectories keep matching
-/// numpy's (which calls `sin` and `cos`) bit for bit. `f64::sin_cos` calls `sin` and `cos`
-/// separately. The step uses it for |theta| >= pi/4 (see `sin_cos_fast`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[inline]
-pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
-    extern "C" {
-        fn sincos(x: libc::c_double, sin: *mut libc::c_double, cos: *mut libc::c_double);
-    }
-    let (mut s, mut c) = (0.0, 0.0);
-    // SAFETY: glibc's `sincos` writes one double through each pointer, which point to locals.
-    unsafe { sincos(theta, &mut s, &mut c) };
-    (s, c)
-}
-
-/// `(theta.sin(), theta.cos())` (no `sincos` in this C library).
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-#[inline]
-pub(crate) fn sin_cos(theta: f64) -> (f64, f64) {
-    (theta.sin(), theta.cos())
-}
-
-/// `(theta.sin(), theta.cos())` for the step: for |theta| < pi/4 (every angle of a running
-/// episode, which ends past 12 degrees) fdlibm's sine and cosine kernels inline, with no call
-/// and no argument reduction, so the step's dependency chain is short; beyond that the C
-/// library's [`sin_cos`]. The kernels are within 1 ulp of glibc's results (both are within
-/// 1 ulp of the exact values; see `fast_sin_cos_is_within_one_ulp_of_libm`), and they give the
-/// same bits as `CartPoleVectorEnv`'s vectorised `sin_cos` on this range (its reduction is
-/// the identity there), so a `CartPole` and a sub-env of `CartPoleVectorEnv` step alike.
-#[inline(always)]
-fn sin_cos_fast(theta: f64) -> (f64, f64) {
-    if theta.abs() < std::f64::consts::FRAC_PI_4 {
-        kernel_sin_cos(theta)
-    } else {
-        sin_cos(theta)
-    }
-}
-
-/// fdlibm's kernel coefficients (Sun Microsystems, 1993; as in musl's `__sin` and `__cos`),
-/// the bit patterns `cartpole_vector` uses.
-mod fdlibm {
-    pub(super) const S1: f64 = f64::from_bits(0xBFC5_5555_5555_5549); // -1.66666666666666324348e-01
-    pub(super) const S2: f64 = f64::from_bits(0x3F81_1111_1110_F8A6); // 8.33333333332248946124e-03
-    pub(super) const S3: f64 = f64::from_bits(0xBF2A_01A0_19C1_61D5); // -1.98412698298579493134e-04
-    pub(super) const S4: f64 = f64::from_bits(0x3EC7_1DE3_57B1_FE7D); // 2.75573137070700676789e-06
-    pub(super) const S5: f64 = f64::from_bits(0xBE5A_E5E6_8A2B_9CEB); // -2.50507602534068634195e-08
-    pub(super) const S6: f64 = f64::from_bits(0x3DE5_D93A_5ACF_D57C); // 1.58969099521155010221e-10
-    pub(super) const C1: f64 = f64::from_bits(0x3FA5_5555_5555_554C); // 4.16666666666666019037e-02
-    pub(super) const C2: f64 = f64::from_bits(0xBF56_C16C_16C1_5177); // -1.38888888888741095749e-03
-    pub(super) const C3: f64 = f64::from_bits(0x3EFA_01A0_19CB_1590); // 2.48015872894767294178e-05
-    pub(super) const C4: f64 = f64::from_bits(0xBE92_7E4F_809C_52AD); // -2.75573143513906633035e-07
-    pub(super) const C5: f64 = f64::from_bits(0x3E21_EE9E_BDB4_B1C4); // 2.08757232129817482790e-09
-    pub(super) const C6: f64 = f64::from_bits(0xBDA8_FAE9_BE88_38D4); // -1.13596475577881948265e-11
-}
-
-/// fdlibm's `__kernel_sin(x, 0, 1)` and `__kernel_cos(x, 0)` for |x| <= pi/4, evaluated as
-/// `cartpole_vector::sin_cos` evaluates them (there with a reduction tail that is zero here).
-#[inline(always)]
-fn kernel_sin_cos(x: f64) -> (f64, f64) {
-    use fdlibm as k;
-    let z = x * x;
-    let w = z * z;
-    let rs = k::S2 + z * (k::S3 + z * k::S4) + z * w * (k::S5 + z * k::S6);
-    let v = z * x;
-    let s = x - ((z * (0.0 - v * rs) - 0.0) - v * k::S1);
-    let rc = z * (k::C1 + z * (k::C2 + z * k::C3)) + w * w * (k::C4 + z * (k::C5 + z * k::C6));
-    let hz = 0.5 * z;
-    let one_minus = 1.0 - hz;
-    let c = one_minus + (((1.0 - one_minus) - hz) + (z * rc - x * 0.0));
-    (s, c)
-}
 
 /// How the state is advanced over one time step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -575,63 +502,6 @@ mod tests {
                 .collect();
         let (c, _) = env.reset(None, &opts).unwrap();
         assert!(c.f32.iter().all(|&x| (0.1..=0.2).contains(&x)));
-    }
-
-    /// `sin_cos` must give the bits of `sin` and `cos` called separately (what numpy does), on
-    /// CartPole's range, a wide range, and random bit patterns of every magnitude.
-    #[test]
-    fn sincos_matches_sin_and_cos() {
-        let mut rng = EnvRng::seed_from(11);
-        let mut xs: Vec<f64> = (0..200_000).map(|_| rng.uniform(-0.5, 0.5)).collect();
-        xs.extend((0..200_000).map(|_| rng.uniform(-1e4, 1e4)));
-        xs.extend((0..200_000).map(|_| f64::from_bits(rng.next_u64())));
-        xs.extend([0.0, -0.0, 1e-300, f64::MIN_POSITIVE, 1e22, f64::MAX, f64::INFINITY, f64::NAN]);
-        for x in xs {
-            let (s, c) = sin_cos(x);
-            assert_eq!(s.to_bits(), x.sin().to_bits(), "sin({x:e})");
-            assert_eq!(c.to_bits(), x.cos().to_bits(), "cos({x:e})");
-        }
-    }
-
-    /// Distance in ulps between two finite doubles.
-    fn ulps(a: f64, b: f64) -> u64 {
-        let key = |x: f64| {
-            let b = x.to_bits() as i64;
-            if b < 0 {
-                i64::MIN - b
-            } else {
-                b
-            }
-        };
-        key(a).abs_diff(key(b))
-    }
-
-    /// The inline kernels used for |theta| < pi/4 stay within 1 ulp of glibc's `sin` / `cos`
-    /// (what Gymnasium's numpy calls), give `CartPoleVectorEnv`'s bits, and the C library's
-    /// results are used beyond pi/4.
-    #[test]
-    fn fast_sin_cos_is_within_one_ulp_of_libm() {
-        let mut rng = EnvRng::seed_from(12);
-        let quarter = std::f64::consts::FRAC_PI_4;
-        let mut xs: Vec<f64> = (0..200_000).map(|_| rng.uniform(-0.25, 0.25)).collect();
-        xs.extend((0..200_000).map(|_| rng.uniform(-quarter, quarter)));
-        xs.extend((0..1000).map(|_| rng.uniform(-1e-8, 1e-8)));
-        xs.extend([0.0, -0.0, 1e-300, -1e-300, quarter, -quarter, 0.8, -3.0, 1e22]);
-        let (mut differ, mut n) = (0, 0);
-        for x in xs {
-            let (s, c) = sin_cos_fast(x);
-            assert!(ulps(s, x.sin()) <= 1 && ulps(c, x.cos()) <= 1, "{x:e}");
-            differ += (s != x.sin() || c != x.cos()) as usize;
-            n += 1;
-            if x.abs() < quarter {
-                let (vs, vc) = crate::classic::cartpole_vector::sin_cos(x);
-                assert_eq!((s.to_bits(), c.to_bits()), (vs.to_bits(), vc.to_bits()), "{x:e}");
-            } else {
-                assert_eq!((s.to_bits(), c.to_bits()), (x.sin().to_bits(), x.cos().to_bits()));
-            }
-        }
-        assert!(differ * 5 < n, "{differ} of {n} differ from libm");
-        assert!(sin_cos_fast(f64::NAN).0.is_nan() && sin_cos_fast(f64::INFINITY).1.is_nan());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod cartpole_vector;
 pub mod continuous_mountain_car;
 pub mod mountain_car;
 pub mod pendulum;
+pub mod trig;
 
 pub use acrobot::{Acrobot, AcrobotConfig, AcrobotDynamics};
 pub use cartpole::{CartPole, CartPoleConfig, KinematicsIntegrator};
