@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Python packages for the dataset interop tests (tests/data.rs reads Graft files with pyarrow
-# and pandas, and reads pyarrow-written files with Graft).
+# Python packages for the tests that check Graft against Python tools: tests/data.rs reads
+# Graft files with pyarrow and pandas (and Graft reads pyarrow-written files); the training
+# tests read Graft's TensorBoard event files back with tensorboard's own event reader; the
+# image tests export scikit-learn's bundled `digits` to an ImageFolder
+# (scripts/export-digits.py).
 #
 # Creates a virtual environment in $GRAFT_HOME/pyenv-tests (default ~/.cache/graft/pyenv-tests)
 # with pinned versions and prints its python's path on stdout. Idempotent: a second run with
@@ -8,7 +11,7 @@
 # first time. Exits non-zero, with the reason on stderr, when that is impossible.
 set -euo pipefail
 
-PINS="pyarrow==21.0.0 pandas==2.3.3 numpy==2.2.6"
+PINS="pyarrow==21.0.0 pandas==2.3.3 numpy==2.2.6 scikit-learn==1.9.1 tensorboard==2.21.0"
 ROOT="${GRAFT_HOME:-$HOME/.cache/graft}"
 VENV="$ROOT/pyenv-tests"
 STAMP="$VENV/.graft-pins"
