@@ -57,6 +57,9 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Image datasets: info, a PNG grid of an augmented batch, loader benchmark.
+    #[command(subcommand)]
+    Images(cli::images::ImagesCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -77,6 +80,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
     }
     Ok(())
 }
