@@ -207,7 +207,9 @@ impl Pipeline {
                 }
                 Augment::ColorJitter { brightness, contrast, saturation, hue, p } => {
                     check_p(*p, &what)?;
-                    if [*brightness, *contrast, *saturation, *hue].iter().any(|&x| x.is_nan() || x < 0.0)
+                    if [*brightness, *contrast, *saturation, *hue]
+                        .iter()
+                        .any(|&x| x.is_nan() || x < 0.0)
                         || *hue > 0.5
                     {
                         return Err(Error::Invalid(format!(
