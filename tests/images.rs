@@ -653,6 +653,17 @@ fn cli_info_and_preview() {
     let img = image::open(&grid).unwrap();
     // 4 images: 2 per row, each cell 2 views of 64-pixel tiles (16 zoomed 4x) with 2-pixel gaps.
     assert_eq!((img.width(), img.height()), (2 * (2 * 66 + 2), 2 * 66 + 2));
+    let out = graft(&["images", "bench", root.to_str().unwrap(), "--batch", "3", "--batches", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("RESULT loader_images_per_s"));
+    // CIFAR files are recognised by name and size.
+    std::fs::write(dir.join("test_batch.bin"), cifar_bytes(4, CifarKind::Cifar10)).unwrap();
+    let out = graft(&["images", "info", dir.join("test_batch.bin").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("format: cifar10") && text.contains("3 cat: 1") && text.contains("32x32"),
+        "{text}"
+    );
     let out = graft(&["images", "info", dir.join("nothing").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));

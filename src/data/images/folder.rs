@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 /// Extensions (lower-cased) treated as images.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
 
+/// Deepest folder nesting inside a class folder.
+const MAX_DEPTH: usize = 32;
+
 /// What to do with files that do not have an image extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownFiles {
@@ -103,7 +106,7 @@ impl ImageFolder {
                 let name = entry.file_name().map(|n| n.to_string_lossy().into_owned());
                 classes.push(name.unwrap_or_default());
                 let before = files.len();
-                collect(&entry, label, &mut files, &mut skipped, opts.unknown_files)?;
+                collect(&entry, label, &mut files, &mut skipped, opts.unknown_files, 0)?;
                 if files.len() == before {
                     return Err(bad(
                         &entry,
@@ -173,10 +176,19 @@ fn collect(
     files: &mut Vec<(PathBuf, usize)>,
     skipped: &mut Vec<PathBuf>,
     policy: UnknownFiles,
+    depth: usize,
 ) -> Result<()> {
+    // Folders are followed through symbolic links, as torchvision does; a depth bound turns
+    // a link cycle into an error instead of endless recursion.
+    if depth > MAX_DEPTH {
+        return Err(bad(
+            dir,
+            format!("nested more than {MAX_DEPTH} folders deep (a symbolic link cycle?)"),
+        ));
+    }
     for entry in sorted_entries(dir)? {
         if entry.is_dir() {
-            collect(&entry, label, files, skipped, policy)?;
+            collect(&entry, label, files, skipped, policy, depth + 1)?;
         } else if is_image(&entry) {
             files.push((entry, label));
         } else {
