@@ -10,6 +10,8 @@ pub mod device;
 pub mod doctor;
 pub mod error;
 pub mod models;
+pub mod report;
+pub mod train;
 
 pub use device::{DeviceChoice, Seeds};
 pub use error::{Error, Result};
