@@ -656,6 +656,19 @@ fn cli_info_and_preview() {
     let out = graft(&["images", "bench", root.to_str().unwrap(), "--batch", "3", "--batches", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("RESULT loader_images_per_s"));
+    // The training comparison on a tiny budget (8x8 crops, batch 2, one step each loop).
+    let args =
+        ["images", "bench", root.to_str().unwrap(), "--preset", "simclr_cifar", "--size", "8"];
+    let more =
+        ["--batch", "2", "--batches", "1", "--train", "--train-batch", "2", "--train-steps", "1"];
+    let out = graft(&[&args[..], &more[..]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("RESULT train_synthetic_images_per_s")
+            && text.contains("RESULT train_fed_images_per_s"),
+        "{text}"
+    );
     // CIFAR files are recognised by name and size.
     std::fs::write(dir.join("test_batch.bin"), cifar_bytes(4, CifarKind::Cifar10)).unwrap();
     let out = graft(&["images", "info", dir.join("test_batch.bin").to_str().unwrap()]);

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Subcommand};
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 use graft::data::augment::{Augment, Pipeline};
 use graft::data::images::{self, AnyDataset, ImageDataset, ImageFolder};
 use graft::data::loader::{BatchKind, Loader, LoaderConfig};
 use graft::models::resnet::ResNetConfig;
+use graft::train::{Optimizer, OptimizerConfig};
 use graft::{Error, ModelConfig, Result};
 
 #[derive(Subcommand)]
@@ -299,7 +300,7 @@ fn bench(
     Ok(())
 }
 
-/// ResNet-18 (CIFAR stem, 10 classes) SGD steps: on one fixed synthetic batch (compute
+/// ResNet-18 (CIFAR stem, 10 classes) SGD steps (Graft's optimizer, momentum 0.9): on one fixed synthetic batch (compute
 /// only), then fed by the loader (compute + waiting for data). Equal rates mean the loader
 /// keeps the loop fed.
 fn train_bench(
@@ -313,7 +314,7 @@ fn train_bench(
     tch::manual_seed(seed as i64);
     let vs = nn::VarStore::new(Device::Cpu);
     let model = ModelConfig::Resnet(ResNetConfig::resnet18().cifar(10)).build(&vs.root())?;
-    let mut opt = nn::Sgd { momentum: 0.9, ..Default::default() }.build(&vs, 0.01)?;
+    let mut opt = Optimizer::for_all(&vs, &OptimizerConfig::sgd(0.01, 0.9))?;
     let loader = Loader::new(
         ds,
         pipe,
@@ -325,9 +326,9 @@ fn train_bench(
             ..LoaderConfig::default()
         },
     )?;
-    let mut step = |x: &Tensor, y: &Tensor| {
+    let mut step = |x: &Tensor, y: &Tensor| -> Result<()> {
         let loss = model.forward_t(x, true).cross_entropy_for_logits(y);
-        opt.backward_step(&loss);
+        opt.backward_step(&loss)
     };
     let mut iter = loader.epoch(0);
     let first = iter.next().ok_or_else(|| Error::Invalid("no batch".into()))??;
@@ -336,10 +337,10 @@ fn train_bench(
         .labels
         .unwrap_or_else(|| Tensor::zeros([batch as i64], (Kind::Int64, Device::Cpu)))
         .remainder(10);
-    step(&x, &y); // warm-up
+    step(&x, &y)?; // warm-up
     let t0 = Instant::now();
     for _ in 0..steps {
-        step(&x, &y);
+        step(&x, &y)?;
     }
     let synthetic = (steps * batch) as f64 / t0.elapsed().as_secs_f64();
     println!("RESULT train_synthetic_images_per_s {synthetic:.1}");
@@ -351,7 +352,7 @@ fn train_bench(
             Some(b) => {
                 let b = b?;
                 let y = b.labels.unwrap_or_else(|| y.shallow_clone()).remainder(10);
-                step(&b.views[0], &y);
+                step(&b.views[0], &y)?;
                 done += 1;
             }
             None => {
