@@ -88,5 +88,8 @@ mod tests {
         let f = Frame { data: vec![0.3; 2 * 5 * 4], channels: 2, height: 5, width: 4 };
         let b = gaussian_blur(&f, 3, 0.8);
         assert!(b.data.iter().all(|&x| (x - 0.3).abs() < 1e-6));
+        // A kernel wider than the image mirrors repeatedly instead of failing.
+        let tiny = Frame { data: vec![0.3; 4], channels: 1, height: 2, width: 2 };
+        assert!(gaussian_blur(&tiny, 7, 2.0).data.iter().all(|&x| (x - 0.3).abs() < 1e-6));
     }
 }
