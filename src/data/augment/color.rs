@@ -73,7 +73,10 @@ pub fn adjust_hue(f: &mut Frame, shift: f32) {
     let (g, b) = rest.split_at_mut(p);
     for i in 0..p {
         let (h, s, v) = rgb_to_hsv(r[i], g[i], b[i]);
-        let h = (h + shift).rem_euclid(1.0);
+        // torch's `%` on floats: a - floor(a) for a divisor of 1 (exact, and much cheaper
+        // than a library fmod per pixel).
+        let h = h + shift;
+        let h = h - h.floor();
         (r[i], g[i], b[i]) = hsv_to_rgb(h, s, v);
     }
 }
@@ -94,7 +97,9 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
     } else {
         4.0 + gc - rc
     };
-    let h = (h / 6.0 + 1.0) % 1.0;
+    // fmod(x, 1) for x >= 0 is exactly x - floor(x).
+    let x = h / 6.0 + 1.0;
+    let h = x - x.floor();
     (h, s, maxc)
 }
 
