@@ -191,6 +191,11 @@ proptest! {
         // A shift only moves pixels: every output value is an input value.
         let src = Frame::from_image(&img);
         prop_assert!(drq.data.iter().all(|x| src.data.contains(x)));
+        // The crop-before-conversion fast path equals converting the whole image first.
+        let rrc = Pipeline::new(vec![Pipeline::simclr(16).steps[0].clone()]).unwrap();
+        let fast = rrc.apply(&img, &mut sample_rng(seed, 2, idx, 0)).unwrap();
+        let b = random_resized_crop_box(h, w, [0.08, 1.0], [0.75, 4.0 / 3.0], &mut sample_rng(seed, 2, idx, 0));
+        prop_assert_eq!(fast, resized_crop(&Frame::from_image(&img), b, 16, 16));
         let norm = Pipeline::simclr_cifar(8).apply(&img, &mut sample_rng(seed, 0, idx, 0)).unwrap();
         prop_assert!(norm.data.iter().all(|x| x.is_finite() && x.abs() < 3.0));
     }

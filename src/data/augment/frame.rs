@@ -41,6 +41,30 @@ impl Frame {
         Frame { data, channels: c, height: img.height, width: img.width }
     }
 
+    /// The pixels of `img` inside the box (`top`, `left`, `height`, `width`) as a frame,
+    /// converted like [`Frame::from_image`]: a crop taken before conversion, so a large photo
+    /// is never converted to floats whole.
+    pub fn from_image_region(
+        img: &Image,
+        top: usize,
+        left: usize,
+        height: usize,
+        width: usize,
+    ) -> Frame {
+        let c = img.channels;
+        let plane = height * width;
+        let mut data = vec![0.0f32; c * plane];
+        for y in 0..height {
+            let row = &img.data[((top + y) * img.width + left) * c..][..width * c];
+            for (x, px) in row.chunks_exact(c).enumerate() {
+                for (k, &v) in px.iter().enumerate() {
+                    data[k * plane + y * width + x] = f32::from(v) / 255.0;
+                }
+            }
+        }
+        Frame { data, channels: c, height, width }
+    }
+
     /// Values `x * 255` rounded to bytes (clamped), in CHW order: the loader's `uint8` output.
     pub fn to_u8(&self) -> Vec<u8> {
         self.data.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect()
@@ -92,6 +116,8 @@ mod tests {
         assert_eq!(f.at(1, 0, 0), 51.0 / 255.0);
         assert_eq!(f.at(2, 0, 1), 30.0 / 255.0);
         assert_eq!(f.to_u8(), vec![0, 10, 51, 20, 255, 30]);
+        let r = Frame::from_image_region(&img, 0, 1, 1, 1);
+        assert_eq!(r.data, vec![10.0 / 255.0, 20.0 / 255.0, 30.0 / 255.0]);
     }
 
     #[test]

@@ -264,8 +264,20 @@ impl Pipeline {
     /// larger than it, normalisation statistics for a different channel count). A blur
     /// kernel wider than the image mirrors the border repeatedly (torchvision refuses it).
     pub fn apply(&self, img: &Image, rng: &mut EnvRng) -> Result<Frame> {
-        let mut f = Frame::from_image(img);
-        for step in &self.steps {
+        let mut steps = self.steps.iter().peekable();
+        // A leading random resized crop converts only its box to floats (same draws, same
+        // values as converting first): what keeps large photos cheap.
+        let mut f = match steps.peek() {
+            Some(Augment::RandomResizedCrop { size, scale, ratio }) => {
+                steps.next();
+                let b = random_resized_crop_box(img.height, img.width, *scale, *ratio, rng);
+                let region = Frame::from_image_region(img, b.top, b.left, b.height, b.width);
+                let whole = CropBox { top: 0, left: 0, height: b.height, width: b.width };
+                resized_crop(&region, whole, size[0], size[1])
+            }
+            _ => Frame::from_image(img),
+        };
+        for step in steps {
             f = self.step(step, f, rng)?;
         }
         Ok(f)
