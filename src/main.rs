@@ -57,6 +57,12 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Run `graft ARGS…` as N local data-parallel workers (the torchrun variables set):
+    /// `graft launch --nproc 2 -- --threads 1 dist check`.
+    Launch(cli::dist::LaunchArgs),
+    /// Distributed training: a small data-parallel check run.
+    #[command(subcommand)]
+    Dist(cli::dist::DistCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -77,6 +83,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Launch(args) => cli::dist::launch(args)?,
+        Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
     }
     Ok(())
 }

@@ -3,4 +3,5 @@
 pub mod ckpt;
 pub mod collect;
 pub mod data;
+pub mod dist;
 pub mod envs;
