@@ -12,7 +12,7 @@ use std::time::Instant;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use super::data_parallel::DataParallel;
+use super::data_parallel::{check_world_size, DataParallel, META_WORLD_SIZE};
 use super::env::DistEnv;
 use super::process_group::{Backend, ProcessGroup};
 use super::sampler::{shard_indices, Remainder};
@@ -151,7 +151,10 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     if let Some(path) = &cfg.resume {
         let meta = match &dp {
             Some(dp) => dp.load_train_state(path, &mut vs, &mut opt)?,
-            None => crate::train::load_train_state(path, &mut vs, &mut opt)?,
+            None => {
+                check_world_size(path, 1)?;
+                crate::train::load_train_state(path, &mut vs, &mut opt)?
+            }
         };
         start_step = meta.get("step").and_then(|s| s.as_u64()).unwrap_or(0);
     }
@@ -199,7 +202,7 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
         }
         None => f64::NAN,
     };
-    let meta = serde_json::json!({ "step": cfg.steps, "seed": cfg.seed });
+    let meta = serde_json::json!({ "step": cfg.steps, "seed": cfg.seed, META_WORLD_SIZE: world });
     if let Some(path) = &cfg.checkpoint {
         match &dp {
             Some(dp) => dp.save_train_state(path, &vs, &opt, &meta)?,

@@ -29,6 +29,7 @@ use tch::{nn, Kind, Tensor};
 use super::process_group::ProcessGroup;
 use crate::error::{Error, Result};
 use crate::report::MetricsLogger;
+use crate::train::state::META_TRAIN_STATE;
 use crate::train::{load_train_state, save_train_state, Optimizer};
 
 /// PyTorch DDP's default bucket size (`bucket_cap_mb=25`).
@@ -205,23 +206,53 @@ impl DataParallel {
         vs: &mut nn::VarStore,
         optimizer: &mut Optimizer,
     ) -> Result<serde_json::Value> {
-        let meta = load_train_state(path, vs, optimizer)?;
-        match meta.get(META_WORLD_SIZE).and_then(|v| v.as_u64()) {
-            Some(w) if w as usize == self.world_size() => Ok(meta),
-            Some(w) => Err(Error::Checkpoint {
-                path: path.to_path_buf(),
-                problem: format!(
-                    "written by a job of {w} processes, resumed with {}; resume with the same \
-                     world size (the data shards depend on it)",
-                    self.world_size()
-                ),
-            }),
-            None => Err(Error::Checkpoint {
-                path: path.to_path_buf(),
-                problem: "not written by a data-parallel job (no world size recorded)".into(),
-            }),
-        }
+        check_world_size(path, self.world_size())?;
+        load_train_state(path, vs, optimizer)
     }
+}
+
+/// Fail, before anything is loaded, unless the training-state checkpoint at `path` was
+/// written by a job of `world_size` processes (a checkpoint without a record counts as
+/// written by one process).
+pub fn check_world_size(path: &Path, world_size: usize) -> Result<()> {
+    let saved = saved_world_size(path)?;
+    if saved == world_size {
+        return Ok(());
+    }
+    Err(Error::Checkpoint {
+        path: path.to_path_buf(),
+        problem: format!(
+            "written by a job of {saved} process(es), resumed with {world_size}; resume with \
+             the same number of processes (the data shards depend on it)"
+        ),
+    })
+}
+
+/// The world size recorded in a training-state checkpoint, read from the safetensors header
+/// alone (8-byte little-endian length, then JSON) so the tensors are not read twice.
+fn saved_world_size(path: &Path) -> Result<usize> {
+    use std::io::Read;
+    let problem = |p: String| Error::Checkpoint { path: path.to_path_buf(), problem: p };
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|e| Error::io(path, e))?;
+    let len = u64::from_le_bytes(len);
+    if len > 100 << 20 {
+        return Err(problem(format!("safetensors header of {len} bytes is implausible")));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header).map_err(|e| Error::io(path, e))?;
+    let header: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| problem(format!("safetensors header is not JSON: {e}")))?;
+    let state = header
+        .get("__metadata__")
+        .and_then(|m| m.get(META_TRAIN_STATE))
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| problem("not a training-state checkpoint".into()))?;
+    let state: serde_json::Value = serde_json::from_str(state)
+        .map_err(|e| problem(format!("training state metadata is malformed: {e}")))?;
+    Ok(state.get("meta").and_then(|m| m.get(META_WORLD_SIZE)).and_then(|w| w.as_u64()).unwrap_or(1)
+        as usize)
 }
 
 /// Group consecutive tensors of the same kind and device into buckets of at most `cap`
