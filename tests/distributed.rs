@@ -312,3 +312,31 @@ fn a_single_rank_group_runs_collectives_and_reports_bad_tensors() {
     let err = pg.broadcast(std::slice::from_ref(&t), 1).unwrap_err().to_string();
     assert!(err.contains("root 1 is outside world size 1"), "{err}");
 }
+
+#[test]
+fn nccl_without_cuda_is_a_clear_error() {
+    // The CPU libtorch has no libtorch_cuda.so: the NCCL backend says so and how to get it
+    // (while Gloo works with the same one-rank environment).
+    if std::env::var_os("LD_LIBRARY_PATH").is_some_and(|p| p.to_string_lossy().contains("torch")) {
+        return; // a CUDA libtorch may be in use: the error would be a different one
+    }
+    let port = free_port().unwrap().to_string();
+    let out = check_with_env(&[
+        ("MASTER_ADDR", "127.0.0.1"),
+        ("MASTER_PORT", &port),
+        ("WORLD_SIZE", "1"),
+        ("RANK", "0"),
+        ("GRAFT_DIST_TIMEOUT_SECS", "20"),
+    ]);
+    assert_ok(&out, "single-rank gloo check");
+    let mut cmd = Command::new(GRAFT);
+    cmd.args(["dist", "check", "--steps", "1", "--backend", "nccl"])
+        .env("MASTER_ADDR", "127.0.0.1")
+        .env("MASTER_PORT", free_port().unwrap().to_string())
+        .env("WORLD_SIZE", "1")
+        .env("RANK", "0")
+        .env("GRAFT_DIST_TIMEOUT_SECS", "20");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("NCCL backend unavailable"), "{}", stderr(&out));
+}

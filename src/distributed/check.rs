@@ -135,6 +135,18 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     let x_all = Tensor::randn([n, 1, SIDE, SIDE], (kind, Device::Cpu));
     let teacher = Tensor::randn([SIDE * SIDE, CLASSES], (kind, Device::Cpu));
     let y_all = x_all.flatten(1, -1).matmul(&teacher).argmax(1, false);
+    // Rendezvous before building the model, so a missing backend or device is reported as
+    // such rather than as a failed tensor allocation.
+    let pg = match env {
+        Some(e) => Some(ProcessGroup::new(cfg.backend, e)?),
+        None => None,
+    };
+    if device.is_cuda() && !tch::Cuda::is_available() {
+        return Err(Error::Distributed(format!(
+            "--backend {} trains on CUDA, which is not available here",
+            cfg.backend
+        )));
+    }
     // Ranks start from different weights on purpose: the broadcast must make them equal.
     tch::manual_seed(cfg.seed as i64 + 1 + rank as i64);
     let mut vs = nn::VarStore::new(device);
@@ -143,8 +155,8 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
         vs.double();
     }
     let mut opt = Optimizer::for_all(&vs, &cfg.optimizer)?;
-    let dp = match env {
-        Some(e) => Some(DataParallel::new(ProcessGroup::new(cfg.backend, e)?, &vs)?),
+    let dp = match pg {
+        Some(pg) => Some(DataParallel::new(pg, &vs)?),
         None => None,
     };
     let mut start_step = 0u64;
