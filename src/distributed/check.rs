@@ -174,6 +174,7 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     let mut first_loss = f64::NAN;
     let mut last_loss = f64::NAN;
     let mut timer: Option<(Instant, u64)> = None;
+    let (mut shard, mut shard_epoch): (Vec<usize>, Option<u64>) = (Vec::new(), None);
     for step in start_step..cfg.steps {
         if cfg.fail_rank == Some(rank) && step == cfg.fail_step {
             eprintln!("rank {rank}: exiting at step {step} (--fail-rank)");
@@ -183,7 +184,10 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
             timer = Some((Instant::now(), step));
         }
         let epoch = step / steps_per_epoch;
-        let shard = shard_indices(cfg.dataset, rank, world, epoch, cfg.seed, true, Remainder::Drop);
+        if shard_epoch != Some(epoch) {
+            shard = shard_indices(cfg.dataset, rank, world, epoch, cfg.seed, true, Remainder::Drop);
+            shard_epoch = Some(epoch);
+        }
         let at = ((step % steps_per_epoch) as usize) * cfg.batch;
         let idx: Vec<i64> = shard[at..at + cfg.batch].iter().map(|&i| i as i64).collect();
         let idx = Tensor::from_slice(&idx);
@@ -194,18 +198,22 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
             Some(dp) => dp.backward_step(&mut opt, &loss)?,
             None => opt.backward_step(&loss)?,
         }
-        let value = loss.double_value(&[]);
-        if !value.is_finite() {
-            return Err(Error::Diverged { step: step as usize, loss: value });
+        // The loss is read (a sync) and averaged over ranks (a collective) only where it is
+        // reported, so the timed steps are pure training steps.
+        if step == start_step || step + 1 == cfg.steps {
+            let value = loss.double_value(&[]);
+            if !value.is_finite() {
+                return Err(Error::Diverged { step: step as usize, loss: value });
+            }
+            let mean = match &dp {
+                Some(dp) => dp.mean_scalar(value)?,
+                None => value,
+            };
+            if step == start_step {
+                first_loss = mean;
+            }
+            last_loss = mean;
         }
-        let mean = match &dp {
-            Some(dp) => dp.mean_scalar(value)?,
-            None => value,
-        };
-        if step == start_step {
-            first_loss = mean;
-        }
-        last_loss = mean;
     }
     let samples_per_sec = match timer {
         Some((t0, from)) => {
