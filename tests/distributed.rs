@@ -116,7 +116,9 @@ fn two_ranks_step_like_one_process_on_the_combined_batch_sgd() {
 
 #[test]
 fn two_ranks_step_like_one_process_on_the_combined_batch_adam() {
-    equal_to_combined_batch(&["--optimizer", "adam", "--lr", "0.01"]);
+    // 1 KiB buckets: the 6 gradients travel in 4 buckets, so flattening and copying back
+    // across bucket boundaries is exercised too.
+    equal_to_combined_batch(&["--optimizer", "adam", "--lr", "0.01", "--bucket-kb", "1"]);
 }
 
 #[test]

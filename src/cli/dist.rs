@@ -56,6 +56,9 @@ pub struct CheckArgs {
     /// Train in float64.
     #[arg(long)]
     double: bool,
+    /// Gradient bucket size in KiB (default: PyTorch DDP's 25 MiB).
+    #[arg(long, default_value_t = 25 * 1024)]
+    bucket_kb: usize,
     /// Rank 0 writes the final variables to this safetensors file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -108,6 +111,7 @@ fn check(args: CheckArgs, seed: u64) -> Result<()> {
         seed,
         backend: args.backend.parse::<Backend>()?,
         double: args.double,
+        bucket_bytes: args.bucket_kb.saturating_mul(1024),
         out: args.out,
         checkpoint: args.checkpoint,
         resume: args.resume,

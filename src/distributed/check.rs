@@ -12,7 +12,7 @@ use std::time::Instant;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
-use super::data_parallel::{check_world_size, DataParallel, META_WORLD_SIZE};
+use super::data_parallel::{check_world_size, DataParallel, DEFAULT_BUCKET_BYTES, META_WORLD_SIZE};
 use super::env::DistEnv;
 use super::process_group::{Backend, ProcessGroup};
 use super::sampler::{shard_indices, Remainder};
@@ -43,6 +43,8 @@ pub struct CheckConfig {
     pub backend: Backend,
     /// Train in float64 (for comparisons far below float32's rounding).
     pub double: bool,
+    /// Gradient bucket size in bytes (PyTorch DDP's 25 MB by default).
+    pub bucket_bytes: usize,
     /// Rank 0 writes the final variables here (safetensors).
     pub out: Option<PathBuf>,
     /// Rank 0 writes a training-state checkpoint here at the end.
@@ -66,6 +68,7 @@ impl Default for CheckConfig {
             seed: 0,
             backend: Backend::Gloo,
             double: false,
+            bucket_bytes: DEFAULT_BUCKET_BYTES,
             out: None,
             checkpoint: None,
             resume: None,
@@ -156,7 +159,7 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     }
     let mut opt = Optimizer::for_all(&vs, &cfg.optimizer)?;
     let dp = match pg {
-        Some(pg) => Some(DataParallel::new(pg, &vs)?),
+        Some(pg) => Some(DataParallel::new(pg, &vs)?.with_bucket_bytes(cfg.bucket_bytes)),
         None => None,
     };
     let mut start_step = 0u64;

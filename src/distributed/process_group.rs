@@ -58,6 +58,12 @@ pub struct ProcessGroup {
     world_size: usize,
 }
 
+// SAFETY: the group owns its c10d objects (TCPStore client, Gloo/NCCL backend), which are
+// not tied to the thread that made them; moving the owner to another thread is what
+// PyTorch does with process groups too. Calls still come from one owner at a time (`&self`
+// methods block until their collective finishes).
+unsafe impl Send for ProcessGroup {}
+
 impl fmt::Debug for ProcessGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProcessGroup")

@@ -15,6 +15,10 @@ pub struct Store {
     raw: *mut ffi::RawStore,
 }
 
+// SAFETY: a TCPStore client is not tied to the thread that created it (c10d itself uses
+// one store from many threads).
+unsafe impl Send for Store {}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").finish_non_exhaustive()
