@@ -122,6 +122,31 @@ fn two_ranks_step_like_one_process_on_the_combined_batch_adam() {
 }
 
 #[test]
+fn only_rank_zero_writes_logs() {
+    let dir = tmp("logs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = two_ranks(&tmp("logs.st"), 8, &["--log-dir", dir.to_str().unwrap()]);
+    assert_ok(&out, "2-rank launch with --log-dir");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // One writer: one metrics.csv and one event file (a second rank would add its own, named
+    // by its pid).
+    assert_eq!(
+        files.iter().filter(|f| f.starts_with("events.out.tfevents.")).count(),
+        1,
+        "{files:?}"
+    );
+    let rows = graft::report::read_metrics_csv(&dir.join("metrics.csv")).unwrap();
+    let losses: Vec<(u64, f64)> =
+        rows.iter().filter(|r| r.tag == "loss").map(|r| (r.step, r.value)).collect();
+    assert_eq!(losses.len(), 2, "{rows:?}");
+    assert_eq!((losses[0].0, losses[1].0), (0, 5));
+    assert!(losses[1].1 < losses[0].1, "loss did not fall: {losses:?}");
+}
+
+#[test]
 fn resume_with_the_same_world_size_continues_exactly() {
     let (straight, first, resumed) = (tmp("straight.st"), tmp("first.ckpt"), tmp("resumed.st"));
     let adam = ["--optimizer", "adam", "--lr", "0.01"];

@@ -35,7 +35,7 @@ pub enum DistCommand {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// Process-group backend: gloo (CPU) or nccl (CUDA).
+    /// Process-group backend: gloo (trains on the CPU) or nccl (on cuda:LOCAL_RANK).
     #[arg(long, default_value = "gloo")]
     backend: String,
     /// Optimisation steps in total.
@@ -62,6 +62,9 @@ pub struct CheckArgs {
     /// Rank 0 writes the final variables to this safetensors file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Rank 0 logs loss and samples/s to this directory (metrics.csv, TensorBoard events).
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
     /// Rank 0 writes a training-state checkpoint here at the end.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -113,6 +116,7 @@ fn check(args: CheckArgs, seed: u64) -> Result<()> {
         double: args.double,
         bucket_bytes: args.bucket_kb.saturating_mul(1024),
         out: args.out,
+        log_dir: args.log_dir,
         checkpoint: args.checkpoint,
         resume: args.resume,
         fail_rank: args.fail_rank,

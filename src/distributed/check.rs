@@ -19,6 +19,7 @@ use super::sampler::{shard_indices, Remainder};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::save_tensors;
 use crate::models::CheckpointMeta;
+use crate::report::MetricsLogger;
 use crate::train::{Optimizer, OptimizerConfig};
 
 /// Side of the synthetic images (one channel).
@@ -47,6 +48,8 @@ pub struct CheckConfig {
     pub bucket_bytes: usize,
     /// Rank 0 writes the final variables here (safetensors).
     pub out: Option<PathBuf>,
+    /// Rank 0 logs loss and throughput here (`metrics.csv` + a TensorBoard event file).
+    pub log_dir: Option<PathBuf>,
     /// Rank 0 writes a training-state checkpoint here at the end.
     pub checkpoint: Option<PathBuf>,
     /// Every rank resumes from this training-state checkpoint.
@@ -70,6 +73,7 @@ impl Default for CheckConfig {
             double: false,
             bucket_bytes: DEFAULT_BUCKET_BYTES,
             out: None,
+            log_dir: None,
             checkpoint: None,
             resume: None,
             fail_rank: None,
@@ -152,11 +156,14 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     }
     // Ranks start from different weights on purpose: the broadcast must make them equal.
     tch::manual_seed(cfg.seed as i64 + 1 + rank as i64);
-    let mut vs = nn::VarStore::new(device);
+    // Initialised on the CPU and then moved, so the weights are the same whichever device
+    // (and so backend) trains them.
+    let mut vs = nn::VarStore::new(Device::Cpu);
     let net = model(&vs.root());
     if cfg.double {
         vs.double();
     }
+    vs.set_device(device);
     let mut opt = Optimizer::for_all(&vs, &cfg.optimizer)?;
     let dp = match pg {
         Some(pg) => Some(DataParallel::new(pg, &vs)?.with_bucket_bytes(cfg.bucket_bytes)),
@@ -225,6 +232,22 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
         }
         None => f64::NAN,
     };
+    if let Some(dir) = &cfg.log_dir {
+        let resumed = cfg.resume.is_some();
+        let logger = match &dp {
+            Some(dp) => dp.metrics_logger(dir, resumed)?,
+            None if resumed => Some(MetricsLogger::append(dir)?),
+            None => Some(MetricsLogger::create(dir)?),
+        };
+        if let Some(mut log) = logger {
+            log.log(start_step, "loss", first_loss)?;
+            log.log_all(
+                cfg.steps - 1,
+                &[("loss", last_loss), ("samples_per_sec", samples_per_sec)],
+            )?;
+            log.flush()?;
+        }
+    }
     let meta = serde_json::json!({ "step": cfg.steps, "seed": cfg.seed, META_WORLD_SIZE: world });
     if let Some(path) = &cfg.checkpoint {
         match &dp {

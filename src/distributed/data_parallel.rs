@@ -158,17 +158,20 @@ impl DataParallel {
 
     /// The mean of a scalar (e.g. this rank's loss) over all ranks, for logging.
     pub fn mean_scalar(&self, value: f64) -> Result<f64> {
-        let t = Tensor::from_slice(&[value]).to_kind(Kind::Double);
+        // On the parameters' device: NCCL reduces CUDA tensors only.
+        let device = self.vars.first().map_or(tch::Device::Cpu, |(_, t)| t.device());
+        let t = Tensor::from_slice(&[value]).to_kind(Kind::Double).to_device(device);
         self.pg.all_reduce_mean(std::slice::from_ref(&t))?;
         Ok(t.double_value(&[0]))
     }
 
-    /// A metrics logger in `dir` on rank 0; `None` elsewhere.
-    pub fn metrics_logger(&self, dir: &Path) -> Result<Option<MetricsLogger>> {
-        if self.is_master() {
-            MetricsLogger::create(dir).map(Some)
-        } else {
-            Ok(None)
+    /// A metrics logger in `dir` on rank 0 (`resumed`: appending to a resumed run's logs);
+    /// `None` on the other ranks, which log nothing.
+    pub fn metrics_logger(&self, dir: &Path, resumed: bool) -> Result<Option<MetricsLogger>> {
+        match (self.is_master(), resumed) {
+            (false, _) => Ok(None),
+            (true, false) => MetricsLogger::create(dir).map(Some),
+            (true, true) => MetricsLogger::append(dir).map(Some),
         }
     }
 
