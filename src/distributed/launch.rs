@@ -3,11 +3,13 @@
 //! `RANK`/`LOCAL_RANK` 0..N, each worker's output forwarded line by line with a `[rank k]`
 //! prefix, and fail-fast: when one worker dies, the others are killed and the launch fails
 //! naming the rank and how it ended (the survivors would otherwise wait for the dead one
-//! until their timeout).
+//! until their timeout). Workers die with the launcher (`PR_SET_PDEATHSIG`), so a killed
+//! launch leaves no orphans.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -103,6 +105,17 @@ fn spawn(program: &PathBuf, opts: &LaunchOptions, port: u16, rank: usize) -> Res
         .stderr(Stdio::piped());
     for (k, v) in &opts.env {
         cmd.env(k, v);
+    }
+    // Workers must not outlive the launcher (killed by a scheduler, say): the kernel sends
+    // them SIGKILL when it goes.
+    // SAFETY: prctl is async-signal-safe and touches only the child's own process state.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|e| {
         Error::Distributed(format!("cannot start rank {rank} ({}): {e}", program.display()))
