@@ -216,7 +216,8 @@ fn a_rank_that_dies_mid_run_fails_the_others_with_a_clear_error() {
     assert!(t.elapsed() < Duration::from_secs(50));
     assert!(!out0.status.success());
     let msg = stderr(&out0);
-    assert!(msg.contains("graft: error: distributed: rank 0:"), "{msg}");
+    assert!(msg.contains("graft: error: distributed: rank 0 of 2: all-reduce"), "{msg}");
+    assert!(msg.contains("another rank died"), "{msg}");
     assert!(msg.contains("Connection closed by peer") || msg.contains("Connection reset"), "{msg}");
 }
 

@@ -56,6 +56,7 @@ pub struct ProcessGroup {
     backend: Backend,
     rank: usize,
     world_size: usize,
+    timeout: std::time::Duration,
 }
 
 // SAFETY: the group owns its c10d objects (TCPStore client, Gloo/NCCL backend), which are
@@ -106,7 +107,14 @@ impl ProcessGroup {
             }
             Backend::Nccl => super::nccl::create(&store, env)?,
         };
-        Ok(ProcessGroup { raw, _store: store, backend, rank: env.rank, world_size: env.world_size })
+        Ok(ProcessGroup {
+            raw,
+            _store: store,
+            backend,
+            rank: env.rank,
+            world_size: env.world_size,
+            timeout: env.timeout,
+        })
     }
 
     /// This process's rank.
@@ -137,29 +145,44 @@ impl ProcessGroup {
     }
 
     fn all_reduce(&self, tensors: &[Tensor], average: bool) -> Result<()> {
-        let ptrs = raw_tensors(tensors);
+        let ptrs = raw_tensors(tensors, "all-reduce")?;
         // SAFETY: live group; the pointers are tch tensor handles (`at::Tensor*`) borrowed
         // for the duration of the call.
         let err = unsafe {
             ffi::graft_c10d_allreduce(self.raw, ptrs.as_ptr(), ptrs.len(), average as i32)
         };
-        ffi::check(err, &format!("rank {}: all-reduce", self.rank))
+        ffi::check(err, &self.failed(&format!("all-reduce of {} tensor(s)", tensors.len())))
     }
 
     /// Overwrite every tensor with its value on rank `root`.
     pub fn broadcast(&self, tensors: &[Tensor], root: usize) -> Result<()> {
-        let ptrs = raw_tensors(tensors);
+        if root >= self.world_size {
+            return Err(Error::Distributed(format!(
+                "broadcast: root {root} is outside world size {}",
+                self.world_size
+            )));
+        }
+        let ptrs = raw_tensors(tensors, "broadcast")?;
         // SAFETY: as in `all_reduce`.
         let err =
             unsafe { ffi::graft_c10d_broadcast(self.raw, ptrs.as_ptr(), ptrs.len(), root as i64) };
-        ffi::check(err, &format!("rank {}: broadcast from rank {root}", self.rank))
+        ffi::check(err, &self.failed(&format!("broadcast from rank {root}")))
     }
 
     /// Return once every rank has called `barrier`.
     pub fn barrier(&self) -> Result<()> {
         // SAFETY: live group.
         let err = unsafe { ffi::graft_c10d_barrier(self.raw) };
-        ffi::check(err, &format!("rank {}: barrier", self.rank))
+        ffi::check(err, &self.failed("barrier"))
+    }
+
+    /// Context for a failed collective: what failed on which rank, and the usual causes.
+    fn failed(&self, what: &str) -> String {
+        format!(
+            "rank {} of {}: {what} failed (usual causes: another rank died or hung past the \
+             {:?} timeout, or the ranks passed different tensors)",
+            self.rank, self.world_size, self.timeout
+        )
     }
 }
 
@@ -170,6 +193,19 @@ impl Drop for ProcessGroup {
     }
 }
 
-fn raw_tensors(tensors: &[Tensor]) -> Vec<*mut c_void> {
-    tensors.iter().map(|t| t.as_ptr() as *mut c_void).collect()
+/// tch's tensor handles (`at::Tensor*`) for the shim, after the checks c10d would otherwise
+/// fail on less clearly: collectives work on the raw memory of defined, contiguous tensors.
+fn raw_tensors(tensors: &[Tensor], what: &str) -> Result<Vec<*mut c_void>> {
+    for (i, t) in tensors.iter().enumerate() {
+        if !t.defined() {
+            return Err(Error::Distributed(format!("{what}: tensor {i} is undefined")));
+        }
+        if !t.is_contiguous() {
+            return Err(Error::Distributed(format!(
+                "{what}: tensor {i} (shape {:?}) is not contiguous; pass `.contiguous()` copies",
+                t.size()
+            )));
+        }
+    }
+    Ok(tensors.iter().map(|t| t.as_ptr() as *mut c_void).collect())
 }
