@@ -105,38 +105,11 @@ impl DataParallel {
         let params: Vec<&Tensor> =
             self.vars.iter().map(|(_, t)| t).filter(|t| t.requires_grad()).collect();
         let buckets = plan_buckets(&params, self.bucket_bytes);
-        tch::no_grad(|| -> Result<()> {
-            let flats: Vec<Tensor> = buckets
-                .iter()
-                .map(|b| {
-                    let parts: Vec<Tensor> = b
-                        .iter()
-                        .map(|&i| {
-                            let g = params[i].grad();
-                            if g.defined() {
-                                g.reshape([-1])
-                            } else {
-                                Tensor::zeros(
-                                    [params[i].numel() as i64],
-                                    (params[i].kind(), params[i].device()),
-                                )
-                            }
-                        })
-                        .collect();
-                    Tensor::cat(&parts, 0)
-                })
-                .collect();
+        tch::no_grad(|| {
+            let flats: Vec<Tensor> = buckets.iter().map(|b| flatten_grads(&params, b)).collect();
             self.pg.all_reduce_mean(&flats)?;
             for (bucket, flat) in buckets.iter().zip(&flats) {
-                let mut offset = 0i64;
-                for &i in bucket {
-                    let n = params[i].numel() as i64;
-                    let mut g = params[i].grad();
-                    if g.defined() {
-                        g.copy_(&flat.narrow(0, offset, n).view_as(&g));
-                    }
-                    offset += n;
-                }
+                copy_back_grads(&params, bucket, flat);
             }
             Ok(())
         })
@@ -256,6 +229,35 @@ fn saved_world_size(path: &Path) -> Result<usize> {
         .map_err(|e| problem(format!("training state metadata is malformed: {e}")))?;
     Ok(state.get("meta").and_then(|m| m.get(META_WORLD_SIZE)).and_then(|w| w.as_u64()).unwrap_or(1)
         as usize)
+}
+
+/// The gradients of `params[bucket]` as one flat tensor, zeros standing in for undefined ones.
+fn flatten_grads(params: &[&Tensor], bucket: &[usize]) -> Tensor {
+    let parts: Vec<Tensor> = bucket
+        .iter()
+        .map(|&i| {
+            let g = params[i].grad();
+            if g.defined() {
+                g.reshape([-1])
+            } else {
+                Tensor::zeros([params[i].numel() as i64], (params[i].kind(), params[i].device()))
+            }
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
+}
+
+/// Copy the slices of `flat` back into the (defined) gradients of `params[bucket]`.
+fn copy_back_grads(params: &[&Tensor], bucket: &[usize], flat: &Tensor) {
+    let mut offset = 0i64;
+    for &i in bucket {
+        let n = params[i].numel() as i64;
+        let mut g = params[i].grad();
+        if g.defined() {
+            g.copy_(&flat.narrow(0, offset, n).view_as(&g));
+        }
+        offset += n;
+    }
 }
 
 /// Group consecutive tensors of the same kind and device into buckets of at most `cap`
