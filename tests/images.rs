@@ -183,7 +183,8 @@ proptest! {
         simclr.steps.pop(); // drop Normalize to check the [0, 1] range
         let a = simclr.apply(&img, &mut sample_rng(seed, 1, idx, 0)).unwrap();
         prop_assert_eq!(a.shape(), [3, 24, 24]);
-        prop_assert!(a.data.iter().all(|&x| (0.0..=1.0).contains(&x)));
+        // Convex combinations (resampling, blur) may round a hair past 1, as in torchvision.
+        prop_assert!(a.data.iter().all(|&x| (-1e-6..=1.0 + 1e-6).contains(&x)));
         let b = simclr.apply(&img, &mut sample_rng(seed, 1, idx, 0)).unwrap();
         prop_assert_eq!(&a, &b);
         let drq = Pipeline::drq().apply(&img, &mut sample_rng(seed, 0, idx, 1)).unwrap();
