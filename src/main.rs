@@ -57,6 +57,9 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Reinforcement learning: train PPO/DQN/SAC agents, evaluate them, plot learning curves.
+    #[command(subcommand)]
+    Rl(cli::rl::RlCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -77,6 +80,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Rl(cmd) => cli::rl::run(cmd, cli.global.seed, choice.resolve()?)?,
     }
     Ok(())
 }
