@@ -10,7 +10,9 @@ pub mod device;
 pub mod doctor;
 pub mod error;
 pub mod models;
+pub mod report;
 pub mod rl;
+pub mod train;
 
 pub use device::{DeviceChoice, Seeds};
 pub use error::{Error, Result};
