@@ -31,7 +31,7 @@ pub struct TrainArgs {
     /// Environment id, e.g. CartPole-v1.
     #[arg(long)]
     env: String,
-    /// Hyperparameters: a preset name (ppo: cartpole, continuous; dqn: cartpole,
+    /// Hyperparameters: a preset name (ppo: cartpole, continuous, sb3_zoo_cartpole; dqn: cartpole,
     /// sb3_zoo_cartpole; sac: pendulum, default), a JSON object or a JSON file.
     #[arg(long)]
     config: Option<String>,
@@ -130,12 +130,16 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
     }
     if a.freeze_encoder {
         if a.init_encoder.is_none() {
-            return Err(Error::Invalid("--freeze-encoder needs --init-encoder (a random frozen torso cannot learn)".into()));
+            return Err(Error::Invalid(
+                "--freeze-encoder needs --init-encoder (a random frozen torso cannot learn)".into(),
+            ));
         }
         cfg.torso_mut().freeze = true;
     }
     if a.resume && a.out.is_none() {
-        return Err(Error::Invalid("--resume needs --out (the run directory holding the checkpoint)".into()));
+        return Err(Error::Invalid(
+            "--resume needs --out (the run directory holding the checkpoint)".into(),
+        ));
     }
     let opts = RunOptions {
         out: a.out.clone(),
@@ -154,7 +158,8 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         let record = serde_json::json!({
             "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
         });
-        let text = serde_json::to_string_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
         std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
     }
     let summary = cfg.train(&a.env, seed, &opts)?;
@@ -179,7 +184,10 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
             y_label: "mean evaluation return".into(),
         };
         plot_runs(std::slice::from_ref(dir), "eval/return_mean", &png, &opts)?;
-        println!("run directory {}: metrics.csv, TensorBoard events, checkpoint.safetensors, curve.png", dir.display());
+        println!(
+            "run directory {}: metrics.csv, TensorBoard events, checkpoint.safetensors, curve.png",
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -193,7 +201,8 @@ fn eval(a: EvalArgs, device: Device) -> Result<()> {
     let probe = graft::envs::make(&env_id, &Default::default())?;
     let policy = TrainedPolicy::load(&a.checkpoint, probe.as_ref(), device)?;
     let make = || Ok(graft::envs::make(&env_id, &Default::default())?);
-    let stats = evaluate(&make, a.episodes, eval_seed(meta.seed), device, &|x| policy.act_tensor(x))?;
+    let stats =
+        evaluate(&make, a.episodes, eval_seed(meta.seed), device, &|x| policy.act_tensor(x))?;
     println!(
         "{} agent ({} env steps, seed {}) on {env_id}: mean return {:.2} ± {:.2}, mean length {:.1} over {} episodes",
         meta.algo,

@@ -47,7 +47,8 @@ pub fn plot_series(series: &[Series], path: &Path, opts: &PlotOptions) -> Result
         // Registration only fails on a malformed font, and the embedded one is fixed.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
-    let points = series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let points =
+        series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
@@ -87,7 +88,9 @@ pub fn plot_series(series: &[Series], path: &Path, opts: &PlotOptions) -> Result
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(|e| plot_error(path, e))?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+                });
         }
         chart
             .configure_series_labels()
@@ -119,11 +122,17 @@ pub fn plot_runs(runs: &[PathBuf], tag: &str, path: &Path, opts: &PlotOptions) -
     let mut series = Vec::with_capacity(runs.len());
     for dir in runs {
         let rows = read_metrics_csv(&dir.join(METRICS_CSV))?;
-        let points: Vec<(f64, f64)> = rows.iter().filter(|r| r.tag == tag).map(|r| (r.step as f64, r.value)).collect();
+        let points: Vec<(f64, f64)> =
+            rows.iter().filter(|r| r.tag == tag).map(|r| (r.step as f64, r.value)).collect();
         if points.is_empty() {
-            return Err(Error::Invalid(format!("{}: no '{tag}' values in {METRICS_CSV}", dir.display())));
+            return Err(Error::Invalid(format!(
+                "{}: no '{tag}' values in {METRICS_CSV}",
+                dir.display()
+            )));
         }
-        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
         series.push(Series { name, points });
     }
     plot_series(&series, path, opts)
@@ -138,8 +147,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("graft-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("curve.png");
-        let s = |name: &str, k: f64| Series { name: name.into(), points: (0..50).map(|i| (i as f64 * 1e3, k * i as f64)).collect() };
-        let opts = PlotOptions { title: "test".into(), x_label: "env steps".into(), y_label: "return".into() };
+        let s = |name: &str, k: f64| Series {
+            name: name.into(),
+            points: (0..50).map(|i| (i as f64 * 1e3, k * i as f64)).collect(),
+        };
+        let opts = PlotOptions {
+            title: "test".into(),
+            x_label: "env steps".into(),
+            y_label: "return".into(),
+        };
         plot_series(&[s("a", 1.0), s("b", 2.0), s("c", 3.0)], &path, &opts).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (960, 600));

@@ -30,13 +30,14 @@ pub enum AgentConfig {
 
 /// Names of the presets [`AgentConfig::parse`] accepts, per algorithm.
 pub const PRESETS: &[(&str, &[&str])] = &[
-    ("ppo", &["cartpole", "continuous"]),
+    ("ppo", &["cartpole", "continuous", "sb3_zoo_cartpole"]),
     ("dqn", &["cartpole", "sb3_zoo_cartpole"]),
     ("sac", &["pendulum", "default"]),
 ];
 
 fn parse_json<T: serde::de::DeserializeOwned>(algo: &str, json: &str, origin: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::Invalid(format!("{algo} config from {origin}: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| Error::Invalid(format!("{algo} config from {origin}: {e}")))
 }
 
 impl AgentConfig {
@@ -53,12 +54,17 @@ impl AgentConfig {
                 ("ppo", "cartpole") => AgentConfig::Ppo(PpoConfig::cartpole()),
                 ("ppo", "continuous") => AgentConfig::Ppo(PpoConfig::continuous()),
                 ("ppo", "default") => AgentConfig::Ppo(PpoConfig::default()),
+                ("ppo", "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
                 ("dqn", "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
                 ("dqn", "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
                 ("sac", "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
                 ("sac", "default") => AgentConfig::Sac(SacConfig::default()),
                 ("ppo" | "dqn" | "sac", _) => return Ok(None),
-                _ => return Err(Error::Invalid(format!("unknown algorithm '{algo}': expected ppo, dqn or sac"))),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "unknown algorithm '{algo}': expected ppo, dqn or sac"
+                    )))
+                }
             }))
         };
         let Some(spec) = spec else {
@@ -67,7 +73,8 @@ impl AgentConfig {
                 "sac" if env_id.starts_with("Pendulum") => "pendulum",
                 _ => "default",
             };
-            return preset(name)?.ok_or_else(|| Error::Invalid(format!("no default config for {algo}")));
+            return preset(name)?
+                .ok_or_else(|| Error::Invalid(format!("no default config for {algo}")));
         };
         if let Some(c) = preset(spec)? {
             return Ok(c);
@@ -77,12 +84,19 @@ impl AgentConfig {
         } else {
             let path = Path::new(spec);
             if !path.exists() {
-                let names = PRESETS.iter().find(|(a, _)| *a == algo).map(|(_, n)| n.join(", ")).unwrap_or_default();
+                let names = PRESETS
+                    .iter()
+                    .find(|(a, _)| *a == algo)
+                    .map(|(_, n)| n.join(", "))
+                    .unwrap_or_default();
                 return Err(Error::Invalid(format!(
                     "--config '{spec}' is neither a JSON object, a {algo} preset ({names}) nor an existing file"
                 )));
             }
-            (std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?, path.display().to_string())
+            (
+                std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+                path.display().to_string(),
+            )
         };
         Ok(match algo {
             "ppo" => AgentConfig::Ppo(parse_json("ppo", &json, &origin)?),
@@ -157,7 +171,10 @@ pub struct TrainedPolicy {
 
 impl std::fmt::Debug for TrainedPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrainedPolicy").field("algo", &self.meta.algo).field("env", &self.meta.env_id).finish()
+        f.debug_struct("TrainedPolicy")
+            .field("algo", &self.meta.algo)
+            .field("env", &self.meta.env_id)
+            .finish()
     }
 }
 
@@ -191,7 +208,10 @@ impl TrainedPolicy {
                 let mut c: DqnConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let ActionSpec::Discrete { n, .. } = action else {
-                    return Err(Error::Invalid(format!("a dqn agent cannot act in {} (continuous actions)", env.id())));
+                    return Err(Error::Invalid(format!(
+                        "a dqn agent cannot act in {} (continuous actions)",
+                        env.id()
+                    )));
                 };
                 let net = QNetwork::new(&vs.root(), &c, &obs, n)?;
                 run.restore("q", &mut vs, None)?;
@@ -201,7 +221,10 @@ impl TrainedPolicy {
                 let mut c: SacConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let ActionSpec::Continuous { low, high } = &action else {
-                    return Err(Error::Invalid(format!("a sac agent cannot act in {} (discrete actions)", env.id())));
+                    return Err(Error::Invalid(format!(
+                        "a sac agent cannot act in {} (discrete actions)",
+                        env.id()
+                    )));
                 };
                 let net = Actor::new(&vs, &c, &obs, low, high)?;
                 run.restore("actor", &mut vs, None)?;

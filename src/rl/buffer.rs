@@ -177,13 +177,22 @@ impl ReplayBuffer {
             out
         };
         let b = idx.len();
-        let pick = |v: &[f32]| Tensor::from_slice(&idx.iter().map(|&i| v[i as usize]).collect::<Vec<_>>());
-        let term: Vec<f32> = idx.iter().map(|&i| self.terminated[i as usize] as u8 as f32).collect();
+        let pick =
+            |v: &[f32]| Tensor::from_slice(&idx.iter().map(|&i| v[i as usize]).collect::<Vec<_>>());
+        let term: Vec<f32> =
+            idx.iter().map(|&i| self.terminated[i as usize] as u8 as f32).collect();
         Batch {
             obs: self.spec.to_tensor(&rows(&self.obs_f32, f), &rows_u8(&self.obs_u8), b, device),
-            actions: Tensor::from_slice(&rows(&self.actions, a)).view([b as i64, a as i64]).to_device(device),
+            actions: Tensor::from_slice(&rows(&self.actions, a))
+                .view([b as i64, a as i64])
+                .to_device(device),
             rewards: pick(&self.rewards).to_device(device),
-            next_obs: self.spec.to_tensor(&rows(&self.next_f32, f), &rows_u8(&self.next_u8), b, device),
+            next_obs: self.spec.to_tensor(
+                &rows(&self.next_f32, f),
+                &rows_u8(&self.next_u8),
+                b,
+                device,
+            ),
             terminated: Tensor::from_slice(&term).to_device(device),
             discounts: pick(&self.discounts).to_device(device),
         }

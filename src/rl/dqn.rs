@@ -154,13 +154,24 @@ impl DqnConfig {
     /// Refuse values that cannot train.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Invalid(format!("dqn config: {m}")));
-        if self.batch_size == 0 || self.buffer_size == 0 || self.train_frequency == 0 || self.n_step == 0 {
+        if self.batch_size == 0
+            || self.buffer_size == 0
+            || self.train_frequency == 0
+            || self.n_step == 0
+        {
             return bad("batch_size, buffer_size, train_frequency and n_step must be at least 1");
         }
-        if self.target_network_frequency == 0 || !(self.tau > 0.0 && self.tau <= 1.0) {
+        if self.target_network_frequency == 0
+            || self.tau.is_nan()
+            || self.tau <= 0.0
+            || self.tau > 1.0
+        {
             return bad("target_network_frequency must be at least 1 and tau in (0, 1]");
         }
-        if !(0.0..=1.0).contains(&self.gamma) || !(self.learning_rate > 0.0) {
+        if !(0.0..=1.0).contains(&self.gamma)
+            || self.learning_rate.is_nan()
+            || self.learning_rate <= 0.0
+        {
             return bad("gamma must lie in [0, 1] and learning_rate be positive");
         }
         Ok(())
@@ -215,7 +226,9 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let (n_actions, start) = match ActionSpec::from_space(env.action_space())? {
         ActionSpec::Discrete { n, start } => (n, start),
         ActionSpec::Continuous { .. } => {
-            return Err(Error::Invalid(format!("dqn needs discrete actions; {env_id} has continuous ones (use sac or ppo)")))
+            return Err(Error::Invalid(format!(
+                "dqn needs discrete actions; {env_id} has continuous ones (use sac or ppo)"
+            )))
         }
     };
     tch::manual_seed(step_seed(seed, u64::MAX));
@@ -249,7 +262,7 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         updates = r.meta.updates;
     }
     let replayed = action_log.len() as u64;
-    let mut rec = Recorder::new(1, opts, resume.is_some())?;
+    let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
     let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);
     let mut obs = Obs::zeros(env.observation_space());
@@ -265,8 +278,10 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             action_log[global_step as usize] as i64
         } else {
             tch::manual_seed(step_seed(seed, global_step));
-            let explore = Tensor::rand([1], (Kind::Float, Device::Cpu)).double_value(&[0]) < cfg.epsilon(global_step);
-            let random = Tensor::randint(n_actions, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
+            let explore = Tensor::rand([1], (Kind::Float, Device::Cpu)).double_value(&[0])
+                < cfg.epsilon(global_step);
+            let random =
+                Tensor::randint(n_actions, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
             if explore {
                 random
             } else {
@@ -304,7 +319,13 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     let y = tch::no_grad(|| {
                         let target_next = target.forward(&b.next_obs);
                         let online_next = cfg.double_q.then(|| q.forward(&b.next_obs));
-                        td_target(&target_next, online_next.as_ref(), &b.rewards, &b.terminated, &b.discounts)
+                        td_target(
+                            &target_next,
+                            online_next.as_ref(),
+                            &b.rewards,
+                            &b.terminated,
+                            &b.discounts,
+                        )
                     });
                     let q_sa = q.forward(&b.obs).gather(1, &b.action_index(), false).squeeze_dim(1);
                     let loss = match cfg.loss {
@@ -322,7 +343,10 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     updates += 1;
                     if updates % 100 == 1 {
                         let mean_q = tch::no_grad(|| q_sa.mean(Kind::Float).double_value(&[]));
-                        rec.log(global_step, &[("losses/td_loss", value), ("losses/q_values", mean_q)])?;
+                        rec.log(
+                            global_step,
+                            &[("losses/td_loss", value), ("losses/q_values", mean_q)],
+                        )?;
                     }
                 }
             }
@@ -341,7 +365,9 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
         if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
             let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| q.forward(x).argmax(1, false))?;
+            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
+                q.forward(x).argmax(1, false)
+            })?;
             let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
             rec.log_eval(done_steps, &stats, sps)?;
             rec.log(done_steps, &[("charts/epsilon", cfg.epsilon(global_step))])?;

@@ -53,12 +53,14 @@ impl EvalStats {
 pub fn to_actions(out: &Tensor, spec: &ActionSpec) -> Vec<Action> {
     match spec {
         ActionSpec::Discrete { start, .. } => {
-            let idx: Vec<i64> = Vec::try_from(&out.to_kind(Kind::Int64).view([-1])).unwrap_or_default();
+            let idx: Vec<i64> =
+                Vec::try_from(&out.to_kind(Kind::Int64).view([-1])).unwrap_or_default();
             idx.into_iter().map(|a| Action::Discrete(a + start)).collect()
         }
         ActionSpec::Continuous { low, .. } => {
             let dim = low.len();
-            let flat: Vec<f32> = Vec::try_from(&out.to_kind(Kind::Float).reshape([-1])).unwrap_or_default();
+            let flat: Vec<f32> =
+                Vec::try_from(&out.to_kind(Kind::Float).reshape([-1])).unwrap_or_default();
             flat.chunks(dim.max(1)).map(|c| Action::Continuous(c.to_vec())).collect()
         }
     }

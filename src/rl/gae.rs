@@ -127,7 +127,8 @@ mod tests {
         let (a, _) = gae(&[1.0], &[0.0, 10.0], &[true], &[false], 1, 0.9, 0.95);
         assert!((a[0] - 1.0).abs() < 1e-6, "terminated: no bootstrap, got {}", a[0]);
         // The recursion stops at an episode end: step 0's advantage ignores step 1.
-        let (a, _) = gae(&[1.0, 100.0], &[0.0, 2.0, 0.0], &[false, false], &[true, false], 1, 0.5, 1.0);
+        let (a, _) =
+            gae(&[1.0, 100.0], &[0.0, 2.0, 0.0], &[false, false], &[true, false], 1, 0.5, 1.0);
         assert!((a[0] - 2.0).abs() < 1e-6, "1 + 0.5 * 2 = {}", a[0]);
     }
 }

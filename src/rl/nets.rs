@@ -37,7 +37,9 @@ impl ObsSpec {
     /// The input layout for observations from `space`, or an error naming the space.
     pub fn from_space(space: &Space) -> Result<Self> {
         let unsupported = |why: &str| {
-            Error::Invalid(format!("observation space {space}: {why} (RL agents need a float32 vector or an image)"))
+            Error::Invalid(format!(
+                "observation space {space}: {why} (RL agents need a float32 vector or an image)"
+            ))
         };
         match space {
             Space::Box(b) if b.dtype == DType::F32 && b.shape.len() == 1 => {
@@ -85,7 +87,7 @@ impl ObsSpec {
 }
 
 /// The torso of an agent's networks.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TorsoConfig {
     /// A zoo model (JSON with a `kind`) to use as the torso; its head is dropped and its input
@@ -101,15 +103,14 @@ pub struct TorsoConfig {
     pub freeze: bool,
 }
 
-impl Default for TorsoConfig {
-    fn default() -> Self {
-        TorsoConfig { model: None, init_encoder: None, checkpoint_prefix: String::new(), freeze: false }
-    }
-}
-
 impl TorsoConfig {
     /// The zoo model this config builds for `obs`, with `hidden`/`activation` as the MLP default.
-    pub fn model_for(&self, obs: &ObsSpec, hidden: &[i64], activation: Activation) -> Result<ModelConfig> {
+    pub fn model_for(
+        &self,
+        obs: &ObsSpec,
+        hidden: &[i64],
+        activation: Activation,
+    ) -> Result<ModelConfig> {
         let mut model = match &self.model {
             Some(v) => serde_json::from_value::<ModelConfig>(v.clone())
                 .map_err(|e| Error::Invalid(format!("torso model config: {e}")))?,
@@ -209,7 +210,8 @@ impl Torso {
     /// key must receive a value: a checkpoint that does not fit is an error naming the keys.
     pub fn load_pretrained(&self, vs: &mut nn::VarStore, cfg: &TorsoConfig) -> Result<()> {
         let Some(path) = &cfg.init_encoder else { return Ok(()) };
-        let opts = LoadOptions::partial().map_prefix(cfg.checkpoint_prefix.clone(), self.prefix.clone());
+        let opts =
+            LoadOptions::partial().map_prefix(cfg.checkpoint_prefix.clone(), self.prefix.clone());
         let report = load_with(vs, path, &opts)?;
         let missing: Vec<&String> =
             report.missing.iter().filter(|k| key_has_prefix(k, &self.prefix)).collect();
@@ -236,7 +238,11 @@ pub fn ortho_linear(p: nn::Path, in_dim: i64, out_dim: i64, gain: f64) -> nn::Li
         p,
         in_dim,
         out_dim,
-        nn::LinearConfig { ws_init: Init::Orthogonal { gain }, bs_init: Some(Init::Const(0.0)), bias: true },
+        nn::LinearConfig {
+            ws_init: Init::Orthogonal { gain },
+            bs_init: Some(Init::Const(0.0)),
+            bias: true,
+        },
     )
 }
 
@@ -273,11 +279,15 @@ impl ActionSpec {
     /// The action layout for `space`, or an error naming it.
     pub fn from_space(space: &Space) -> Result<Self> {
         match space {
-            Space::Discrete { n, start } => Ok(ActionSpec::Discrete { n: *n as i64, start: *start }),
-            Space::Box(b) if b.dtype == DType::F32 && b.shape.len() == 1 => Ok(ActionSpec::Continuous {
-                low: b.low.iter().map(|&x| x as f32).collect(),
-                high: b.high.iter().map(|&x| x as f32).collect(),
-            }),
+            Space::Discrete { n, start } => {
+                Ok(ActionSpec::Discrete { n: *n as i64, start: *start })
+            }
+            Space::Box(b) if b.dtype == DType::F32 && b.shape.len() == 1 => {
+                Ok(ActionSpec::Continuous {
+                    low: b.low.iter().map(|&x| x as f32).collect(),
+                    high: b.high.iter().map(|&x| x as f32).collect(),
+                })
+            }
             other => Err(Error::Invalid(format!(
                 "action space {other}: RL agents support Discrete and 1-D float32 Box actions"
             ))),

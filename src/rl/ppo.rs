@@ -128,6 +128,26 @@ impl PpoConfig {
         }
     }
 
+    /// The RL Baselines3 Zoo's CartPole-v1 settings (what Stable-Baselines3 is benchmarked
+    /// with): 100k steps, 8 envs x 32 steps, one minibatch of 256, 20 epochs, γ 0.98, λ 0.8, no
+    /// entropy bonus, lr 1e-3 annealed, no value clipping (SB3's `clip_range_vf=None`). The
+    /// zoo also anneals the clip range; Graft keeps it at 0.2.
+    pub fn sb3_zoo_cartpole() -> Self {
+        PpoConfig {
+            total_timesteps: 100_000,
+            learning_rate: 1e-3,
+            num_envs: 8,
+            num_steps: 32,
+            num_minibatches: 1,
+            update_epochs: 20,
+            gamma: 0.98,
+            gae_lambda: 0.8,
+            ent_coef: 0.0,
+            clip_vloss: false,
+            ..Self::default()
+        }
+    }
+
     /// Samples per rollout.
     pub fn batch_size(&self) -> usize {
         self.num_envs * self.num_steps
@@ -141,8 +161,14 @@ impl PpoConfig {
     /// Refuse values that cannot train.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Invalid(format!("ppo config: {m}")));
-        if self.num_envs == 0 || self.num_steps == 0 || self.num_minibatches == 0 || self.update_epochs == 0 {
-            return bad("num_envs, num_steps, num_minibatches and update_epochs must be at least 1");
+        if self.num_envs == 0
+            || self.num_steps == 0
+            || self.num_minibatches == 0
+            || self.update_epochs == 0
+        {
+            return bad(
+                "num_envs, num_steps, num_minibatches and update_epochs must be at least 1",
+            );
         }
         if self.num_iterations() == 0 {
             return bad("total_timesteps is smaller than one rollout (num_envs * num_steps)");
@@ -150,7 +176,11 @@ impl PpoConfig {
         if !(0.0..=1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.gae_lambda) {
             return bad("gamma and gae_lambda must lie in [0, 1]");
         }
-        if !(self.learning_rate > 0.0) || !(self.clip_coef > 0.0) {
+        if self.learning_rate.is_nan()
+            || self.learning_rate <= 0.0
+            || self.clip_coef.is_nan()
+            || self.clip_coef <= 0.0
+        {
             return bad("learning_rate and clip_coef must be positive");
         }
         Ok(())
@@ -171,13 +201,32 @@ pub struct PpoNet {
 impl PpoNet {
     /// Build under `vs`'s root (`actor.torso`, `actor.head`, `critic.torso`, `critic.head`,
     /// `actor.log_std`) with CleanRL's orthogonal initialisation.
-    pub fn new(vs: &nn::VarStore, cfg: &PpoConfig, obs: &ObsSpec, action: &ActionSpec) -> Result<Self> {
+    pub fn new(
+        vs: &nn::VarStore,
+        cfg: &PpoConfig,
+        obs: &ObsSpec,
+        action: &ActionSpec,
+    ) -> Result<Self> {
         let root = vs.root();
-        let actor_torso = Torso::build(&(&root / "actor"), "torso", &cfg.torso, obs, &cfg.hidden, cfg.activation)?;
+        let actor_torso = Torso::build(
+            &(&root / "actor"),
+            "torso",
+            &cfg.torso,
+            obs,
+            &cfg.hidden,
+            cfg.activation,
+        )?;
         let critic_torso = if cfg.shared_torso {
             None
         } else {
-            Some(Torso::build(&(&root / "critic"), "torso", &cfg.torso, obs, &cfg.hidden, cfg.activation)?)
+            Some(Torso::build(
+                &(&root / "critic"),
+                "torso",
+                &cfg.torso,
+                obs,
+                &cfg.hidden,
+                cfg.activation,
+            )?)
         };
         orthogonal_init(vs, "actor.torso", 2f64.sqrt());
         orthogonal_init(vs, "critic.torso", 2f64.sqrt());
@@ -186,13 +235,27 @@ impl PpoNet {
             ActionSpec::Discrete { n, .. } => (*n, None),
             ActionSpec::Continuous { low, .. } => {
                 let d = low.len() as i64;
-                (d, Some((&root / "actor").var("log_std", &[1, d], nn::Init::Const(cfg.init_log_std))))
+                (
+                    d,
+                    Some((&root / "actor").var(
+                        "log_std",
+                        &[1, d],
+                        nn::Init::Const(cfg.init_log_std),
+                    )),
+                )
             }
         };
         let actor_head = ortho_linear(&root / "actor" / "head", feat, out, 0.01);
         let critic_feat = critic_torso.as_ref().map_or(feat, |t| t.output_dim());
         let critic_head = ortho_linear(&root / "critic" / "head", critic_feat, 1, 1.0);
-        Ok(PpoNet { actor_torso, critic_torso, actor_head, critic_head, log_std, action: action.clone() })
+        Ok(PpoNet {
+            actor_torso,
+            critic_torso,
+            actor_head,
+            critic_head,
+            log_std,
+            action: action.clone(),
+        })
     }
 
     /// The torsos, for loading pretrained weights and freezing.
@@ -236,7 +299,10 @@ impl PpoNet {
         let (lp, _) = match &self.log_std {
             None => {
                 let logp = out.log_softmax(-1, Kind::Float);
-                (logp.gather(1, &actions.to_kind(Kind::Int64), false).squeeze_dim(-1), Tensor::new())
+                (
+                    logp.gather(1, &actions.to_kind(Kind::Int64), false).squeeze_dim(-1),
+                    Tensor::new(),
+                )
             }
             Some(log_std) => gaussian_logprob_entropy(&out, &log_std.expand_as(&out), &actions),
         };
@@ -255,10 +321,18 @@ impl PpoNet {
 }
 
 /// Diagonal Gaussian log-density and entropy, summed over action dimensions, each `[B]`.
-pub fn gaussian_logprob_entropy(mean: &Tensor, log_std: &Tensor, actions: &Tensor) -> (Tensor, Tensor) {
+pub fn gaussian_logprob_entropy(
+    mean: &Tensor,
+    log_std: &Tensor,
+    actions: &Tensor,
+) -> (Tensor, Tensor) {
     let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
     let var = (log_std * 2.0).exp();
-    let lp = (-(actions - mean).square() / (var * 2.0) - log_std - half_log_2pi).sum_dim_intlist(-1, false, Kind::Float);
+    let lp = (-(actions - mean).square() / (var * 2.0) - log_std - half_log_2pi).sum_dim_intlist(
+        -1,
+        false,
+        Kind::Float,
+    );
     let ent = (log_std + 0.5 + half_log_2pi).sum_dim_intlist(-1, false, Kind::Float);
     (lp, ent)
 }
@@ -303,7 +377,12 @@ pub fn ppo_loss(
     let ratio = logratio.exp();
     let (approx_kl, clipfrac) = tch::no_grad(|| {
         let kl = ((&ratio - 1.0) - &logratio).mean(Kind::Float).double_value(&[]);
-        let cf = (&ratio - 1.0).abs().gt(cfg.clip_coef).to_kind(Kind::Float).mean(Kind::Float).double_value(&[]);
+        let cf = (&ratio - 1.0)
+            .abs()
+            .gt(cfg.clip_coef)
+            .to_kind(Kind::Float)
+            .mean(Kind::Float)
+            .double_value(&[]);
         (kl, cf)
     });
     let adv = if cfg.norm_adv && advantages.numel() > 1 {
@@ -334,7 +413,12 @@ pub fn ppo_loss(
 }
 
 /// Build the agent for `env_id`: networks, pretrained torso, optimizer (frozen torso groups).
-pub fn build(vs: &mut nn::VarStore, cfg: &PpoConfig, obs: &ObsSpec, action: &ActionSpec) -> Result<(PpoNet, Optimizer)> {
+pub fn build(
+    vs: &mut nn::VarStore,
+    cfg: &PpoConfig,
+    obs: &ObsSpec,
+    action: &ActionSpec,
+) -> Result<(PpoNet, Optimizer)> {
     let net = PpoNet::new(vs, cfg, obs, action)?;
     let mut groups = Vec::new();
     for torso in net.torsos() {
@@ -376,7 +460,7 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     };
     let mut action_log: Vec<f32> = Vec::new();
     let mut start_iter = 0u64;
-    let mut rec = Recorder::new(n, opts, resume.is_some())?;
+    let mut rec = Recorder::new(n, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut prev_done = vec![false; n];
     envs.reset(Some(seed), &Default::default())?;
     if let Some(r) = &resume {
@@ -387,10 +471,10 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         rec.replaying = true;
         for (t, acts) in action_log.chunks(n * dim).enumerate() {
             let view = step_envs(&mut envs, &act_spec, acts)?;
-            for i in 0..n {
+            for (i, prev) in prev_done.iter_mut().enumerate() {
                 let done = view.terminated[i] || view.truncated[i];
                 rec.on_step(i, view.rewards[i], done, (t * n) as u64)?;
-                prev_done[i] = done;
+                *prev = done;
             }
         }
         rec.replaying = false;
@@ -422,12 +506,12 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             action_log.extend_from_slice(&acts);
             global_step += n as u64;
             let view = step_envs(&mut envs, &act_spec, &acts)?;
-            for i in 0..n {
+            for (i, prev) in prev_done.iter_mut().enumerate() {
                 let done = view.terminated[i] || view.truncated[i];
                 rollout.rewards.push(view.rewards[i] as f32);
                 rollout.terminated.push(view.terminated[i]);
                 rollout.truncated.push(view.truncated[i]);
-                prev_done[i] = done;
+                *prev = done;
                 rec.on_step(i, view.rewards[i], done, global_step)?;
             }
         }
@@ -449,8 +533,11 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
 
         // ---- Update: update_epochs passes over the valid samples in minibatches. ----
         let valid = rollout.valid_indices();
-        let b_obs = obs_spec.to_tensor(&rollout.obs_f32, &rollout.obs_u8, n * cfg.num_steps, device);
-        let b_actions = Tensor::from_slice(&rollout.actions).view([(n * cfg.num_steps) as i64, dim as i64]).to_device(device);
+        let b_obs =
+            obs_spec.to_tensor(&rollout.obs_f32, &rollout.obs_u8, n * cfg.num_steps, device);
+        let b_actions = Tensor::from_slice(&rollout.actions)
+            .view([(n * cfg.num_steps) as i64, dim as i64])
+            .to_device(device);
         let b_logprobs = Tensor::from_slice(&rollout.logprobs).to_device(device);
         let b_values = Tensor::from_slice(&rollout.values[..n * cfg.num_steps]).to_device(device);
         let b_adv = Tensor::from_slice(&adv).to_device(device);
@@ -459,8 +546,12 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         let mb_size = valid.len().div_ceil(cfg.num_minibatches).max(1) as i64;
         let mut last = None;
         'epochs: for epoch in 0..cfg.update_epochs as u64 {
-            tch::manual_seed(step_seed(seed ^ UPDATE_SALT, iteration * cfg.update_epochs as u64 + epoch));
-            let perm = valid_t.index_select(0, &Tensor::randperm(valid.len() as i64, (Kind::Int64, device)));
+            tch::manual_seed(step_seed(
+                seed ^ UPDATE_SALT,
+                iteration * cfg.update_epochs as u64 + epoch,
+            ));
+            let perm = valid_t
+                .index_select(0, &Tensor::randperm(valid.len() as i64, (Kind::Int64, device)));
             for mb in perm.split(mb_size, 0) {
                 let x = b_obs.index_select(0, &mb);
                 let (lp, ent) = net.logprob_entropy(&x, &b_actions.index_select(0, &mb));
@@ -507,8 +598,11 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         let stop = opts.stop_after.is_some_and(|s| global_step >= s) && !finished;
         if finished || RunOptions::due(opts.eval_every, before, global_step) {
             let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| net.act_deterministic(x))?;
-            let sps = (global_step - start_iter * cfg.batch_size() as u64) as f64 / started.elapsed().as_secs_f64();
+            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
+                net.act_deterministic(x)
+            })?;
+            let sps = (global_step - start_iter * cfg.batch_size() as u64) as f64
+                / started.elapsed().as_secs_f64();
             rec.log_eval(global_step, &stats, sps)?;
             summary.evals.push((global_step, stats.mean()));
             summary.final_eval = Some(stats);
@@ -526,7 +620,12 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     actions_per_step: n * dim,
                     optimizers: Default::default(),
                 };
-                save_run(path, &[Part { name: "policy", vs: &vs, opt: Some(&opt) }], &action_log, &meta)?;
+                save_run(
+                    path,
+                    &[Part { name: "policy", vs: &vs, opt: Some(&opt) }],
+                    &action_log,
+                    &meta,
+                )?;
                 summary.checkpoint = Some(path.clone());
             }
         }
@@ -556,7 +655,8 @@ pub fn step_envs<'a>(
         }
         ActionSpec::Continuous { low, high } => {
             let d = low.len();
-            let a: Vec<f32> = acts.iter().enumerate().map(|(k, &x)| x.clamp(low[k % d], high[k % d])).collect();
+            let a: Vec<f32> =
+                acts.iter().enumerate().map(|(k, &x)| x.clamp(low[k % d], high[k % d])).collect();
             envs.step(BatchAction::Continuous(&a))?
         }
     })

@@ -84,6 +84,24 @@ pub struct TrainSummary {
     pub stopped: bool,
 }
 
+/// Keep only the header and the complete rows up to `step` of `dir/metrics.csv` (atomically).
+fn truncate_metrics(dir: &std::path::Path, step: u64) -> Result<()> {
+    let path = dir.join(crate::report::metrics::METRICS_CSV);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+    let mut kept = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let complete = line.ends_with('\n') && line.split(',').count() == 4;
+        let in_range =
+            line.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step);
+        if complete && (i == 0 || in_range) {
+            kept.push_str(line);
+        }
+    }
+    let tmp = dir.join(".metrics.csv.tmp");
+    std::fs::write(&tmp, kept).map_err(|e| crate::error::Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| crate::error::Error::io(&path, e))
+}
+
 /// Episode returns and lengths of N training envs, and the run's metric log.
 pub struct Recorder {
     logger: Option<MetricsLogger>,
@@ -99,12 +117,23 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Bookkeeping for `num_envs` envs; logs into `opts.out` if set (appending on resume).
-    pub fn new(num_envs: usize, opts: &RunOptions, append: bool) -> Result<Self> {
-        let logger = match &opts.out {
-            Some(dir) if append => Some(MetricsLogger::append(dir)?),
-            Some(dir) => Some(MetricsLogger::create(dir)?),
-            None => None,
+    /// Bookkeeping for `num_envs` envs; logs into `opts.out` if set. `resume_step`: the run
+    /// resumes from a checkpoint at that env step, so the log is cut back to it first (rows
+    /// written after the checkpoint by the stopped run, or a half-written last row, would
+    /// otherwise appear twice or corrupt the file) and continued.
+    pub fn new(num_envs: usize, opts: &RunOptions, resume_step: Option<u64>) -> Result<Self> {
+        let logger = match (&opts.out, resume_step) {
+            (Some(dir), Some(step)) => {
+                truncate_metrics(dir, step)?;
+                Some(MetricsLogger::append(dir)?)
+            }
+            (Some(dir), None) => {
+                let mut l = MetricsLogger::create(dir)?;
+                // Write the header now, so a run killed early leaves a well-formed file.
+                l.flush()?;
+                Some(l)
+            }
+            (None, _) => None,
         };
         Ok(Recorder {
             logger,
@@ -132,7 +161,10 @@ impl Recorder {
                 self.recent.pop_front();
             }
             if !self.replaying {
-                self.log(step, &[("charts/episodic_return", r), ("charts/episodic_length", l as f64)])?;
+                self.log(
+                    step,
+                    &[("charts/episodic_return", r), ("charts/episodic_length", l as f64)],
+                )?;
             }
         }
         Ok(())

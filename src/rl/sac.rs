@@ -86,19 +86,37 @@ impl SacConfig {
     /// Pendulum-v1: the RL Baselines3 Zoo's budget (20k steps, lr 1e-3 for every network) with
     /// CleanRL's architecture, and 1000 random warm-up steps.
     pub fn pendulum() -> Self {
-        SacConfig { total_timesteps: 20_000, learning_starts: 1_000, policy_lr: 1e-3, q_lr: 1e-3, ..Self::default() }
+        SacConfig {
+            total_timesteps: 20_000,
+            learning_starts: 1_000,
+            policy_lr: 1e-3,
+            q_lr: 1e-3,
+            ..Self::default()
+        }
     }
 
     /// Refuse values that cannot train.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Invalid(format!("sac config: {m}")));
-        if self.batch_size == 0 || self.buffer_size == 0 || self.policy_frequency == 0 || self.target_network_frequency == 0 {
+        if self.batch_size == 0
+            || self.buffer_size == 0
+            || self.policy_frequency == 0
+            || self.target_network_frequency == 0
+        {
             return bad("batch_size, buffer_size, policy_frequency and target_network_frequency must be at least 1");
         }
-        if !(self.tau > 0.0 && self.tau <= 1.0) || !(0.0..=1.0).contains(&self.gamma) {
+        if self.tau.is_nan()
+            || self.tau <= 0.0
+            || self.tau > 1.0
+            || !(0.0..=1.0).contains(&self.gamma)
+        {
             return bad("tau must lie in (0, 1] and gamma in [0, 1]");
         }
-        if !(self.policy_lr > 0.0 && self.q_lr > 0.0) {
+        if self.policy_lr.is_nan()
+            || self.q_lr.is_nan()
+            || self.policy_lr <= 0.0
+            || self.q_lr <= 0.0
+        {
             return bad("learning rates must be positive");
         }
         Ok(())
@@ -117,7 +135,13 @@ pub struct Actor {
 
 impl Actor {
     /// Build under `vs` (`torso`, `fc_mean`, `fc_logstd`) for actions in `[low, high]`.
-    pub fn new(vs: &nn::VarStore, cfg: &SacConfig, obs: &ObsSpec, low: &[f32], high: &[f32]) -> Result<Self> {
+    pub fn new(
+        vs: &nn::VarStore,
+        cfg: &SacConfig,
+        obs: &ObsSpec,
+        low: &[f32],
+        high: &[f32],
+    ) -> Result<Self> {
         let root = vs.root();
         let torso = Torso::build(&root, "torso", &cfg.torso, obs, &cfg.hidden, Activation::Relu)?;
         let d = low.len() as i64;
@@ -190,7 +214,8 @@ impl SoftQ {
     /// `Q(s, a)`, `[B]`.
     pub fn forward(&self, x: &Tensor, a: &Tensor) -> Tensor {
         let f = self.torso.as_ref().map_or_else(|| x.shallow_clone(), |t| t.forward(x));
-        nn::ModuleT::forward_t(&self.mlp, &Tensor::cat(&[f, a.shallow_clone()], 1), false).squeeze_dim(-1)
+        nn::ModuleT::forward_t(&self.mlp, &Tensor::cat(&[f, a.shallow_clone()], 1), false)
+            .squeeze_dim(-1)
     }
 }
 
@@ -204,7 +229,9 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let (low, high) = match ActionSpec::from_space(env.action_space())? {
         ActionSpec::Continuous { low, high } => (low, high),
         ActionSpec::Discrete { .. } => {
-            return Err(Error::Invalid(format!("sac needs continuous actions; {env_id} has discrete ones (use dqn or ppo)")))
+            return Err(Error::Invalid(format!(
+                "sac needs continuous actions; {env_id} has discrete ones (use dqn or ppo)"
+            )))
         }
     };
     let d = low.len();
@@ -212,7 +239,10 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let mut actor_vs = nn::VarStore::new(device);
     let actor = Actor::new(&actor_vs, cfg, &obs_spec, &low, &high)?;
     let mut q_vs = nn::VarStore::new(device);
-    let (q1, q2) = (SoftQ::new(&(q_vs.root() / "q1"), cfg, &obs_spec, d as i64)?, SoftQ::new(&(q_vs.root() / "q2"), cfg, &obs_spec, d as i64)?);
+    let (q1, q2) = (
+        SoftQ::new(&(q_vs.root() / "q1"), cfg, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_vs.root() / "q2"), cfg, &obs_spec, d as i64)?,
+    );
     torch_default_init(&actor_vs, "");
     torch_default_init(&q_vs, "");
     let mut groups = actor.torso().layer_groups();
@@ -225,7 +255,10 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         }
     }
     let mut q_target_vs = nn::VarStore::new(device);
-    let (q1_t, q2_t) = (SoftQ::new(&(q_target_vs.root() / "q1"), cfg, &obs_spec, d as i64)?, SoftQ::new(&(q_target_vs.root() / "q2"), cfg, &obs_spec, d as i64)?);
+    let (q1_t, q2_t) = (
+        SoftQ::new(&(q_target_vs.root() / "q1"), cfg, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_target_vs.root() / "q2"), cfg, &obs_spec, d as i64)?,
+    );
     ema_update(&q_target_vs, &q_vs, 0.0)?;
     let mut actor_opt = Optimizer::new(&actor_vs, &groups, &OptimizerConfig::adam(cfg.policy_lr))?;
     let mut q_opt = Optimizer::new(&q_vs, &q_groups, &OptimizerConfig::adam(cfg.q_lr))?;
@@ -242,7 +275,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let log_alpha = alpha_vs.root().var("log_alpha", &[1], nn::Init::Const(0.0));
     let mut alpha_opt = Optimizer::for_all(&alpha_vs, &OptimizerConfig::adam(cfg.q_lr))?;
     let target_entropy = -(d as f64);
-    let alpha_now = |la: &Tensor| if cfg.autotune { la.exp().double_value(&[0]) } else { cfg.alpha };
+    let alpha_now =
+        |la: &Tensor| if cfg.autotune { la.exp().double_value(&[0]) } else { cfg.alpha };
 
     let ckpt_path = opts.out.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
     let resume = match &ckpt_path {
@@ -261,7 +295,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         updates = r.meta.updates;
     }
     let replayed = (action_log.len() / d) as u64;
-    let mut rec = Recorder::new(1, opts, resume.is_some())?;
+    let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), d);
     let mut one_step = NStep::new(1, cfg.gamma as f32);
     let mut obs = Obs::zeros(env.observation_space());
@@ -287,7 +321,15 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             Vec::try_from(&t)?
         };
         let out = env.step_into(Action::Continuous(a.clone()).as_ref(), next.as_mut())?;
-        one_step.push((&obs.f32, &obs.u8), &a, out.reward as f32, (&next.f32, &next.u8), out.terminated, out.truncated, &mut rb);
+        one_step.push(
+            (&obs.f32, &obs.u8),
+            &a,
+            out.reward as f32,
+            (&next.f32, &next.u8),
+            out.terminated,
+            out.truncated,
+            &mut rb,
+        );
         let done = out.terminated || out.truncated;
         rec.on_step(0, out.reward, done, global_step)?;
         if done {
@@ -306,7 +348,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             let alpha = alpha_now(&log_alpha);
             let y = tch::no_grad(|| {
                 let (next_a, next_lp) = actor.sample(&b.next_obs);
-                let min_q = q1_t.forward(&b.next_obs, &next_a).minimum(&q2_t.forward(&b.next_obs, &next_a));
+                let min_q =
+                    q1_t.forward(&b.next_obs, &next_a).minimum(&q2_t.forward(&b.next_obs, &next_a));
                 &b.rewards + &b.discounts * (1.0 - &b.terminated) * (min_q - next_lp * alpha)
             });
             let q_loss = q1.forward(&b.obs, &b.actions).mse_loss(&y, Reduction::Mean)
@@ -328,7 +371,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     actor_loss_value = Some(actor_loss.double_value(&[]));
                     if cfg.autotune {
                         let lp = tch::no_grad(|| actor.sample(&b.obs).1);
-                        let alpha_loss = (-log_alpha.exp() * (lp + target_entropy)).mean(Kind::Float);
+                        let alpha_loss =
+                            (-log_alpha.exp() * (lp + target_entropy)).mean(Kind::Float);
                         alpha_opt.backward_step(&alpha_loss)?;
                     }
                 }
@@ -337,7 +381,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                 ema_update(&q_target_vs, &q_vs, 1.0 - cfg.tau)?;
             }
             if global_step % 100 == 0 {
-                let mut row = vec![("losses/qf_loss", qv / 2.0), ("losses/alpha", alpha_now(&log_alpha))];
+                let mut row =
+                    vec![("losses/qf_loss", qv / 2.0), ("losses/alpha", alpha_now(&log_alpha))];
                 if let Some(v) = actor_loss_value {
                     row.push(("losses/actor_loss", v));
                 }
@@ -351,7 +396,9 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
         if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
             let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| actor.act_deterministic(x))?;
+            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
+                actor.act_deterministic(x)
+            })?;
             let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
             rec.log_eval(done_steps, &stats, sps)?;
             summary.evals.push((done_steps, stats.mean()));

@@ -83,7 +83,8 @@ pub fn save_run(path: &Path, parts: &[Part<'_>], actions: &[f32], meta: &RunMeta
     tensors.push(("actions".into(), Tensor::from_slice(actions)));
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
     let mut file_meta = CheckpointMeta::new(None, Some(meta.env_steps));
-    let json = serde_json::to_string(&meta).map_err(|e| Error::Invalid(format!("run metadata: {e}")))?;
+    let json =
+        serde_json::to_string(&meta).map_err(|e| Error::Invalid(format!("run metadata: {e}")))?;
     file_meta.extra.insert(META_RL.into(), json);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -108,8 +109,9 @@ impl RunCheckpoint {
         let ckpt = Checkpoint::read(&file)?;
         let json = ckpt.meta.extra.get(META_RL).ok_or_else(|| Error::Checkpoint {
             path: file.clone(),
-            problem: "not an RL agent checkpoint (no run metadata); train one with `graft rl train`"
-                .into(),
+            problem:
+                "not an RL agent checkpoint (no run metadata); train one with `graft rl train`"
+                    .into(),
         })?;
         let meta: RunMeta = serde_json::from_str(json).map_err(|e| Error::Checkpoint {
             path: file.clone(),
@@ -124,12 +126,21 @@ impl RunCheckpoint {
 
     /// Copy part `name`'s variables into `vs` (every variable must be present with its shape)
     /// and, when given, its optimizer state into `opt`.
-    pub fn restore(&self, name: &str, vs: &mut nn::VarStore, opt: Option<&mut Optimizer>) -> Result<()> {
+    pub fn restore(
+        &self,
+        name: &str,
+        vs: &mut nn::VarStore,
+        opt: Option<&mut Optimizer>,
+    ) -> Result<()> {
         let vars = vs.variables();
         let mut pairs = Vec::with_capacity(vars.len());
         for (k, var) in &vars {
             let key = format!("{name}/{k}");
-            let src = self.ckpt.tensors.get(&key).ok_or_else(|| self.problem(format!("missing tensor '{key}'")))?;
+            let src = self
+                .ckpt
+                .tensors
+                .get(&key)
+                .ok_or_else(|| self.problem(format!("missing tensor '{key}'")))?;
             if src.size() != var.size() {
                 return Err(self.problem(format!(
                     "tensor '{key}' has shape {:?}, the agent expects {:?}",
@@ -150,7 +161,9 @@ impl RunCheckpoint {
                 .ckpt
                 .tensors
                 .iter()
-                .filter_map(|(k, t)| k.strip_prefix(&prefix).map(|r| (r.to_string(), t.shallow_clone())))
+                .filter_map(|(k, t)| {
+                    k.strip_prefix(&prefix).map(|r| (r.to_string(), t.shallow_clone()))
+                })
                 .collect();
             opt.load_state(groups, &tensors).map_err(|e| self.problem(e.to_string()))?;
             opt.set_lr_factor(*factor);
@@ -165,13 +178,20 @@ impl RunCheckpoint {
 
     /// The action log (see the module docs).
     pub fn actions(&self) -> Result<Vec<f32>> {
-        let t = self.ckpt.tensors.get("actions").ok_or_else(|| self.problem("no action log".into()))?;
+        let t =
+            self.ckpt.tensors.get("actions").ok_or_else(|| self.problem("no action log".into()))?;
         Vec::<f32>::try_from(t).map_err(|e| self.problem(format!("action log: {e}")))
     }
 }
 
 /// Refuse to resume a checkpoint written by another algorithm, env or seed.
-pub fn check_resumable(meta: &RunMeta, algo: &str, env_id: &str, seed: u64, path: &Path) -> Result<()> {
+pub fn check_resumable(
+    meta: &RunMeta,
+    algo: &str,
+    env_id: &str,
+    seed: u64,
+    path: &Path,
+) -> Result<()> {
     if meta.algo != algo || meta.env_id != env_id || meta.seed != seed {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),
