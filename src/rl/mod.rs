@@ -12,6 +12,7 @@ pub mod eval;
 pub mod gae;
 pub mod nets;
 pub mod ppo;
+pub mod ppo_net;
 pub mod run;
 pub mod sac;
 pub mod state;
