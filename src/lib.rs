@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod error;
 pub mod models;
 pub mod report;
+pub mod rl;
 pub mod train;
 
 pub use device::{DeviceChoice, Seeds};

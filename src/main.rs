@@ -66,6 +66,9 @@ enum Command {
     /// Distributed training: a small data-parallel check run.
     #[command(subcommand)]
     Dist(cli::dist::DistCommand),
+    /// Reinforcement learning: train PPO/DQN/SAC agents, evaluate them, plot learning curves.
+    #[command(subcommand)]
+    Rl(cli::rl::RlCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
         Command::Launch(args) => cli::dist::launch(args)?,
         Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
+        Command::Rl(cmd) => cli::rl::run(cmd, cli.global.seed, choice.resolve()?)?,
     }
     Ok(())
 }

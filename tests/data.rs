@@ -577,12 +577,13 @@ fn pixel_collection_stores_frames_and_state() {
 }
 
 #[test]
-fn checkpoint_policies_are_refused_clearly_for_now() {
+fn checkpoint_policy_with_a_missing_agent_file_is_a_clear_error() {
+    // Collection with a trained agent is tested in tests/rl.rs; here: a bad path writes nothing.
     let dir = tmp_dir("ckpt");
     let mut cfg = CollectConfig::new("CartPole-v1", dir.join("c.arrow"));
     cfg.policy = "checkpoint:agent.safetensors".parse().unwrap();
     let err = collect(&cfg, &mut |_, _| {}).unwrap_err().to_string();
-    assert!(err.contains("not available yet"), "{err}");
+    assert!(err.contains("agent.safetensors"), "{err}");
     assert!(!dir.join("c.arrow").exists() && !dir.join("c.arrow.tmp").exists());
 }
 
@@ -775,7 +776,7 @@ fn collect_info_and_validate_commands() {
         p,
     ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x.safetensors"));
     let out = graft(&["collect", "--env", "CartPole-v1", "--pixels", "64by64", "-o", p]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected WIDTHxHEIGHT"));
 }

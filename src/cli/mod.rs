@@ -6,3 +6,4 @@ pub mod data;
 pub mod dist;
 pub mod envs;
 pub mod images;
+pub mod rl;

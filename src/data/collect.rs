@@ -24,6 +24,7 @@ use crate::data::ipc::Compression;
 use crate::data::schema::{env_spec_to_json, ObsView};
 use crate::data::writer::{DatasetWriter, NewDataset, WriterOptions};
 use crate::error::{Error, Result};
+use crate::rl::TrainedPolicy;
 
 /// Which policy collects the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,7 @@ pub enum PolicySpec {
     Random,
     /// The env's hand-written expert ([`crate::data::experts`]).
     Heuristic,
-    /// A trained agent's checkpoint (needs the RL agents; not available yet).
+    /// A trained RL agent's checkpoint (`graft rl train`), acting deterministically.
     Checkpoint(PathBuf),
 }
 
@@ -147,12 +148,36 @@ fn make_policy(cfg: &CollectConfig, env: &dyn Env) -> Result<Box<dyn Policy>> {
     match &cfg.policy {
         PolicySpec::Random => Ok(Box::new(RandomPolicy::new(env.action_space().clone()))),
         PolicySpec::Heuristic => Ok(Box::new(expert_for(&cfg.env_id)?)),
-        PolicySpec::Checkpoint(p) => Err(Error::Invalid(format!(
-            "--policy checkpoint:{}: checkpoint policies need a trained RL agent (src/rl), which \
-             is not available yet; the model zoo's checkpoints hold encoders without a policy. \
-             Use --policy random or --policy heuristic",
-            p.display()
-        ))),
+        PolicySpec::Checkpoint(p) => {
+            // The agent acts on what it was trained on: the env's own observations (with
+            // --pixels, the state part), so its spaces come from the unwrapped env.
+            let base = registry::make(&cfg.env_id, &cfg.kwargs)?;
+            let agent = TrainedPolicy::load(p, base.as_ref(), tch::Device::Cpu)?;
+            if agent.meta.env_id != cfg.env_id {
+                return Err(Error::Invalid(format!(
+                    "--policy checkpoint:{}: the agent was trained on {}, not {}",
+                    p.display(),
+                    agent.meta.env_id,
+                    cfg.env_id
+                )));
+            }
+            Ok(Box::new(CheckpointPolicy { agent, name: cfg.policy.name() }))
+        }
+    }
+}
+
+/// A trained RL agent acting deterministically (greedy / mean action).
+struct CheckpointPolicy {
+    agent: TrainedPolicy,
+    name: String,
+}
+
+impl Policy for CheckpointPolicy {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn act(&mut self, obs: ObsView<'_>, _rng: &mut EnvRng) -> Result<Action> {
+        self.agent.act(obs.f32, obs.u8)
     }
 }
 

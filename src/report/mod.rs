@@ -2,6 +2,7 @@
 //! files.
 
 pub mod metrics;
+pub mod plot;
 pub mod tensorboard;
 
 pub use metrics::{read_metrics_csv, MetricRow, MetricsLogger};

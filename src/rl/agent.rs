@@ -1,0 +1,259 @@
+//! One entry point over the three agents: pick an algorithm by name, read its config (JSON,
+//! a file, or a named preset), train it, and load a trained agent back from its checkpoint as
+//! a deterministic policy (for `graft rl eval` and `graft collect --policy checkpoint:PATH`).
+
+use std::path::Path;
+
+use tch::{nn, Device, Tensor};
+
+use graft_envs::{Action, Env};
+
+use crate::error::{Error, Result};
+use crate::rl::dqn::{self, DqnConfig, QNetwork};
+use crate::rl::eval::to_actions;
+use crate::rl::nets::{ActionSpec, ObsSpec};
+use crate::rl::ppo::{self, PpoConfig, PpoNet};
+use crate::rl::run::{RunOptions, TrainSummary};
+use crate::rl::sac::{self, Actor, SacConfig};
+use crate::rl::state::RunCheckpoint;
+
+/// An agent's configuration, by algorithm.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentConfig {
+    /// [`PpoConfig`].
+    Ppo(PpoConfig),
+    /// [`DqnConfig`].
+    Dqn(DqnConfig),
+    /// [`SacConfig`].
+    Sac(SacConfig),
+}
+
+/// Names of the presets [`AgentConfig::parse`] accepts, per algorithm.
+pub const PRESETS: &[(&str, &[&str])] = &[
+    ("ppo", &["cartpole", "continuous", "sb3_zoo_cartpole"]),
+    ("dqn", &["cartpole", "sb3_zoo_cartpole"]),
+    ("sac", &["pendulum", "default"]),
+];
+
+fn parse_json<T: serde::de::DeserializeOwned>(algo: &str, json: &str, origin: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Invalid(format!("{algo} config from {origin}: {e}")))
+}
+
+impl AgentConfig {
+    /// The config for `algo` on `env_id` from `spec`: `None` picks the preset for the env
+    /// (CartPole/Acrobot defaults, `continuous` for PPO on Box actions, `pendulum` for SAC on
+    /// Pendulum); otherwise a preset name, an inline JSON object (`{"learning_rate": 1e-3}`,
+    /// unspecified fields keep their defaults, unknown ones are refused) or a JSON file path.
+    pub fn parse(algo: &str, spec: Option<&str>, env_id: &str) -> Result<Self> {
+        let continuous = graft_envs::make(env_id, &Default::default())
+            .map(|e| matches!(e.action_space(), graft_envs::Space::Box(_)))
+            .unwrap_or(false);
+        let preset = |name: &str| -> Result<Option<AgentConfig>> {
+            Ok(Some(match (algo, name) {
+                ("ppo", "cartpole") => AgentConfig::Ppo(PpoConfig::cartpole()),
+                ("ppo", "continuous") => AgentConfig::Ppo(PpoConfig::continuous()),
+                ("ppo", "default") => AgentConfig::Ppo(PpoConfig::default()),
+                ("ppo", "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
+                ("dqn", "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
+                ("dqn", "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
+                ("sac", "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
+                ("sac", "default") => AgentConfig::Sac(SacConfig::default()),
+                ("ppo" | "dqn" | "sac", _) => return Ok(None),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "unknown algorithm '{algo}': expected ppo, dqn or sac"
+                    )))
+                }
+            }))
+        };
+        let Some(spec) = spec else {
+            let name = match algo {
+                "ppo" if continuous => "continuous",
+                "sac" if env_id.starts_with("Pendulum") => "pendulum",
+                _ => "default",
+            };
+            return preset(name)?
+                .ok_or_else(|| Error::Invalid(format!("no default config for {algo}")));
+        };
+        if let Some(c) = preset(spec)? {
+            return Ok(c);
+        }
+        let (json, origin) = if spec.trim_start().starts_with('{') {
+            (spec.to_string(), "--config".to_string())
+        } else {
+            let path = Path::new(spec);
+            if !path.exists() {
+                let names = PRESETS
+                    .iter()
+                    .find(|(a, _)| *a == algo)
+                    .map(|(_, n)| n.join(", "))
+                    .unwrap_or_default();
+                return Err(Error::Invalid(format!(
+                    "--config '{spec}' is neither a JSON object, a {algo} preset ({names}) nor an existing file"
+                )));
+            }
+            (
+                std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+                path.display().to_string(),
+            )
+        };
+        Ok(match algo {
+            "ppo" => AgentConfig::Ppo(parse_json("ppo", &json, &origin)?),
+            "dqn" => AgentConfig::Dqn(parse_json("dqn", &json, &origin)?),
+            _ => AgentConfig::Sac(parse_json("sac", &json, &origin)?),
+        })
+    }
+
+    /// The algorithm's name.
+    pub fn algo(&self) -> &'static str {
+        match self {
+            AgentConfig::Ppo(_) => "ppo",
+            AgentConfig::Dqn(_) => "dqn",
+            AgentConfig::Sac(_) => "sac",
+        }
+    }
+
+    /// Override the training budget.
+    pub fn set_total_timesteps(&mut self, steps: u64) {
+        match self {
+            AgentConfig::Ppo(c) => c.total_timesteps = steps,
+            AgentConfig::Dqn(c) => c.total_timesteps = steps,
+            AgentConfig::Sac(c) => c.total_timesteps = steps,
+        }
+    }
+
+    /// The torso settings (pretrained encoder, freezing).
+    pub fn torso_mut(&mut self) -> &mut crate::rl::nets::TorsoConfig {
+        match self {
+            AgentConfig::Ppo(c) => &mut c.torso,
+            AgentConfig::Dqn(c) => &mut c.torso,
+            AgentConfig::Sac(c) => &mut c.torso,
+        }
+    }
+
+    /// The config as JSON (what the run directory records).
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = match self {
+            AgentConfig::Ppo(c) => serde_json::to_value(c),
+            AgentConfig::Dqn(c) => serde_json::to_value(c),
+            AgentConfig::Sac(c) => serde_json::to_value(c),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Train on `env_id`.
+    pub fn train(&self, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
+        match self {
+            AgentConfig::Ppo(c) => ppo::train(c, env_id, seed, opts),
+            AgentConfig::Dqn(c) => dqn::train(c, env_id, seed, opts),
+            AgentConfig::Sac(c) => sac::train(c, env_id, seed, opts),
+        }
+    }
+}
+
+enum Net {
+    Ppo(PpoNet),
+    Dqn(QNetwork),
+    Sac(Actor),
+}
+
+/// A trained agent read from its checkpoint, acting deterministically.
+pub struct TrainedPolicy {
+    net: Net,
+    _vs: nn::VarStore,
+    obs: ObsSpec,
+    action: ActionSpec,
+    /// The run's metadata (algorithm, env, config, counters).
+    pub meta: crate::rl::state::RunMeta,
+    device: Device,
+}
+
+impl std::fmt::Debug for TrainedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainedPolicy")
+            .field("algo", &self.meta.algo)
+            .field("env", &self.meta.env_id)
+            .finish()
+    }
+}
+
+impl TrainedPolicy {
+    /// Load the agent in `path` (a checkpoint file or a run directory) for an env with these
+    /// spaces (checked against the networks' shapes).
+    pub fn load(path: &Path, env: &dyn Env, device: Device) -> Result<Self> {
+        let run = RunCheckpoint::read(path)?;
+        let obs = ObsSpec::from_space(env.observation_space())?;
+        let action = ActionSpec::from_space(env.action_space())?;
+        let mut vs = nn::VarStore::new(device);
+        let bad_config = |e: serde_json::Error| Error::Checkpoint {
+            path: run.ckpt.path.clone(),
+            problem: format!("its {} config cannot be read: {e}", run.meta.algo),
+        };
+        let config = run.meta.config.clone();
+        // Rebuilding must not read a pretraining checkpoint again: the weights are in this file.
+        let strip = |mut t: crate::rl::nets::TorsoConfig| {
+            t.init_encoder = None;
+            t
+        };
+        let net = match run.meta.algo.as_str() {
+            "ppo" => {
+                let mut c: PpoConfig = serde_json::from_value(config).map_err(bad_config)?;
+                c.torso = strip(c.torso);
+                let net = PpoNet::new(&vs, &c, &obs, &action)?;
+                run.restore("policy", &mut vs, None)?;
+                Net::Ppo(net)
+            }
+            "dqn" => {
+                let mut c: DqnConfig = serde_json::from_value(config).map_err(bad_config)?;
+                c.torso = strip(c.torso);
+                let ActionSpec::Discrete { n, .. } = action else {
+                    return Err(Error::Invalid(format!(
+                        "a dqn agent cannot act in {} (continuous actions)",
+                        env.id()
+                    )));
+                };
+                let net = QNetwork::new(&vs.root(), &c, &obs, n)?;
+                run.restore("q", &mut vs, None)?;
+                Net::Dqn(net)
+            }
+            "sac" => {
+                let mut c: SacConfig = serde_json::from_value(config).map_err(bad_config)?;
+                c.torso = strip(c.torso);
+                let ActionSpec::Continuous { low, high } = &action else {
+                    return Err(Error::Invalid(format!(
+                        "a sac agent cannot act in {} (discrete actions)",
+                        env.id()
+                    )));
+                };
+                let net = Actor::new(&vs, &c, &obs, low, high)?;
+                run.restore("actor", &mut vs, None)?;
+                Net::Sac(net)
+            }
+            other => {
+                return Err(Error::Checkpoint {
+                    path: run.ckpt.path.clone(),
+                    problem: format!("unknown algorithm '{other}'"),
+                })
+            }
+        };
+        Ok(TrainedPolicy { net, _vs: vs, obs, action, meta: run.meta, device })
+    }
+
+    /// Deterministic actions for a batch of observations `[B, ...]`: `[B]` int64 or `[B, d]`.
+    pub fn act_tensor(&self, x: &Tensor) -> Tensor {
+        tch::no_grad(|| match &self.net {
+            Net::Ppo(n) => n.act_deterministic(x),
+            Net::Dqn(q) => q.forward(x).argmax(1, false),
+            Net::Sac(a) => a.act_deterministic(x),
+        })
+    }
+
+    /// The action for one observation given as its `f32` and `u8` parts.
+    pub fn act(&self, f32s: &[f32], u8s: &[u8]) -> Result<Action> {
+        let x = self.obs.to_tensor(f32s, u8s, 1, self.device);
+        to_actions(&self.act_tensor(&x), &self.action)
+            .pop()
+            .ok_or_else(|| Error::Invalid("the policy returned no action".into()))
+    }
+}

@@ -1,0 +1,409 @@
+//! Deep Q-Networks (Mnih et al. 2015, "Human-level control through deep reinforcement
+//! learning", Nature 518, <https://doi.org/10.1038/nature14236>), following CleanRL's
+//! `dqn.py`: one env, ε-greedy with a linearly decaying ε, a uniform replay buffer, a target
+//! network updated every `target_network_frequency` steps (hard copy at `tau = 1`, Polyak
+//! averaging below), MSE or Huber TD loss.
+//!
+//! Options beyond CleanRL's defaults:
+//! - **Double DQN** (van Hasselt et al. 2016, <https://arxiv.org/abs/1509.06461>): the online
+//!   network picks the next action, the target network values it.
+//! - **n-step returns** (Sutton 1988; Hessel et al. 2018), through [`NStep`].
+//! - `gradient_steps` per training step and gradient clipping, to reproduce Stable-Baselines3's
+//!   settings.
+//!
+//! Terminated and truncated episodes differ only in bootstrapping: a truncated transition is
+//! stored with `terminated = false`, so its target still includes `γ max Q(s_final)`.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use graft_envs::{Action, Env, Kwargs, Obs};
+
+use crate::error::{Error, Result};
+use crate::models::Activation;
+use crate::rl::buffer::{NStep, ReplayBuffer};
+use crate::rl::eval::{eval_seed, evaluate};
+use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
+use crate::rl::run::{Recorder, RunOptions, TrainSummary};
+use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
+use crate::train::{copy_vars, ema_update, step_seed, Optimizer, OptimizerConfig};
+
+/// The TD loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TdLoss {
+    /// Mean squared error (CleanRL).
+    Mse,
+    /// Huber / smooth L1 with threshold 1 (the Nature paper's error clipping; SB3).
+    Huber,
+}
+
+/// DQN hyperparameters. Defaults are CleanRL `dqn.py`'s (CartPole-v1, 500k steps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DqnConfig {
+    /// Env steps to train for.
+    pub total_timesteps: u64,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Replay buffer capacity (transitions).
+    pub buffer_size: usize,
+    /// Discount factor γ.
+    pub gamma: f64,
+    /// Target update rate: 1 copies the online network, below 1 averages (Polyak).
+    pub tau: f64,
+    /// Env steps between target updates.
+    pub target_network_frequency: u64,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// ε at the start.
+    pub start_e: f64,
+    /// ε at the end of the decay.
+    pub end_e: f64,
+    /// Fraction of `total_timesteps` over which ε decays linearly.
+    pub exploration_fraction: f64,
+    /// Env steps of pure data collection before learning starts.
+    pub learning_starts: u64,
+    /// Env steps between training steps.
+    pub train_frequency: u64,
+    /// Gradient steps per training step.
+    pub gradient_steps: usize,
+    /// Double DQN targets.
+    pub double_q: bool,
+    /// n of n-step returns (1: ordinary one-step targets).
+    pub n_step: usize,
+    /// The TD loss.
+    pub loss: TdLoss,
+    /// Clip the gradient norm to this (None: no clipping).
+    pub max_grad_norm: Option<f64>,
+    /// Hidden widths of the default MLP torso.
+    pub hidden: Vec<i64>,
+    /// Activation of the default MLP torso.
+    pub activation: Activation,
+    /// The torso: zoo model, pretrained weights, freezing.
+    pub torso: TorsoConfig,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        DqnConfig {
+            total_timesteps: 500_000,
+            learning_rate: 2.5e-4,
+            buffer_size: 10_000,
+            gamma: 0.99,
+            tau: 1.0,
+            target_network_frequency: 500,
+            batch_size: 128,
+            start_e: 1.0,
+            end_e: 0.05,
+            exploration_fraction: 0.5,
+            learning_starts: 10_000,
+            train_frequency: 10,
+            gradient_steps: 1,
+            double_q: false,
+            n_step: 1,
+            loss: TdLoss::Mse,
+            max_grad_norm: None,
+            hidden: vec![120, 84],
+            activation: Activation::Relu,
+            torso: TorsoConfig::default(),
+        }
+    }
+}
+
+impl DqnConfig {
+    /// CartPole-v1: CleanRL's defaults.
+    pub fn cartpole() -> Self {
+        Self::default()
+    }
+
+    /// The RL Baselines3 Zoo's CartPole-v1 settings (what Stable-Baselines3 is benchmarked
+    /// with): 50k steps, lr 2.3e-3, batch 64, 100k buffer, 1000 warm-up steps, target copy
+    /// every 10 steps, 128 gradient steps every 256 env steps, ε to 0.04 over 16%, [256, 256]
+    /// network, Huber loss, gradient norm 10.
+    pub fn sb3_zoo_cartpole() -> Self {
+        DqnConfig {
+            total_timesteps: 50_000,
+            learning_rate: 2.3e-3,
+            buffer_size: 100_000,
+            target_network_frequency: 10,
+            batch_size: 64,
+            end_e: 0.04,
+            exploration_fraction: 0.16,
+            learning_starts: 1000,
+            train_frequency: 256,
+            gradient_steps: 128,
+            loss: TdLoss::Huber,
+            max_grad_norm: Some(10.0),
+            hidden: vec![256, 256],
+            ..Self::default()
+        }
+    }
+
+    /// ε at env step `t`: linear from `start_e` to `end_e` over the exploration fraction.
+    pub fn epsilon(&self, t: u64) -> f64 {
+        let duration = self.exploration_fraction * self.total_timesteps as f64;
+        if duration <= 0.0 {
+            return self.end_e;
+        }
+        let slope = (self.end_e - self.start_e) / duration;
+        (slope * t as f64 + self.start_e).max(self.end_e)
+    }
+
+    /// Refuse values that cannot train.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Invalid(format!("dqn config: {m}")));
+        if self.batch_size == 0
+            || self.buffer_size == 0
+            || self.train_frequency == 0
+            || self.n_step == 0
+        {
+            return bad("batch_size, buffer_size, train_frequency and n_step must be at least 1");
+        }
+        if self.target_network_frequency == 0
+            || self.tau.is_nan()
+            || self.tau <= 0.0
+            || self.tau > 1.0
+        {
+            return bad("target_network_frequency must be at least 1 and tau in (0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.gamma)
+            || self.learning_rate.is_nan()
+            || self.learning_rate <= 0.0
+        {
+            return bad("gamma must lie in [0, 1] and learning_rate be positive");
+        }
+        Ok(())
+    }
+}
+
+/// A Q-network: torso + linear head with one output per action.
+#[derive(Debug)]
+pub struct QNetwork {
+    torso: Torso,
+    head: nn::Linear,
+}
+
+impl QNetwork {
+    /// Build under `p` (`torso`, `head`).
+    pub fn new(p: &nn::Path, cfg: &DqnConfig, obs: &ObsSpec, n_actions: i64) -> Result<Self> {
+        let torso = Torso::build(p, "torso", &cfg.torso, obs, &cfg.hidden, cfg.activation)?;
+        let head = nn::linear(p / "head", torso.output_dim(), n_actions, Default::default());
+        Ok(QNetwork { torso, head })
+    }
+
+    /// Q-values, `[B, n_actions]`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.head.forward(&self.torso.forward(x))
+    }
+}
+
+/// The TD target `r + discount · (1 − terminated) · Q_target(s', a*)`, `[B]`, where `a*` is
+/// the target network's argmax, or the online network's when `online_next` is given (double
+/// DQN). `q_target_next` and `online_next` are `[B, n_actions]`.
+pub fn td_target(
+    q_target_next: &Tensor,
+    online_next: Option<&Tensor>,
+    rewards: &Tensor,
+    terminated: &Tensor,
+    discounts: &Tensor,
+) -> Tensor {
+    let next = match online_next {
+        Some(online) => q_target_next.gather(1, &online.argmax(1, true), false).squeeze_dim(1),
+        None => q_target_next.amax(1, false),
+    };
+    rewards + discounts * (1.0 - terminated) * next
+}
+
+/// Train DQN on `env_id` (see the module docs).
+pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
+    cfg.validate()?;
+    let started = std::time::Instant::now();
+    let device = opts.device;
+    let mut env = opts.make_env(env_id)?;
+    let obs_spec = ObsSpec::from_space(env.observation_space())?;
+    let (n_actions, start) = match ActionSpec::from_space(env.action_space())? {
+        ActionSpec::Discrete { n, start } => (n, start),
+        ActionSpec::Continuous { .. } => {
+            return Err(Error::Invalid(format!(
+                "dqn needs discrete actions; {env_id} has continuous ones (use sac or ppo)"
+            )))
+        }
+    };
+    tch::manual_seed(step_seed(seed, u64::MAX));
+    let mut q_vs = nn::VarStore::new(device);
+    let q = QNetwork::new(&q_vs.root(), cfg, &obs_spec, n_actions)?;
+    torch_default_init(&q_vs, "");
+    q.torso.load_pretrained(&mut q_vs, &cfg.torso)?;
+    let mut target_vs = nn::VarStore::new(device);
+    let target = QNetwork::new(&target_vs.root(), cfg, &obs_spec, n_actions)?;
+    copy_vars(&mut target_vs, &q_vs)?;
+    let groups = q.torso.layer_groups();
+    let mut opt = Optimizer::new(&q_vs, &groups, &OptimizerConfig::adam(cfg.learning_rate))?;
+    if cfg.torso.freeze {
+        for g in &groups {
+            opt.freeze(&g.name)?;
+        }
+    }
+
+    let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
+    let resume = match &ckpt_path {
+        Some(p) if opts.resume && p.exists() => Some(RunCheckpoint::read(p)?),
+        _ => None,
+    };
+    let mut action_log: Vec<f32> = Vec::new();
+    let mut updates = 0u64;
+    if let Some(r) = &resume {
+        check_resumable(&r.meta, "dqn", env_id, seed, &r.ckpt.path)?;
+        r.restore("q", &mut q_vs, Some(&mut opt))?;
+        r.restore("target", &mut target_vs, None)?;
+        action_log = r.actions()?;
+        updates = r.meta.updates;
+    }
+    let replayed = action_log.len() as u64;
+    let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
+    let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
+    let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);
+    let mut obs = Obs::zeros(env.observation_space());
+    env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
+    let mut next = obs.clone();
+    let mut summary = TrainSummary::default();
+
+    for global_step in 0..cfg.total_timesteps {
+        // ---- Act: the logged action while replaying, else ε-greedy. ----
+        let replaying = global_step < replayed;
+        rec.replaying = replaying;
+        let a = if replaying {
+            action_log[global_step as usize] as i64
+        } else {
+            tch::manual_seed(step_seed(seed, global_step));
+            let explore = Tensor::rand([1], (Kind::Float, Device::Cpu)).double_value(&[0])
+                < cfg.epsilon(global_step);
+            let random =
+                Tensor::randint(n_actions, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
+            if explore {
+                random
+            } else {
+                let x = obs_spec.to_tensor(&obs.f32, &obs.u8, 1, device);
+                tch::no_grad(|| q.forward(&x)).argmax(1, false).int64_value(&[0])
+            }
+        };
+        let out = env.step_into(Action::Discrete(a + start).as_ref(), next.as_mut())?;
+        nstep.push(
+            (&obs.f32, &obs.u8),
+            &[a as f32],
+            out.reward as f32,
+            (&next.f32, &next.u8),
+            out.terminated,
+            out.truncated,
+            &mut rb,
+        );
+        let done = out.terminated || out.truncated;
+        rec.on_step(0, out.reward, done, global_step)?;
+        if done {
+            env.reset_into(None, &Kwargs::new(), obs.as_mut())?;
+        } else {
+            std::mem::swap(&mut obs, &mut next);
+        }
+        if replaying {
+            continue;
+        }
+        action_log.push(a as f32);
+
+        // ---- Learn. ----
+        if global_step > cfg.learning_starts {
+            if global_step % cfg.train_frequency == 0 {
+                for _ in 0..cfg.gradient_steps {
+                    let b = rb.sample(cfg.batch_size, device);
+                    let y = tch::no_grad(|| {
+                        let target_next = target.forward(&b.next_obs);
+                        let online_next = cfg.double_q.then(|| q.forward(&b.next_obs));
+                        td_target(
+                            &target_next,
+                            online_next.as_ref(),
+                            &b.rewards,
+                            &b.terminated,
+                            &b.discounts,
+                        )
+                    });
+                    let q_sa = q.forward(&b.obs).gather(1, &b.action_index(), false).squeeze_dim(1);
+                    let loss = match cfg.loss {
+                        TdLoss::Mse => q_sa.mse_loss(&y, Reduction::Mean),
+                        TdLoss::Huber => q_sa.smooth_l1_loss(&y, Reduction::Mean, 1.0),
+                    };
+                    let value = loss.double_value(&[]);
+                    if !value.is_finite() {
+                        return Err(Error::Diverged { step: global_step as usize, loss: value });
+                    }
+                    match cfg.max_grad_norm {
+                        Some(m) => opt.backward_step_clip(&loss, m).map(|_| ())?,
+                        None => opt.backward_step(&loss)?,
+                    }
+                    updates += 1;
+                    if updates % 100 == 1 {
+                        let mean_q = tch::no_grad(|| q_sa.mean(Kind::Float).double_value(&[]));
+                        rec.log(
+                            global_step,
+                            &[("losses/td_loss", value), ("losses/q_values", mean_q)],
+                        )?;
+                    }
+                }
+            }
+            if global_step % cfg.target_network_frequency == 0 {
+                if cfg.tau >= 1.0 {
+                    copy_vars(&mut target_vs, &q_vs)?;
+                } else {
+                    ema_update(&target_vs, &q_vs, 1.0 - cfg.tau)?;
+                }
+            }
+        }
+
+        // ---- Evaluation and checkpoints (counted in steps done). ----
+        let done_steps = global_step + 1;
+        let finished = done_steps == cfg.total_timesteps;
+        let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
+        if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
+            let make = || opts.make_env(env_id);
+            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
+                q.forward(x).argmax(1, false)
+            })?;
+            let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
+            rec.log_eval(done_steps, &stats, sps)?;
+            rec.log(done_steps, &[("charts/epsilon", cfg.epsilon(global_step))])?;
+            summary.evals.push((done_steps, stats.mean()));
+            summary.final_eval = Some(stats);
+        }
+        if let Some(path) = &ckpt_path {
+            if finished || stop || RunOptions::due(opts.checkpoint_every, global_step, done_steps) {
+                let meta = RunMeta {
+                    algo: "dqn".into(),
+                    env_id: env_id.into(),
+                    config: serde_json::to_value(cfg).map_err(|e| Error::Invalid(e.to_string()))?,
+                    seed,
+                    env_steps: done_steps,
+                    updates,
+                    episodes: rec.episodes,
+                    actions_per_step: 1,
+                    optimizers: Default::default(),
+                };
+                let parts = [
+                    Part { name: "q", vs: &q_vs, opt: Some(&opt) },
+                    Part { name: "target", vs: &target_vs, opt: None },
+                ];
+                save_run(path, &parts, &action_log, &meta)?;
+                summary.checkpoint = Some(path.clone());
+            }
+        }
+        if stop {
+            summary.stopped = true;
+            summary.env_steps = done_steps;
+            break;
+        }
+        summary.env_steps = done_steps;
+    }
+    rec.flush()?;
+    summary.episodes = rec.episodes;
+    summary.wall_secs = started.elapsed().as_secs_f64();
+    Ok(summary)
+}

@@ -1,0 +1,220 @@
+//! What every agent's training loop shares besides the algorithm: run options (output
+//! directory, evaluation and checkpoint cadence, device), the episode bookkeeping of a
+//! vector env, metric logging (CSV + TensorBoard through [`MetricsLogger`]), and the summary a
+//! run returns.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tch::Device;
+
+use graft_envs::{Env, Kwargs};
+
+use crate::error::Result;
+use crate::report::MetricsLogger;
+use crate::rl::eval::EvalStats;
+
+/// How to run a training job (not hyperparameters: those are the agent's config).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run directory for metrics, plots and the checkpoint (`None`: nothing is written).
+    pub out: Option<PathBuf>,
+    /// Where the networks live.
+    pub device: Device,
+    /// Keyword arguments for the environment (`make(id, kwargs)`).
+    pub env_kwargs: Kwargs,
+    /// Evaluate every this many env steps (0: only at the end).
+    pub eval_every: u64,
+    /// Episodes per evaluation.
+    pub eval_episodes: usize,
+    /// Write the checkpoint every this many env steps (0: only at the end). Needs `out`.
+    pub checkpoint_every: u64,
+    /// Continue from `out/checkpoint.safetensors` if it exists.
+    pub resume: bool,
+    /// Stop (as if killed) once this many env steps are done, after writing a checkpoint.
+    pub stop_after: Option<u64>,
+    /// Print progress lines to stderr.
+    pub verbose: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            out: None,
+            device: Device::Cpu,
+            env_kwargs: Kwargs::new(),
+            eval_every: 0,
+            eval_episodes: 10,
+            checkpoint_every: 0,
+            resume: false,
+            stop_after: None,
+            verbose: false,
+        }
+    }
+}
+
+impl RunOptions {
+    /// A training env (`make(id, kwargs)`).
+    pub fn make_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
+        Ok(graft_envs::make(env_id, &self.env_kwargs)?)
+    }
+
+    /// Whether `every` divides a crossing between `before` and `after` env steps.
+    pub fn due(every: u64, before: u64, after: u64) -> bool {
+        every > 0 && before / every != after / every
+    }
+}
+
+/// What a finished (or stopped) run reports.
+#[derive(Debug, Clone, Default)]
+pub struct TrainSummary {
+    /// Env steps done.
+    pub env_steps: u64,
+    /// Episodes finished in training.
+    pub episodes: u64,
+    /// `(env steps, mean evaluation return)` for every evaluation.
+    pub evals: Vec<(u64, f64)>,
+    /// The last evaluation.
+    pub final_eval: Option<EvalStats>,
+    /// Wall-clock seconds of this invocation (not counting a resumed run's earlier part).
+    pub wall_secs: f64,
+    /// The checkpoint written, if any.
+    pub checkpoint: Option<PathBuf>,
+    /// Whether the run stopped early (`stop_after`) instead of finishing.
+    pub stopped: bool,
+}
+
+/// Keep only the header and the complete rows up to `step` of `dir/metrics.csv` (atomically).
+fn truncate_metrics(dir: &std::path::Path, step: u64) -> Result<()> {
+    let path = dir.join(crate::report::metrics::METRICS_CSV);
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+    let mut kept = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let complete = line.ends_with('\n') && line.split(',').count() == 4;
+        let in_range =
+            line.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step);
+        if complete && (i == 0 || in_range) {
+            kept.push_str(line);
+        }
+    }
+    let tmp = dir.join(".metrics.csv.tmp");
+    std::fs::write(&tmp, kept).map_err(|e| crate::error::Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| crate::error::Error::io(&path, e))
+}
+
+/// Episode returns and lengths of N training envs, and the run's metric log.
+pub struct Recorder {
+    logger: Option<MetricsLogger>,
+    returns: Vec<f64>,
+    lengths: Vec<u64>,
+    /// Episodes finished.
+    pub episodes: u64,
+    recent: std::collections::VecDeque<f64>,
+    verbose: bool,
+    started: Instant,
+    /// Suppress logging (while replaying the action log on resume).
+    pub replaying: bool,
+}
+
+impl Recorder {
+    /// Bookkeeping for `num_envs` envs; logs into `opts.out` if set. `resume_step`: the run
+    /// resumes from a checkpoint at that env step, so the log is cut back to it first (rows
+    /// written after the checkpoint by the stopped run, or a half-written last row, would
+    /// otherwise appear twice or corrupt the file) and continued.
+    pub fn new(num_envs: usize, opts: &RunOptions, resume_step: Option<u64>) -> Result<Self> {
+        let logger = match (&opts.out, resume_step) {
+            (Some(dir), Some(step)) => {
+                truncate_metrics(dir, step)?;
+                Some(MetricsLogger::append(dir)?)
+            }
+            (Some(dir), None) => {
+                let mut l = MetricsLogger::create(dir)?;
+                // Write the header now, so a run killed early leaves a well-formed file.
+                l.flush()?;
+                Some(l)
+            }
+            (None, _) => None,
+        };
+        Ok(Recorder {
+            logger,
+            returns: vec![0.0; num_envs],
+            lengths: vec![0; num_envs],
+            episodes: 0,
+            recent: Default::default(),
+            verbose: opts.verbose,
+            started: Instant::now(),
+            replaying: false,
+        })
+    }
+
+    /// Count env `i`'s step; when `done`, log the episode's return and length at `step`.
+    pub fn on_step(&mut self, i: usize, reward: f64, done: bool, step: u64) -> Result<()> {
+        self.returns[i] += reward;
+        self.lengths[i] += 1;
+        if done {
+            self.episodes += 1;
+            let (r, l) = (self.returns[i], self.lengths[i]);
+            self.returns[i] = 0.0;
+            self.lengths[i] = 0;
+            self.recent.push_back(r);
+            if self.recent.len() > 20 {
+                self.recent.pop_front();
+            }
+            if !self.replaying {
+                self.log(
+                    step,
+                    &[("charts/episodic_return", r), ("charts/episodic_length", l as f64)],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mean return of the last 20 training episodes.
+    pub fn recent_return(&self) -> f64 {
+        self.recent.iter().sum::<f64>() / self.recent.len().max(1) as f64
+    }
+
+    /// Log scalars at `step` (no-op without an output directory or while replaying).
+    pub fn log(&mut self, step: u64, values: &[(&str, f64)]) -> Result<()> {
+        match &mut self.logger {
+            Some(l) if !self.replaying => l.log_all(step, values),
+            _ => Ok(()),
+        }
+    }
+
+    /// Log an evaluation and print a progress line.
+    pub fn log_eval(&mut self, step: u64, stats: &EvalStats, sps: f64) -> Result<()> {
+        self.log(
+            step,
+            &[
+                ("eval/return_mean", stats.mean()),
+                ("eval/return_std", stats.std()),
+                ("eval/length_mean", stats.mean_length()),
+                ("charts/SPS", sps),
+            ],
+        )?;
+        if self.verbose {
+            eprintln!(
+                "step {step:>9}  eval return {:>8.2} ± {:<7.2} train return (last 20) {:>8.2}  {:>7.0} steps/s  {:.0}s",
+                stats.mean(),
+                stats.std(),
+                self.recent_return(),
+                sps,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+        if let Some(l) = &mut self.logger {
+            l.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Flush the logs.
+    pub fn flush(&mut self) -> Result<()> {
+        match &mut self.logger {
+            Some(l) => l.flush(),
+            None => Ok(()),
+        }
+    }
+}

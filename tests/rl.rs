@@ -1,0 +1,346 @@
+//! RL agents: loss terms against hand-computed values, TD targets at episode ends, a short
+//! PPO run that must beat a random policy, exact resume after a stop, resume after SIGKILL,
+//! a frozen pretrained torso, loading an agent for evaluation and collection, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tch::{Device, Kind, Tensor};
+
+use graft::data::{collect, CollectConfig, PolicySpec};
+use graft::models::checkpoint::{save, Checkpoint, CheckpointMeta};
+use graft::models::{mlp, MlpConfig};
+use graft::rl::buffer::{NStep, ReplayBuffer};
+use graft::rl::dqn::td_target;
+use graft::rl::eval::evaluate;
+use graft::rl::nets::ObsSpec;
+use graft::rl::ppo::ppo_loss;
+use graft::rl::{AgentConfig, DqnConfig, PpoConfig, RunOptions, SacConfig, TrainedPolicy};
+
+/// libtorch's random generator is global to the process and every training step reseeds it,
+/// so tests that train take turns (a real run owns its process).
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn training() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("graft-rl-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn t(xs: &[f64]) -> Tensor {
+    Tensor::from_slice(xs).to_kind(Kind::Float)
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() < 1e-4, "{what}: got {a}, expected {b}");
+}
+
+#[test]
+fn ppo_loss_terms_equal_hand_computed_values() {
+    // ratios 0.5/0.4 = 1.25 (clipped at 1.2) and 0.3/0.33 = 0.909 (inside the clip range).
+    let new_lp = t(&[0.5f64.ln(), 0.3f64.ln()]);
+    let old_lp = t(&[0.4f64.ln(), 0.33f64.ln()]);
+    let adv = t(&[1.0, -2.0]);
+    let (new_v, old_v, ret) = (t(&[1.0, 3.0]), t(&[0.5, 2.0]), t(&[2.0, 1.0]));
+    let ent = t(&[0.6, 0.8]);
+    let cfg = PpoConfig { norm_adv: false, ..PpoConfig::default() };
+    let l = ppo_loss(&new_lp, &ent, &new_v, &old_lp, &adv, &ret, &old_v, &cfg);
+    // max(-A r, -A clip(r)): max(-1.25, -1.2) = -1.2; max(1.81818, 1.81818); mean 0.309091.
+    close(l.pg_loss, (-1.2 + 2.0 / 1.1) / 2.0, "policy loss");
+    // Values clipped to old ± 0.2 = [0.7, 2.2]; max((1-2)², (0.7-2)²) = 1.69, max(4, 1.44) = 4.
+    close(l.v_loss, 0.5 * (1.69 + 4.0) / 2.0, "value loss");
+    close(l.entropy, 0.7, "entropy");
+    close(l.clipfrac, 0.5, "clip fraction");
+    let kl = ((0.25 - 1.25f64.ln()) + ((1.0 / 1.1 - 1.0) - (1.0f64 / 1.1).ln())) / 2.0;
+    close(l.approx_kl, kl, "approx kl");
+    close(l.total.double_value(&[]), l.pg_loss - 0.01 * 0.7 + 0.5 * l.v_loss, "total");
+    // Unclipped value loss: 0.5 * mean(1, 4).
+    let cfg2 = PpoConfig { norm_adv: false, clip_vloss: false, ..PpoConfig::default() };
+    close(
+        ppo_loss(&new_lp, &ent, &new_v, &old_lp, &adv, &ret, &old_v, &cfg2).v_loss,
+        1.25,
+        "unclipped value loss",
+    );
+    // Normalised advantages: (A - mean) / std(unbiased) = [0.7071, -0.7071].
+    let l = ppo_loss(&new_lp, &ent, &new_v, &old_lp, &adv, &ret, &old_v, &PpoConfig::default());
+    let a = 0.5f64.sqrt();
+    let want = ((-a * 1.25f64).max(-a * 1.2) + (a / 1.1).max(a * 0.909_090_909)) / 2.0;
+    close(l.pg_loss, want, "policy loss with normalised advantages");
+}
+
+#[test]
+fn dqn_targets_bootstrap_truncated_but_not_terminated_episodes() {
+    let q_next = Tensor::from_slice(&[1.0f32, 3.0, 2.0, 5.0]).view([2, 2]);
+    let online = Tensor::from_slice(&[4.0f32, 0.0, 0.0, 1.0]).view([2, 2]);
+    let (r, term, disc) = (t(&[1.0, 1.0]), t(&[0.0, 1.0]), t(&[0.9, 0.9]));
+    let y: Vec<f32> = Vec::try_from(&td_target(&q_next, None, &r, &term, &disc)).unwrap();
+    assert_eq!(y, vec![1.0 + 0.9 * 3.0, 1.0]);
+    // Double DQN: the online net picks action 0 for row 0, so the target's value 1 is used.
+    let y: Vec<f32> = Vec::try_from(&td_target(&q_next, Some(&online), &r, &term, &disc)).unwrap();
+    assert_eq!(y, vec![1.0 + 0.9 * 1.0, 1.0]);
+
+    // Through the buffer: the same step stored once truncated, once terminated.
+    let mut rb = ReplayBuffer::new(4, ObsSpec::Vector(1), 1);
+    let mut ns = NStep::new(1, 0.9);
+    ns.push((&[0.0], &[]), &[1.0], 1.0, (&[5.0], &[]), false, true, &mut rb);
+    ns.push((&[0.0], &[]), &[1.0], 1.0, (&[5.0], &[]), true, false, &mut rb);
+    let b = rb.gather(&[0, 1], Device::Cpu);
+    let q_next = Tensor::from_slice(&[10.0f32, 10.0]).view([2, 1]);
+    let y: Vec<f32> =
+        Vec::try_from(&td_target(&q_next, None, &b.rewards, &b.terminated, &b.discounts)).unwrap();
+    assert_eq!(y, vec![1.0 + 0.9 * 10.0, 1.0], "truncated bootstraps, terminated does not");
+}
+
+#[test]
+fn short_ppo_run_on_cartpole_clearly_beats_random() {
+    let _turn = training();
+    let cfg = PpoConfig { total_timesteps: 12_288, ..PpoConfig::cartpole() };
+    let opts = RunOptions { eval_episodes: 10, ..Default::default() };
+    let summary = graft::rl::ppo::train(&cfg, "CartPole-v1", 1, &opts).unwrap();
+    let trained = summary.final_eval.unwrap().mean();
+    let make = || Ok(graft::envs::make("CartPole-v1", &Default::default())?);
+    let random = |x: &Tensor| Tensor::randint(2, [x.size()[0]], (Kind::Int64, Device::Cpu));
+    let baseline = evaluate(&make, 20, 1_000_003, Device::Cpu, &random).unwrap().mean();
+    assert!(baseline < 40.0, "random policy scored {baseline}");
+    assert!(
+        trained > 3.0 * baseline && trained > 100.0,
+        "PPO reached {trained}, random {baseline}"
+    );
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let ck = Checkpoint::read(path).unwrap();
+    ck.tensors
+        .iter()
+        .filter(|(k, t)| k.as_str() != "actions" && t.kind() == Kind::Float)
+        .map(|(k, t)| (k.clone(), Vec::<f32>::try_from(&t.reshape([-1])).unwrap()))
+        .collect()
+}
+
+/// Run `cfg` straight through, and again stopped at `stop` and resumed: same final file.
+fn assert_exact_resume(name: &str, cfg: &AgentConfig, env: &str, stop: u64) {
+    let _turn = training();
+    let (a, b) = (tmp_dir(&format!("{name}-straight")), tmp_dir(&format!("{name}-resumed")));
+    let straight = RunOptions { out: Some(a.clone()), eval_episodes: 2, ..Default::default() };
+    let full = cfg.train(env, 3, &straight).unwrap();
+    assert!(!full.stopped);
+    let first = RunOptions {
+        out: Some(b.clone()),
+        stop_after: Some(stop),
+        eval_episodes: 2,
+        ..Default::default()
+    };
+    let part = cfg.train(env, 3, &first).unwrap();
+    assert!(part.stopped && part.env_steps >= stop && part.env_steps < full.env_steps, "{part:?}");
+    let second =
+        RunOptions { out: Some(b.clone()), resume: true, eval_episodes: 2, ..Default::default() };
+    let rest = cfg.train(env, 3, &second).unwrap();
+    assert_eq!(rest.env_steps, full.env_steps);
+    let (x, y) =
+        (tensors(&a.join("checkpoint.safetensors")), tensors(&b.join("checkpoint.safetensors")));
+    assert_eq!(x.len(), y.len());
+    for ((kx, vx), (ky, vy)) in x.iter().zip(&y) {
+        assert_eq!(kx, ky);
+        assert_eq!(vx, vy, "{name}: tensor {kx} differs after resume");
+    }
+    assert_eq!(full.final_eval, rest.final_eval, "{name}: final evaluation differs");
+}
+
+#[test]
+fn ppo_resumed_run_ends_with_the_same_parameters() {
+    let cfg =
+        PpoConfig { total_timesteps: 4 * 64, num_envs: 2, num_steps: 32, ..PpoConfig::default() };
+    assert_exact_resume("ppo", &AgentConfig::Ppo(cfg), "CartPole-v1", 128);
+}
+
+#[test]
+fn dqn_resumed_run_ends_with_the_same_parameters() {
+    let cfg = DqnConfig {
+        total_timesteps: 400,
+        learning_starts: 50,
+        train_frequency: 4,
+        target_network_frequency: 40,
+        batch_size: 16,
+        n_step: 3,
+        double_q: true,
+        ..DqnConfig::default()
+    };
+    assert_exact_resume("dqn", &AgentConfig::Dqn(cfg), "CartPole-v1", 170);
+}
+
+#[test]
+fn sac_resumed_run_ends_with_the_same_parameters() {
+    let cfg = SacConfig {
+        total_timesteps: 100,
+        learning_starts: 40,
+        batch_size: 16,
+        hidden: vec![32, 32],
+        ..SacConfig::default()
+    };
+    assert_exact_resume("sac", &AgentConfig::Sac(cfg), "Pendulum-v1", 70);
+}
+
+#[test]
+fn sigkilled_run_resumes_from_its_last_checkpoint_and_finishes() {
+    let dir = tmp_dir("sigkill");
+    let out = dir.to_str().unwrap();
+    let args = [
+        "rl",
+        "train",
+        "--algo",
+        "dqn",
+        "--env",
+        "CartPole-v1",
+        "--steps",
+        "60000",
+        "--out",
+        out,
+        "--checkpoint-every",
+        "500",
+        "--eval-every",
+        "0",
+        "--eval-episodes",
+        "2",
+        "--quiet",
+        "--config",
+        r#"{"learning_starts": 100, "train_frequency": 1, "batch_size": 32}"#,
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_graft")).args(args).spawn().unwrap();
+    let ckpt = dir.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ckpt.exists(), "no checkpoint written");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    let killed_at = graft::rl::state::RunCheckpoint::read(&ckpt).unwrap().meta.env_steps;
+    assert!(killed_at > 0 && killed_at < 60_000, "killed at {killed_at}");
+    // No temporary file left looking like a checkpoint.
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| {
+        let n = e.unwrap().file_name().to_string_lossy().into_owned();
+        !n.ends_with(".safetensors") || n == "checkpoint.safetensors"
+    }));
+    let mut resumed: Vec<&str> = args.to_vec();
+    // Finish 600 steps after the checkpoint (the budget may change on resume).
+    let budget = (killed_at + 600).to_string();
+    resumed[7] = &budget;
+    resumed.push("--resume");
+    let status = Command::new(env!("CARGO_BIN_EXE_graft")).args(&resumed).output().unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let meta = graft::rl::state::RunCheckpoint::read(&ckpt).unwrap().meta;
+    assert_eq!(meta.env_steps, killed_at + 600);
+    // The metric log was cut back to the checkpoint and continued: readable, steps in order.
+    let rows = graft::report::read_metrics_csv(&dir.join("metrics.csv")).unwrap();
+    let returns: Vec<u64> =
+        rows.iter().filter(|r| r.tag == "charts/episodic_return").map(|r| r.step).collect();
+    assert!(!returns.is_empty() && returns.windows(2).all(|w| w[0] <= w[1]), "{returns:?}");
+    assert!(rows.iter().any(|r| r.tag == "eval/return_mean" && r.step == meta.env_steps));
+    assert_eq!(
+        graft::rl::state::RunCheckpoint::read(&ckpt).unwrap().actions().unwrap().len() as u64,
+        meta.env_steps
+    );
+}
+
+#[test]
+fn frozen_pretrained_torso_keeps_its_weights_and_heads_learn() {
+    let _turn = training();
+    let dir = tmp_dir("frozen");
+    // A "pretrained" encoder: an MLP saved on its own (keys layers.0.weight, ...).
+    let enc_path = dir.join("encoder.safetensors");
+    let vs = tch::nn::VarStore::new(Device::Cpu);
+    let cfg = MlpConfig { input_dim: 4, hidden: vec![64, 64], ..MlpConfig::default() };
+    let _enc = mlp(&vs.root(), &cfg).unwrap();
+    save(&enc_path, &vs, &CheckpointMeta::new(None, None)).unwrap();
+    let mut ppo =
+        PpoConfig { total_timesteps: 2 * 128, num_envs: 2, num_steps: 64, ..PpoConfig::default() };
+    ppo.torso.init_encoder = Some(enc_path.clone());
+    ppo.torso.freeze = true;
+    let opts = RunOptions { out: Some(dir.join("run")), eval_episodes: 1, ..Default::default() };
+    graft::rl::ppo::train(&ppo, "CartPole-v1", 0, &opts).unwrap();
+    let run = Checkpoint::read(dir.join("run/checkpoint.safetensors")).unwrap();
+    let enc = Checkpoint::read(&enc_path).unwrap();
+    for (k, v) in &enc.tensors {
+        for part in ["actor", "critic"] {
+            let key = format!("policy/{part}.torso.{k}");
+            let got = run.tensors.get(&key).unwrap_or_else(|| panic!("missing {key}"));
+            assert!(got.equal(v), "{key} changed although frozen");
+        }
+    }
+    // A checkpoint that does not fit the torso is refused with the keys named.
+    let mut bad = ppo.clone();
+    bad.torso.checkpoint_prefix = "encoder".into();
+    let err = graft::rl::ppo::train(&bad, "CartPole-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("encoder.safetensors") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn trained_agent_evaluates_and_collects_with_its_greedy_policy() {
+    let _turn = training();
+    let dir = tmp_dir("collect");
+    let cfg = PpoConfig { total_timesteps: 4096, ..PpoConfig::default() };
+    let opts = RunOptions { out: Some(dir.join("run")), eval_episodes: 1, ..Default::default() };
+    graft::rl::ppo::train(&cfg, "CartPole-v1", 5, &opts).unwrap();
+    let ckpt = dir.join("run/checkpoint.safetensors");
+    let env = graft::envs::make("CartPole-v1", &Default::default()).unwrap();
+    let policy = TrainedPolicy::load(&ckpt, env.as_ref(), Device::Cpu).unwrap();
+    assert_eq!(policy.meta.algo, "ppo");
+    let mut cc = CollectConfig::new("CartPole-v1", dir.join("data.arrow"));
+    cc.policy = format!("checkpoint:{}", ckpt.display()).parse::<PolicySpec>().unwrap();
+    cc.episodes = 4;
+    cc.seed = 11;
+    cc.workers = 2;
+    let summary = collect(&cc, &mut |_, _| {}).unwrap();
+    // Collection resets episode e with seed + e, as evaluate does: the same greedy returns.
+    let make = || Ok(graft::envs::make("CartPole-v1", &Default::default())?);
+    let stats = evaluate(&make, 4, 11, Device::Cpu, &|x| policy.act_tensor(x)).unwrap();
+    assert_eq!(summary.returns, stats.returns);
+    // A model checkpoint without a policy is refused by name.
+    let err =
+        TrainedPolicy::load(&dir.join("nope.safetensors"), env.as_ref(), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("nope.safetensors"), "{err}");
+}
+
+#[test]
+fn bad_configs_are_clear_errors() {
+    let e = AgentConfig::parse("ppo", Some(r#"{"learning_rat": 1e-3}"#), "CartPole-v1")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("learning_rat"), "{e}");
+    let e = AgentConfig::parse("a2c", None, "CartPole-v1").unwrap_err().to_string();
+    assert!(e.contains("a2c"), "{e}");
+    let e =
+        AgentConfig::parse("dqn", Some("no-such-preset"), "CartPole-v1").unwrap_err().to_string();
+    assert!(e.contains("no-such-preset") && e.contains("sb3_zoo_cartpole"), "{e}");
+    let dqn = DqnConfig { total_timesteps: 10, ..DqnConfig::default() };
+    let e = graft::rl::dqn::train(&dqn, "Pendulum-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("discrete"), "{e}");
+    let sac = SacConfig { total_timesteps: 10, ..SacConfig::default() };
+    let e = graft::rl::sac::train(&sac, "CartPole-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("continuous"), "{e}");
+    let ppo = PpoConfig { total_timesteps: 10, ..PpoConfig::default() };
+    let e = graft::rl::ppo::train(&ppo, "CartPole-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("total_timesteps"), "{e}");
+    assert_eq!(
+        AgentConfig::parse("sac", None, "Pendulum-v1").unwrap(),
+        AgentConfig::Sac(SacConfig::pendulum())
+    );
+    assert_eq!(
+        AgentConfig::parse("ppo", None, "Pendulum-v1").unwrap(),
+        AgentConfig::Ppo(PpoConfig::continuous())
+    );
+}
