@@ -10,6 +10,7 @@ pub mod device;
 pub mod doctor;
 pub mod error;
 pub mod models;
+pub mod pretrain;
 
 pub use device::{DeviceChoice, Seeds};
 pub use error::{Error, Result};
