@@ -11,6 +11,8 @@ pub mod doctor;
 pub mod error;
 pub mod models;
 pub mod pretrain;
+pub mod report;
+pub mod train;
 
 pub use device::{DeviceChoice, Seeds};
 pub use error::{Error, Result};
