@@ -172,7 +172,9 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
         }
     }
 
-    let mut logger = MetricsLogger::create(out_dir)?;
+    // A resumed run appends to its metrics and starts a new event file beside the old one.
+    let mut logger =
+        if start > 0 { MetricsLogger::append(out_dir)? } else { MetricsLogger::create(out_dir)? };
     let bar = progress_bar(config.progress, total, start);
     let cuda = vs.device() != Device::Cpu;
     let autocast = config.bf16 && cuda;
@@ -270,15 +272,7 @@ fn context<'a>(
     optimizer: &'a mut Optimizer,
     metrics: &'a BTreeMap<String, f64>,
 ) -> HookContext<'a> {
-    HookContext {
-        step,
-        epoch,
-        total_steps,
-        optimizer,
-        metrics,
-        stop: false,
-        save_checkpoint: false,
-    }
+    HookContext::new(step, epoch, total_steps, optimizer, metrics)
 }
 
 /// Write the training state after checking every variable is finite (see the module docs).
