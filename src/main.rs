@@ -57,6 +57,10 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Pretrain an encoder with a pretext task; writes a run directory and encoder.safetensors.
+    Pretrain(cli::pretrain::PretrainArgs),
+    /// Evaluate an exported encoder's frozen features (linear probe, k-NN, state R², actions).
+    Probe(cli::pretrain::ProbeArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -77,6 +81,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
+        Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
     }
     Ok(())
 }

@@ -109,7 +109,7 @@ fn state_task(name: &str, steps: u64, lr: f64, ratio: f64) {
     if let TaskConfig::NextAction(c) | TaskConfig::MaskedAction(c) = &mut task {
         (c.context, c.gpt.width, c.gpt.depth, c.gpt.heads) = (8, 32, 1, 2);
         // More masked actions per batch than BERT's 15 % keep the tiny test's loss less noisy.
-        c.mask_ratio = 0.5;
+        (c.mask_ratio, c.gpt.dropout) = (0.3, 0.0);
     }
     let cfg = config(task, cartpole_states(), mlp(), steps, lr);
     assert_falls(&run_task(name, &cfg), ratio);
@@ -436,14 +436,20 @@ fn mae_loss_falls() {
 }
 
 /// The evidence of issue #8: RotNet features beat random ones under the same linear probe.
+/// The encoder is a narrow one (8 conv channels, 16 features): with a wide one, random
+/// features of 8×8 digits already reach 96 % and leave nothing to show. Measured: random
+/// init 0.65, RotNet 0.82 (seed 1, 300 steps).
 #[test]
 fn rotation_pretraining_beats_random_init_under_a_linear_probe() {
     let _g = shared();
     let data = digits();
-    let model = small_grid_cnn();
+    let model = ModelConfig::MinatarCnn(MinAtarCnnConfig {
+        conv_channels: 8,
+        hidden: 16,
+        ..MinAtarCnnConfig::default()
+    });
     let out = tmp_dir("rotnet-probe");
-    let mut cfg =
-        config(TaskConfig::named("rotation").unwrap(), &digits_file(8), model.clone(), 300, 3e-3);
+    let mut cfg = config(TaskConfig::named("rotation").unwrap(), &digits_file(8), model, 300, 3e-3);
     cfg.trainer.seed = 1;
     let o = run(&cfg, &out, &mut NoHooks).unwrap();
     let probe = ProbeConfig::default();
@@ -461,7 +467,7 @@ fn rotation_pretraining_beats_random_init_under_a_linear_probe() {
     let pretrained = score(Some(&o.encoder_path));
     eprintln!("random init {random:?}\nrotnet {pretrained:?}");
     assert!(
-        pretrained.linear_accuracy > random.linear_accuracy + 0.02,
+        pretrained.linear_accuracy > random.linear_accuracy + 0.08,
         "RotNet probe {} vs random {}",
         pretrained.linear_accuracy,
         random.linear_accuracy

@@ -56,7 +56,7 @@ pub struct PretrainOutcome {
 /// Data a task reads.
 pub enum Source {
     /// A trajectory dataset.
-    Trajectories(Trajectories),
+    Trajectories(Box<Trajectories>),
     /// Images in memory.
     Images(Images),
 }
@@ -71,7 +71,7 @@ pub fn open_source(config: &PretrainConfig, device: Device) -> Result<Source> {
     if config.task.is_image_task() {
         Ok(Source::Images(open_images(path, config.data.image_size, device)?))
     } else {
-        Ok(Source::Trajectories(Trajectories::open(path, device, factor)?))
+        Ok(Source::Trajectories(Box::new(Trajectories::open(path, device, factor)?)))
     }
 }
 
@@ -127,25 +127,25 @@ pub fn build_task(
         |kind: &str| Error::Invalid(format!("pretext task '{}' needs {kind} data", task.name()));
     Ok(match (task, source) {
         (TaskConfig::InverseDynamics(c), Source::Trajectories(d)) => {
-            Box::new(InverseDynamics::new(vs, model, d, c)?)
+            Box::new(InverseDynamics::new(vs, model, *d, c)?)
         }
         (TaskConfig::ForwardPrediction(c), Source::Trajectories(d)) => {
-            Box::new(ForwardPrediction::new(vs, model, d, c)?)
+            Box::new(ForwardPrediction::new(vs, model, *d, c)?)
         }
         (TaskConfig::TemporalContrastive(c), Source::Trajectories(d)) => {
-            Box::new(TemporalContrastive::new(vs, model, d, c)?)
+            Box::new(TemporalContrastive::new(vs, model, *d, c)?)
         }
         (TaskConfig::BehaviourCloning(c), Source::Trajectories(d)) => {
-            Box::new(BehaviourCloning::new(vs, model, d, c)?)
+            Box::new(BehaviourCloning::new(vs, model, *d, c)?)
         }
         (TaskConfig::StatePrediction(c), Source::Trajectories(d)) => {
-            Box::new(StatePrediction::new(vs, model, d, c)?)
+            Box::new(StatePrediction::new(vs, model, *d, c)?)
         }
         (TaskConfig::NextAction(c), Source::Trajectories(d)) => {
-            Box::new(Sequence::new(vs, model, d, c, false)?)
+            Box::new(Sequence::new(vs, model, *d, c, false)?)
         }
         (TaskConfig::MaskedAction(c), Source::Trajectories(d)) => {
-            Box::new(Sequence::new(vs, model, d, c, true)?)
+            Box::new(Sequence::new(vs, model, *d, c, true)?)
         }
         (TaskConfig::Denoising(c), Source::Images(d)) => {
             Box::new(Denoising::new(vs, model, d, factor, c)?)

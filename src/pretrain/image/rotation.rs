@@ -17,17 +17,12 @@ use crate::pretrain::base::{check, classification, Head, PretextTask, TaskLoss, 
 use crate::pretrain::sources::Images;
 
 /// RotNet hyperparameters.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RotationConfig {
-    /// Hidden width of the rotation classifier (0: linear).
+    /// Hidden width of the rotation classifier (0, the default: linear, as the paper's
+    /// classifier on top of the feature layer).
     pub hidden: i64,
-}
-
-impl Default for RotationConfig {
-    fn default() -> Self {
-        RotationConfig { hidden: 0 }
-    }
 }
 
 /// The RotNet task.
