@@ -9,7 +9,9 @@
 //! `step_seed(seed, s)` before the task computes its loss (augmentations, masks, dropout).
 //! The LR factor is a function of the step. A checkpoint therefore holds only the variables
 //! (EMA targets included), the optimizer's state and the step; a run stopped at step K and
-//! resumed ends with bit-identical parameters on CPU (`tests/pretrain.rs`).
+//! resumed ends with bit-identical parameters on CPU (`tests/pretrain.rs`). libtorch's
+//! generator is one per process, so this holds when no other run in the same process draws
+//! random numbers at the same time.
 //!
 //! **Divergence.** A non-finite loss stops the run with [`Error::Diverged`] before the bad
 //! step is applied; checkpoints are written only after checking every variable is finite,
@@ -32,7 +34,7 @@ use crate::train::{
     load_train_state, save_train_state, step_seed, HookContext, Optimizer, TrainHooks,
 };
 
-use super::base::PretextTask;
+use super::base::{PretextTask, TaskLoss};
 use super::config::TrainerConfig;
 
 /// File name of the latest good training state inside `<out>/checkpoints/`.
@@ -187,6 +189,7 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
 
     while step < total {
         let epoch = sampler.epoch_of(step);
+        // Also at the first step of a resumed run, so hooks can re-apply their schedule.
         if step == start || step % sampler.steps_per_epoch() == 0 {
             let mut ctx = context(step, epoch, total, optimizer, &metrics);
             hooks.on_epoch_start(&mut ctx)?;
@@ -195,23 +198,16 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
                 break;
             }
         }
-        optimizer.set_lr_factor(config.schedule.factor(step, total));
-        tch::manual_seed(step_seed(config.seed, step));
         let indices = sampler.indices(step).to_vec();
-        let out = tch::autocast(autocast, || task.loss(&indices, true))?;
-        let loss = f64::try_from(&out.loss)?;
-        if !loss.is_finite() {
-            bar.abandon();
-            return Err(Error::Diverged { step: step as usize + 1, loss });
-        }
-        match config.grad_clip {
-            Some(c) => {
-                optimizer.backward_step_clip(&out.loss, c)?;
+        let (out, loss) = match train_step(task, optimizer, config, step, total, &indices, autocast)
+        {
+            Ok(r) => r,
+            Err(e) => {
+                bar.abandon();
+                return Err(e);
             }
-            None => optimizer.backward_step(&out.loss)?,
-        }
+        };
         step += 1;
-        task.after_step(step, total)?;
         first_loss.get_or_insert(loss);
         loss_sum += loss;
         loss_count += 1;
@@ -263,6 +259,36 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
     logger.flush()?;
     bar.finish_and_clear();
     Ok(LoopOutcome { steps: step, stopped_early, first_loss, final_loss, metrics })
+}
+
+/// One optimisation step (0-based `step` of `total`) on items `indices`: LR factor, libtorch
+/// seeded with `step_seed(seed, step)`, loss (under bf16 autocast when `autocast`), the
+/// divergence check, backward with optional clipping, optimizer step, the task's
+/// `after_step`. Returns the task's output and the loss value.
+pub fn train_step(
+    task: &mut dyn PretextTask,
+    optimizer: &mut Optimizer,
+    config: &TrainerConfig,
+    step: u64,
+    total: u64,
+    indices: &[usize],
+    autocast: bool,
+) -> Result<(TaskLoss, f64)> {
+    optimizer.set_lr_factor(config.schedule.factor(step, total));
+    tch::manual_seed(step_seed(config.seed, step));
+    let out = tch::autocast(autocast, || task.loss(indices, true))?;
+    let loss = f64::try_from(&out.loss)?;
+    if !loss.is_finite() {
+        return Err(Error::Diverged { step: step as usize + 1, loss });
+    }
+    match config.grad_clip {
+        Some(c) => {
+            optimizer.backward_step_clip(&out.loss, c)?;
+        }
+        None => optimizer.backward_step(&out.loss)?,
+    }
+    task.after_step(step + 1, total)?;
+    Ok((out, loss))
 }
 
 fn context<'a>(
