@@ -152,7 +152,7 @@ fn inverse_dynamics_loss_falls() {
 
 #[test]
 fn behaviour_cloning_loss_falls() {
-    state_task("behaviour_cloning", 60, 3e-3, 0.6);
+    state_task("behaviour_cloning", 300, 3e-3, 0.6);
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn next_action_loss_falls() {
 
 #[test]
 fn masked_action_loss_falls() {
-    state_task("masked_action", 200, 3e-3, 0.8);
+    state_task("masked_action", 400, 3e-3, 0.8);
 }
 
 /// Run `cfg` in `out` up to `halt_after` (as if killed there), or to the end.

@@ -124,3 +124,49 @@ fn color_jitter(x: &Tensor, s: f64, p: f64) -> Tensor {
     let apply = Tensor::rand([b, 1, 1, 1], opts).lt(p);
     v.where_self(&apply, x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images() -> Tensor {
+        Tensor::arange(2 * 3 * 8 * 8, (Kind::Float, tch::Device::Cpu)).view([2, 3, 8, 8]) / 384.0
+    }
+
+    #[test]
+    fn four_quarter_turns_are_the_identity_and_two_flip_both_axes() {
+        let x = images();
+        assert!(rotate(&rotate(&x, 1), 3).equal(&x));
+        assert!(rotate(&x, 2).equal(&x.flip([2, 3])));
+        assert!(rotate(&x, 4).equal(&x));
+    }
+
+    #[test]
+    fn a_shift_is_a_window_of_the_padded_image() {
+        tch::manual_seed(3);
+        let x = images();
+        let y = random_shift(&x, 2);
+        assert_eq!(y.size(), x.size());
+        let padded = x.replication_pad2d([2, 2, 2, 2]);
+        for i in 0..2 {
+            let found = (0..5).any(|dy| {
+                (0..5).any(|dx| padded.get(i).narrow(1, dy, 8).narrow(2, dx, 8).equal(&y.get(i)))
+            });
+            assert!(found, "image {i} is not a crop of its padded self");
+        }
+    }
+
+    #[test]
+    fn simclr_views_stay_in_range_and_replay_under_the_same_seed() {
+        let x = images();
+        let cfg = ViewConfig::default();
+        tch::manual_seed(5);
+        let a = simclr_view(&x, &cfg);
+        tch::manual_seed(5);
+        let b = simclr_view(&x, &cfg);
+        assert_eq!(a.size(), x.size());
+        assert!(a.equal(&b));
+        assert!(a.min().double_value(&[]) >= 0.0 && a.max().double_value(&[]) <= 1.0);
+        assert!(!a.equal(&x));
+    }
+}

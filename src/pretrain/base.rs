@@ -182,3 +182,33 @@ pub fn check(task: &str, ok: bool, problem: impl FnOnce() -> String) -> Result<(
         Err(Error::Invalid(format!("{task}: {}", problem())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byol_momentum_runs_from_base_to_one() {
+        assert!((cosine_momentum(0.996, 0, 100) - 0.996).abs() < 1e-12);
+        assert!((cosine_momentum(0.996, 50, 100) - 0.998).abs() < 1e-12);
+        assert!((cosine_momentum(0.996, 100, 100) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn targets_start_equal_to_online_and_follow_by_ema() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let root = vs.root();
+        let online = root.var("w", &[3], nn::Init::Const(1.0));
+        let target = (&root / TARGET).var("w", &[3], nn::Init::Const(0.0));
+        let mut ema = init_target(&vs, TARGET).unwrap();
+        assert!(target.equal(&online));
+        assert!(!target.requires_grad());
+        tch::no_grad(|| {
+            let mut o = online.shallow_clone();
+            let _ = o.fill_(3.0);
+        });
+        ema.update(0.75); // 0.75 · 1 + 0.25 · 3 = 1.5
+        assert!((target.double_value(&[0]) - 1.5).abs() < 1e-6);
+        assert!(init_target(&vs, "nothing").is_err());
+    }
+}

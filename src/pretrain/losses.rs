@@ -36,3 +36,43 @@ pub fn normalized_mse(p: &Tensor, z: &Tensor) -> Tensor {
     let cos = Tensor::cosine_similarity(p, &z.detach(), 1, 1e-8);
     2.0 - 2.0 * cos.mean(Kind::Float)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(rows: &[[f32; 2]]) -> Tensor {
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_slice(&flat).view([rows.len() as i64, 2])
+    }
+
+    #[test]
+    fn nt_xent_matches_a_hand_computation() {
+        // Two pairs of unit vectors: z1 = [e1, e2], z2 = [e1, e2] (each view equals its
+        // partner). For anchor e1 the candidates are e2 (cos 0), e1 (cos 1, the positive), e2
+        // (cos 0): loss = −log(e^{1/τ} / (e^{1/τ} + 2)), the same for all four anchors.
+        let z = t(&[[1.0, 0.0], [0.0, 1.0]]);
+        let tau = 0.5;
+        let out = nt_xent(&z, &z, tau);
+        let e = (1.0f64 / tau).exp();
+        let expected = -(e / (e + 2.0)).ln();
+        assert!((out.loss.double_value(&[]) - expected).abs() < 1e-6);
+        assert_eq!(out.metrics[0].1.double_value(&[]), 1.0);
+    }
+
+    #[test]
+    fn info_nce_is_cross_entropy_on_the_diagonal() {
+        let logits = t(&[[2.0, 0.0], [1.0, 1.0]]);
+        let l0 = -(2f64.exp() / (2f64.exp() + 1.0)).ln();
+        let l1 = 2f64.ln();
+        let out = info_nce(&logits);
+        assert!((out.loss.double_value(&[]) - (l0 + l1) / 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn normalized_mse_is_zero_for_parallel_and_four_for_opposite() {
+        let p = t(&[[1.0, 2.0]]);
+        assert!(normalized_mse(&p, &(&p * 3.0)).double_value(&[]).abs() < 1e-6);
+        assert!((normalized_mse(&p, &(-&p)).double_value(&[]) - 4.0).abs() < 1e-6);
+    }
+}

@@ -321,3 +321,46 @@ pub fn probe_control(
         n_test: te.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two Gaussian clusters in 5 dimensions, centred at ±2 on the first axis.
+    fn clusters(n: i64, seed: i64) -> (Tensor, Tensor) {
+        tch::manual_seed(seed);
+        let y = Tensor::randint(2, [n], (Kind::Int64, Device::Cpu));
+        let x = Tensor::randn([n, 5], (Kind::Float, Device::Cpu));
+        let shift = (y.to_kind(Kind::Float) * 4.0 - 2.0).unsqueeze(1);
+        let _ = x.narrow(1, 0, 1).g_add_(&shift);
+        (x, y)
+    }
+
+    #[test]
+    fn separable_clusters_are_found_by_both_probes() {
+        let (xtr, ytr) = clusters(200, 1);
+        let (xte, yte) = clusters(100, 2);
+        let cfg = ProbeConfig::default();
+        assert!(linear_probe(&xtr, &ytr, &xte, &yte, 2, &cfg).unwrap() > 0.95);
+        assert!(knn(&xtr, &ytr, &xte, &yte, 2, 5) > 0.9);
+        // Labels unrelated to the features: about chance.
+        let shuffled = ytr.flip([0]);
+        let acc = linear_probe(&xtr, &shuffled, &xte, &yte, 2, &cfg).unwrap();
+        assert!(acc < 0.7, "{acc}");
+    }
+
+    #[test]
+    fn ridge_r2_is_one_for_a_linear_target_and_near_zero_for_noise() {
+        tch::manual_seed(0);
+        let x = Tensor::randn([300, 4], (Kind::Float, Device::Cpu));
+        let w = Tensor::from_slice(&[1.0f32, -2.0, 0.5, 0.0]).view([4, 1]);
+        let y = x.matmul(&w) + 3.0;
+        let (xtr, xte) = (x.narrow(0, 0, 200), x.narrow(0, 200, 100));
+        let (ytr, yte) = (y.narrow(0, 0, 200), y.narrow(0, 200, 100));
+        assert!(ridge_r2(&xtr, &ytr, &xte, &yte, 1e-6).unwrap() > 0.999);
+        let noise = Tensor::randn([300, 1], (Kind::Float, Device::Cpu));
+        let r2 = ridge_r2(&xtr, &noise.narrow(0, 0, 200), &xte, &noise.narrow(0, 200, 100), 1e-3)
+            .unwrap();
+        assert!(r2 < 0.1, "{r2}");
+    }
+}
