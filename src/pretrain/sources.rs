@@ -32,7 +32,24 @@ pub struct Trajectories {
     ds: Dataset,
     device: Device,
     factor: f64,
+    pixel_max: f64,
     actions: ActionKind,
+}
+
+/// The largest value of uint8 observations, from the observation space's `high` (255 for
+/// RGB frames, 1 for MinAtar's boolean channels); 255 when the space does not say.
+fn pixel_max(space: &serde_json::Value) -> f64 {
+    let box_space = match space.get("subspaces").and_then(|s| s.get("pixels")) {
+        Some(pixels) => pixels,
+        None => space,
+    };
+    let high = box_space.get("high");
+    let max = match high {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_f64()).reduce(f64::max),
+        _ => None,
+    };
+    max.filter(|m| m.is_finite() && *m > 0.0).unwrap_or(255.0)
 }
 
 impl Trajectories {
@@ -58,7 +75,8 @@ impl Trajectories {
         if ds.num_transitions() == 0 {
             return Err(bad("the dataset has no transitions".into()));
         }
-        Ok(Trajectories { ds, device, factor: pixel_factor, actions })
+        let pixel_max = pixel_max(&ds.meta().observation_space);
+        Ok(Trajectories { ds, device, factor: pixel_factor, pixel_max, actions })
     }
 
     /// Open `path` (see [`Trajectories::new`]).
@@ -105,10 +123,12 @@ impl Trajectories {
         self.ds.batch(indices, self.device)
     }
 
-    /// Observations (or next observations) of a batch as model inputs.
+    /// Observations (or next observations) of a batch as model inputs: uint8 observations
+    /// as `[B, C, H, W]` scaled to `[0, 1]` by the space's maximum (255 for frames, 1 for
+    /// MinAtar), times the model's pixel factor; state vectors unchanged.
     pub fn input(&self, obs: &Tensor) -> Tensor {
         if self.is_pixels() {
-            frames_to_unit(obs) * self.factor
+            frames_to_unit(obs) * (255.0 / self.pixel_max * self.factor)
         } else {
             obs.to_kind(Kind::Float)
         }
@@ -233,4 +253,24 @@ impl Images {
 pub fn index_tensor(indices: &[usize], device: Device) -> Tensor {
     let v: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
     Tensor::from_slice(&v).to_device(device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pixel_range_comes_from_the_observation_space() {
+        let minatar: serde_json::Value = serde_json::from_str(
+            r#"{"dtype":"bool","high":1.0,"low":0.0,"shape":[10,10,4],"type":"Box"}"#,
+        )
+        .unwrap();
+        assert_eq!(pixel_max(&minatar), 1.0);
+        let frames: serde_json::Value = serde_json::from_str(
+            r#"{"type":"Dict","subspaces":{"pixels":{"high":255.0,"type":"Box"},"state":{"high":[1.0,"inf"],"type":"Box"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(pixel_max(&frames), 255.0);
+        assert_eq!(pixel_max(&serde_json::json!({"type": "Box"})), 255.0);
+    }
 }
