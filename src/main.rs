@@ -57,6 +57,15 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Image datasets: info, a PNG grid of an augmented batch, loader benchmark.
+    #[command(subcommand)]
+    Images(cli::images::ImagesCommand),
+    /// Run `graft ARGS…` as N local data-parallel workers (the torchrun variables set):
+    /// `graft launch --nproc 2 -- --threads 1 dist check`.
+    Launch(cli::dist::LaunchArgs),
+    /// Distributed training: a small data-parallel check run.
+    #[command(subcommand)]
+    Dist(cli::dist::DistCommand),
     /// Pretrain an encoder with a pretext task; writes a run directory and encoder.safetensors.
     Pretrain(cli::pretrain::PretrainArgs),
     /// Evaluate an exported encoder's frozen features (linear probe, k-NN, state R², actions).
@@ -81,6 +90,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
+        Command::Launch(args) => cli::dist::launch(args)?,
+        Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
         Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
         Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
     }
