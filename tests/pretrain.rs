@@ -621,3 +621,49 @@ fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
     let r = graft(&["probe", "--encoder", &data, "--data", &data]);
     assert_eq!(r.status.code(), Some(1));
 }
+
+/// Image tasks read #6's image datasets directly: an ImageFolder of digits
+/// (scripts/export-digits.py) through `graft pretrain` and `graft probe`.
+#[test]
+fn cli_pretrains_and_probes_on_an_image_folder() {
+    let _g = shared();
+    let dir = tmp_dir("digits-folder");
+    let folder = dir.join("digits");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/export-digits.py");
+    let st = Command::new(python()).arg(&script).arg(&folder).status().unwrap();
+    assert!(st.success());
+    let out = dir.join("run");
+    let model = r#"{"kind": "minatar_cnn", "conv_channels": 8, "hidden": 16}"#;
+    let (f, o) = (folder.to_str().unwrap(), out.to_str().unwrap());
+    let r = graft(&[
+        "pretrain", "--task", "rotation", "--data", f, "--model", model, "--steps", "10",
+        "--batch", "64", "--out", o, "--quiet", "--device", "cpu",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let saved =
+        PretrainConfig::from_json(&std::fs::read_to_string(out.join("config.json")).unwrap())
+            .unwrap();
+    match saved.model {
+        ModelConfig::MinatarCnn(c) => assert_eq!((c.height, c.width), (8, 8)),
+        m => panic!("model {m:?}"),
+    }
+    let enc = out.join("encoder.safetensors");
+    let r = graft(&[
+        "probe",
+        "--encoder",
+        enc.to_str().unwrap(),
+        "--data",
+        f,
+        "--json",
+        "--device",
+        "cpu",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let acc = v["pretrained"]["linear_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.3, "a linear probe on 10 classes of digits: {v}");
+    assert_eq!(
+        v["pretrained"]["n_train"].as_u64().unwrap() + v["pretrained"]["n_test"].as_u64().unwrap(),
+        1797
+    );
+}

@@ -27,9 +27,13 @@ pub struct PretrainArgs {
     /// The task's hyperparameters as a JSON object, e.g. '{"temperature": 0.2}'.
     #[arg(long, value_name = "JSON")]
     task_params: Option<String>,
-    /// Trajectory dataset (.arrow) or image tensor file (.safetensors).
+    /// Trajectory dataset (.arrow) for state-action tasks; for image tasks an image tensor
+    /// file (.safetensors) or an image dataset (ImageFolder, CIFAR, IDX folder or file).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Resize images to this square side (needed when an image folder's sizes differ).
+    #[arg(long)]
+    image_size: Option<u32>,
     /// Encoder: a preset (nature_cnn, resnet18, vit_tiny, …), a JSON object or a .json file.
     #[arg(long)]
     model: Option<String>,
@@ -120,6 +124,7 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     if let Some(d) = &args.data {
         cfg.data.path = d.clone();
     }
+    cfg.data.image_size = args.image_size.or(cfg.data.image_size);
     if cfg.data.path.as_os_str().is_empty() {
         return Err(Error::Invalid("--data is required".into()));
     }
@@ -191,9 +196,13 @@ pub struct ProbeArgs {
     /// An exported encoder (encoder.safetensors of a pretraining run).
     #[arg(long)]
     encoder: PathBuf,
-    /// Labelled image tensor file (.safetensors) or trajectory dataset (.arrow).
+    /// Trajectory dataset (.arrow), or labelled images: an image tensor file (.safetensors)
+    /// or an image dataset (ImageFolder, CIFAR, IDX).
     #[arg(long)]
     data: PathBuf,
+    /// Resize images to this square side.
+    #[arg(long)]
+    image_size: Option<u32>,
     /// Also probe a random initialisation of the same model (same seed) for comparison.
     #[arg(long)]
     baseline: bool,
@@ -235,7 +244,7 @@ pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
             let data = Trajectories::open(&args.data, device, factor)?;
             serde_json::to_value(probe_control(&encoder, &data, &cfg)?)
         } else {
-            let images = open_images(&args.data, None, device)?;
+            let images = open_images(&args.data, args.image_size, device)?;
             serde_json::to_value(probe_images(&encoder, factor, &images, &cfg)?)
         }
         .unwrap_or_default())

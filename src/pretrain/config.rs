@@ -172,10 +172,11 @@ impl Default for TrainerConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// A trajectory dataset (`.arrow`), an image tensor file (`.safetensors` with `images`
-    /// `[N, C, H, W]` uint8 and optional `labels` `[N]`), or an image folder.
+    /// A trajectory dataset (`.arrow`) for the state-action tasks; for the image tasks an
+    /// image tensor file (`.safetensors` with `images` `[N, C, H, W]` uint8 and optional
+    /// `labels` `[N]`) or any image dataset `crate::data::images::open` recognises.
     pub path: PathBuf,
-    /// Resize images to this side (square) when loading an image folder.
+    /// Resize images to this square side (needed when an image folder's sizes differ).
     pub image_size: Option<u32>,
 }
 

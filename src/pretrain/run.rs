@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use tch::{nn, Device};
+use tch::{nn, Device, Kind, Tensor};
 
 use crate::device::DeviceChoice;
 use crate::error::{Error, Result};
@@ -75,17 +75,51 @@ pub fn open_source(config: &PretrainConfig, device: Device) -> Result<Source> {
     }
 }
 
-/// Images from an image tensor file (`.safetensors`).
-pub fn open_images(path: &Path, _image_size: Option<u32>, device: Device) -> Result<Images> {
+/// Images for the image tasks: an image tensor file (`.safetensors`, see [`Images::load`]),
+/// or any dataset [`crate::data::images::open`] recognises (an ImageFolder, CIFAR, IDX, the
+/// frames of a trajectory file), decoded once into memory. With `image_size` each image is
+/// resized (bilinear) to that square side; without, all images must have one size.
+pub fn open_images(path: &Path, image_size: Option<u32>, device: Device) -> Result<Images> {
     if path.extension().is_some_and(|e| e == "safetensors") {
         return Images::load(path, device);
     }
-    Err(Error::Dataset {
-        path: path.to_path_buf(),
-        problem: "image tasks read an image tensor file (.safetensors with 'images' [N, C, H, W] \
-                  uint8 and optional 'labels')"
-            .into(),
-    })
+    let ds = crate::data::images::open(path, None)?;
+    let bad = |problem: String| Error::Dataset { path: path.to_path_buf(), problem };
+    if ds.is_empty() {
+        return Err(bad("the image dataset is empty".into()));
+    }
+    let labelled = ds.num_classes() > 0;
+    let mut images = Vec::with_capacity(ds.len());
+    let mut labels = Vec::with_capacity(ds.len());
+    for i in 0..ds.len() {
+        let sample = ds.get(i)?;
+        let [c, h, w] = sample.image.shape();
+        let chw =
+            Tensor::from_slice(&sample.image.to_chw()).view([1, c as i64, h as i64, w as i64]);
+        let chw = match image_size {
+            Some(s) if (h, w) != (s as usize, s as usize) => chw
+                .to_kind(Kind::Float)
+                .upsample_bilinear2d([s as i64, s as i64], false, None, None)
+                .round()
+                .clamp(0.0, 255.0)
+                .to_kind(Kind::Uint8),
+            _ => chw,
+        };
+        if let Some(first) = images.first().map(|t: &Tensor| t.size()) {
+            if first != chw.size() {
+                return Err(bad(format!(
+                    "{} is {:?}, the first image {:?}; give an image size to resize them",
+                    ds.describe(i),
+                    &chw.size()[1..],
+                    &first[1..]
+                )));
+            }
+        }
+        images.push(chw);
+        labels.push(sample.label.map_or(-1, |l| l as i64));
+    }
+    let labels = labelled.then(|| Tensor::from_slice(&labels).to_device(device));
+    Images::new(Tensor::cat(&images, 0).to_device(device), labels)
 }
 
 /// `model` without its head, its input fitted to `shape` (`[C, H, W]` or `[n]`).
