@@ -325,11 +325,15 @@ fn configs_refuse_unknown_fields_and_tasks() {
         TaskConfig::Simclr(c) => assert_eq!(c.temperature, 0.5),
         _ => panic!("wrong task"),
     }
-    // An image task on a trajectory file is refused by name.
-    let mut bad = config(TaskConfig::named("rotation").unwrap(), cartpole_states(), mlp(), 3, 1e-3);
-    bad.data.path = cartpole_states().to_path_buf();
-    let err = run(&bad, &tmp_dir("bad"), &mut NoHooks).unwrap_err();
-    assert!(err.to_string().contains("image tensor file"), "{err}");
+    // An image task on a trajectory file of state vectors is refused, naming the file.
+    let bad = config(TaskConfig::named("rotation").unwrap(), cartpole_states(), mlp(), 3, 1e-3);
+    let err = run(&bad, &tmp_dir("bad"), &mut NoHooks).unwrap_err().to_string();
+    assert!(err.contains("cartpole.arrow") && err.contains("not uint8 images"), "{err}");
+    // A state-action task on an image file is refused by name.
+    let bad =
+        config(TaskConfig::named("inverse_dynamics").unwrap(), &digits_file(8), mlp(), 3, 1e-3);
+    let err = run(&bad, &tmp_dir("bad2"), &mut NoHooks).unwrap_err().to_string();
+    assert!(err.contains("digits.safetensors"), "{err}");
 }
 
 // --- images: scikit-learn's digits (1,797 8x8 grayscale, 10 classes) -------------------

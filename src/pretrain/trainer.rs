@@ -13,6 +13,11 @@
 //! generator is one per process, so this holds when no other run in the same process draws
 //! random numbers at the same time.
 //!
+//! **Logging and hooks.** Every `log_every` steps (and at the last) the loss and the task's
+//! metrics, averaged over the interval, go to `metrics.csv` and TensorBoard; `on_eval` runs
+//! then with those values, `on_step` every `step_every()` steps, `on_epoch_start` before each
+//! epoch. Hooks may change the optimizer's groups, stop the run or ask for a checkpoint.
+//!
 //! **Divergence.** A non-finite loss stops the run with [`Error::Diverged`] before the bad
 //! step is applied; checkpoints are written only after checking every variable is finite,
 //! so the last good checkpoint is never overwritten with a broken state.
@@ -185,6 +190,8 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
     let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
     let (mut first_loss, mut final_loss) = (None, None);
     let (mut loss_sum, mut loss_count) = (0.0, 0u64);
+    // Task metrics summed on the device over the logging interval (no per-step sync).
+    let mut metric_sums: Vec<(&'static str, Tensor)> = Vec::new();
     let mut stopped_early = false;
     let mut timer = (Instant::now(), start);
     let mut step = start;
@@ -213,6 +220,13 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
         first_loss.get_or_insert(loss);
         loss_sum += loss;
         loss_count += 1;
+        for (name, t) in out.metrics {
+            let t = t.to_kind(tch::Kind::Double);
+            match metric_sums.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += t,
+                None => metric_sums.push((name, t)),
+            }
+        }
         bar.set_position(step);
 
         let log_now = step % config.log_every.max(1) == 0 || step == total;
@@ -226,8 +240,8 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
                 ("steps_per_sec".into(), (step - timer.1) as f64 / elapsed),
                 ("epoch".into(), epoch as f64),
             ];
-            for (name, t) in &out.metrics {
-                values.push(((*name).into(), f64::try_from(t)?));
+            for (name, sum) in metric_sums.drain(..) {
+                values.push((name.into(), f64::try_from(sum)? / loss_count as f64));
             }
             let refs: Vec<(&str, f64)> = values.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             logger.log_all(step, &refs)?;
@@ -337,8 +351,7 @@ fn progress_bar(enabled: bool, total: u64, start: u64) -> ProgressBar {
     bar
 }
 
-/// Tensors the loop did not produce but callers may want to compare (the VarStore's
-/// variables, sorted by name) — used by resume tests.
+/// The VarStore's variables sorted by name (to compare two runs, as the resume tests do).
 pub fn variables_sorted(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
     let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
