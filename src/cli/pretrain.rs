@@ -52,7 +52,7 @@ pub struct PretrainArgs {
     /// Base learning rate.
     #[arg(long)]
     lr: Option<f64>,
-    /// Optimizer: adam, adamw or sgd.
+    /// Optimizer: adam, adamw (weight decay 0.05 unless --weight-decay) or sgd (momentum 0.9).
     #[arg(long)]
     optimizer: Option<String>,
     /// Weight decay.
