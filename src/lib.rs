@@ -11,6 +11,7 @@ pub mod distributed;
 pub mod doctor;
 pub mod error;
 pub mod models;
+pub mod pretrain;
 pub mod report;
 pub mod rl;
 pub mod train;

@@ -69,6 +69,10 @@ enum Command {
     /// Reinforcement learning: train PPO/DQN/SAC agents, evaluate them, plot learning curves.
     #[command(subcommand)]
     Rl(cli::rl::RlCommand),
+    /// Pretrain an encoder with a pretext task; writes a run directory and encoder.safetensors.
+    Pretrain(cli::pretrain::PretrainArgs),
+    /// Evaluate an exported encoder's frozen features (linear probe, k-NN, state R², actions).
+    Probe(cli::pretrain::ProbeArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -93,6 +97,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Launch(args) => cli::dist::launch(args)?,
         Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
         Command::Rl(cmd) => cli::rl::run(cmd, cli.global.seed, choice.resolve()?)?,
+        Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
+        Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
     }
     Ok(())
 }

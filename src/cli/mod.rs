@@ -7,3 +7,4 @@ pub mod dist;
 pub mod envs;
 pub mod images;
 pub mod rl;
+pub mod pretrain;
