@@ -9,8 +9,10 @@ pub mod data;
 pub mod device;
 pub mod doctor;
 pub mod error;
+pub mod finetune;
 pub mod models;
 pub mod report;
+pub mod script;
 pub mod train;
 
 pub use device::{DeviceChoice, Seeds};

@@ -4,3 +4,4 @@ pub mod ckpt;
 pub mod collect;
 pub mod data;
 pub mod envs;
+pub mod run;
