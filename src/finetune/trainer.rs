@@ -250,6 +250,9 @@ impl<'a> Finetuner<'a> {
 
     /// Save variables, optimizer state and progress to `path` (atomic).
     pub fn save(&self, path: &Path, epoch: u64) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
         let meta = serde_json::json!({ "step": self.step, "epoch": epoch });
         save_train_state(path, self.vs, &self.optimizer, &meta)
     }

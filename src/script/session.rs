@@ -50,8 +50,15 @@ struct State {
     log: Option<File>,
     params: BTreeMap<String, Value>,
     used: BTreeSet<String>,
-    metrics: Option<MetricsLogger>,
+    metrics: Metrics,
     report_step: u64,
+}
+
+/// The run's metrics logger: not yet opened, open, or lent to a training loop.
+enum Metrics {
+    Unopened,
+    Open(MetricsLogger),
+    Lent,
 }
 
 /// Shared handle on a run's state. Cloning shares it.
@@ -70,7 +77,7 @@ impl Session {
             log: Some(log),
             params: BTreeMap::new(),
             used: BTreeSet::new(),
-            metrics: None,
+            metrics: Metrics::Unopened,
             report_step: 0,
         })));
         session.write_config()?;
@@ -120,17 +127,39 @@ impl Session {
         }
     }
 
-    /// The metrics logger of the run (`metrics.csv` + TensorBoard events), created on first use.
+    /// Use the metrics logger of the run (`metrics.csv` + TensorBoard events), created on
+    /// first use. Refused while a training loop holds it (inside hooks).
     pub fn with_metrics<T>(&self, f: impl FnOnce(&mut MetricsLogger) -> Result<T>) -> Result<T> {
+        let mut logger = self.take_metrics()?;
+        let result = f(&mut logger);
+        self.return_metrics(logger);
+        result
+    }
+
+    /// Lend the metrics logger to a training loop; give it back with [`Self::return_metrics`].
+    /// Meanwhile `report::log` is refused (hooks read metrics from `ctx` instead).
+    pub fn take_metrics(&self) -> Result<MetricsLogger> {
         let mut st = self.0.borrow_mut();
-        if st.metrics.is_none() {
-            st.metrics = Some(MetricsLogger::create(&st.options.run_dir)?);
+        match std::mem::replace(&mut st.metrics, Metrics::Lent) {
+            Metrics::Open(m) => Ok(m),
+            Metrics::Unopened => match MetricsLogger::create(&st.options.run_dir) {
+                Ok(m) => Ok(m),
+                Err(e) => {
+                    st.metrics = Metrics::Unopened;
+                    Err(e)
+                }
+            },
+            Metrics::Lent => Err(Error::Invalid(
+                "report::log cannot write metrics while training runs (inside a hook); the \
+                 training loop logs them"
+                    .into(),
+            )),
         }
-        // Just created above when missing.
-        match st.metrics.as_mut() {
-            Some(m) => f(m),
-            None => Err(Error::Invalid("metrics logger unavailable".into())),
-        }
+    }
+
+    /// Give the metrics logger back after [`Self::take_metrics`].
+    pub fn return_metrics(&self, logger: MetricsLogger) {
+        self.0.borrow_mut().metrics = Metrics::Open(logger);
     }
 
     /// Next step number for `report::log` calls that give none.
@@ -188,7 +217,7 @@ impl Session {
     /// Flush the metrics and the log.
     pub fn flush(&self) -> Result<()> {
         let mut st = self.0.borrow_mut();
-        if let Some(m) = st.metrics.as_mut() {
+        if let Metrics::Open(m) = &mut st.metrics {
             m.flush()?;
         }
         if let Some(f) = st.log.as_mut() {

@@ -116,7 +116,7 @@ fn info(d: &Dataset) -> Map {
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn("collect", move |options: Map| -> RhaiResult<DatasetHandle> {
+    api_fn!(m, "collect", |options: Map| -> RhaiResult<DatasetHandle> {
         let o: CollectOptions = from_map("data::collect", options)?;
         if o.env.is_empty() {
             return fail("data::collect: give the environment, e.g. #{env: \"CartPole-v1\"}".into());
@@ -141,15 +141,15 @@ pub fn module(session: &Session) -> Module {
         Ok(DatasetHandle(Rc::new(Dataset::open(&summary.path).map_err(to_rhai)?)))
     });
     let s = session.clone();
-    m.set_native_fn("open", move |path: &str| {
+    api_fn!(m, "open", |path: &str| {
         Ok(DatasetHandle(Rc::new(Dataset::open(s.input_path(path)).map_err(to_rhai)?)))
     });
-    m.set_native_fn("info", |d: &mut DatasetHandle| Ok(info(&d.0)));
-    m.set_native_fn("behaviour_cloning", |d: &mut DatasetHandle| {
+    api_fn!(m, "info", |d: &mut DatasetHandle| Ok(info(&d.0)));
+    api_fn!(m, "behaviour_cloning", |d: &mut DatasetHandle| {
         Ok(SupervisedHandle(Rc::new(Supervised::from_trajectories(&d.0).map_err(to_rhai)?)))
     });
     let s = session.clone();
-    m.set_native_fn("blobs", move |options: Map| {
+    api_fn!(m, "blobs", |options: Map| {
         let o: BlobsOptions = from_map("data::blobs", options)?;
         let set = blobs(&o, o.seed.unwrap_or(s.seed())).map_err(to_rhai)?;
         Ok(SupervisedHandle(Rc::new(set)))

@@ -13,7 +13,7 @@ pub fn module() -> Module {
     m.set_native_fn("list", || {
         Ok(graft_envs::registry::registered().into_iter().map(|s| Dynamic::from(s.id)).collect::<Array>())
     });
-    m.set_native_fn("spec", |id: &str| {
+    api_fn!(m, "spec", |id: &str| {
         let spec = graft_envs::registry::spec(id).map_err(|e| to_rhai(e.into()))?;
         let mut out = Map::new();
         out.insert("id".into(), Dynamic::from(spec.id.clone()));

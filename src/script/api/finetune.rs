@@ -64,11 +64,11 @@ fn run(
     let mut trainer = Finetuner::new(&st.vs, net.as_ref(), config).map_err(to_rhai)?;
     let run_dir = session.run_dir();
     let val = if val.is_empty() { None } else { Some(&val) };
-    // The logger is borrowed for the whole run; hooks must not write metrics through
-    // `report::` meanwhile, which the session's RefCell would refuse loudly.
-    let result = session.with_metrics(|logger| {
-        trainer.fit(&train, val, &mut rhai_hooks, Some(logger), Some(&run_dir))
-    });
+    // The logger is lent to the loop for the whole run; `report::log` inside a hook is
+    // refused with an error meanwhile.
+    let mut logger = session.take_metrics().map_err(to_rhai)?;
+    let result = trainer.fit(&train, val, &mut rhai_hooks, Some(&mut logger), Some(&run_dir));
+    session.return_metrics(logger);
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -104,7 +104,7 @@ pub fn module(session: &Session) -> Module {
     m.set_native_fn(
         "run",
         move |ctx: NativeCallContext, model: &mut ModelHandle, data: SupervisedHandle, options: Map| {
-            run(&ctx, &s, model, &data, options)
+            super::located(&ctx, run(&ctx, &s, model, &data, options))
         },
     );
     m.set_native_fn("strategies", || {

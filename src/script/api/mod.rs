@@ -4,6 +4,24 @@
 //! never one sample. Config maps go through `rhai::serde::from_dynamic` into the same serde
 //! structs JSON files use.
 
+/// Register a module function that receives the call context, so any error it returns is
+/// located at the script's call (Rhai does not position errors of module-qualified calls).
+macro_rules! api_fn {
+    ($m:expr, $name:expr, |$($arg:ident : $ty:ty),*| -> $ret:ty $body:block) => {
+        $m.set_native_fn(
+            $name,
+            move |ctx: rhai::NativeCallContext, $($arg: $ty),*| -> $ret {
+                $crate::script::api::located(&ctx, (|| -> $ret { $body })())
+            },
+        )
+    };
+    ($m:expr, $name:expr, |$($arg:ident : $ty:ty),*| $body:expr) => {
+        $m.set_native_fn($name, move |ctx: rhai::NativeCallContext, $($arg: $ty),*| {
+            $crate::script::api::located(&ctx, (|| $body)())
+        })
+    };
+}
+
 pub mod data;
 pub mod env;
 pub mod finetune;
@@ -69,6 +87,16 @@ pub(crate) fn from_map<T: DeserializeOwned>(what: &str, map: Map) -> RhaiResult<
 /// Serialize a value into a Rhai value.
 pub(crate) fn to_dyn<T: serde::Serialize>(value: &T) -> RhaiResult<Dynamic> {
     rhai::serde::to_dynamic(value)
+}
+
+/// Give `result`'s error the position of the script call in `ctx` if it has none.
+pub(crate) fn located<T>(ctx: &rhai::NativeCallContext, result: RhaiResult<T>) -> RhaiResult<T> {
+    result.map_err(|mut e| {
+        if e.position().is_none() {
+            e.set_position(ctx.call_position());
+        }
+        e
+    })
 }
 
 /// A runtime error with `msg`.

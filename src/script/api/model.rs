@@ -106,17 +106,17 @@ pub fn register_types(engine: &mut Engine) {
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
     m.set_native_fn("presets", || Ok(PRESETS.iter().map(|p| Dynamic::from(p.to_string())).collect::<Array>()));
-    m.set_native_fn("preset", |name: &str| to_dyn(&ModelConfig::preset(name).map_err(to_rhai)?));
+    api_fn!(m, "preset", |name: &str| to_dyn(&ModelConfig::preset(name).map_err(to_rhai)?));
     let s = session.clone();
-    m.set_native_fn("build", move |config: Dynamic| {
+    api_fn!(m, "build", |config: Dynamic| {
         ModelHandle::build(config_from(config)?, s.device()).map_err(to_rhai)
     });
-    m.set_native_fn("groups", |model: &mut ModelHandle| Ok(model.group_names()));
-    m.set_native_fn("attach_head", |model: &mut ModelHandle, out: i64| {
+    api_fn!(m, "groups", |model: &mut ModelHandle| Ok(model.group_names()));
+    api_fn!(m, "attach_head", |model: &mut ModelHandle, out: i64| {
         model.attach_head(out).map_err(to_rhai)
     });
     let s = session.clone();
-    m.set_native_fn("save", move |model: &mut ModelHandle, path: &str| {
+    api_fn!(m, "save", |model: &mut ModelHandle, path: &str| {
         let path = s.output_path(path).map_err(to_rhai)?;
         let st = model.0.borrow();
         let mut meta = CheckpointMeta::new(Some(&st.config), None);
@@ -127,7 +127,7 @@ pub fn module(session: &Session) -> Module {
         Ok(path.display().to_string())
     });
     let s = session.clone();
-    m.set_native_fn("load", move |path: &str| {
+    api_fn!(m, "load", |path: &str| {
         let path = s.input_path(path);
         let ckpt = checkpoint::Checkpoint::read(&path).map_err(to_rhai)?;
         let Some(config) = ckpt.meta.model_config().map_err(to_rhai)? else {

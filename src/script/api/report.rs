@@ -17,19 +17,19 @@ use crate::script::session::{write_atomic, Session};
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn("log", move |tag: &str, value: f64| -> RhaiResult<()> {
+    api_fn!(m, "log", |tag: &str, value: f64| -> RhaiResult<()> {
         let step = s.next_report_step();
         s.with_metrics(|l| l.log(step, tag, value)).map_err(to_rhai)
     });
     let s = session.clone();
-    m.set_native_fn("log", move |step: i64, tag: &str, value: f64| -> RhaiResult<()> {
+    api_fn!(m, "log", |step: i64, tag: &str, value: f64| -> RhaiResult<()> {
         if step < 0 {
             return Err(to_rhai(Error::Invalid(format!("report::log: step {step} is negative"))));
         }
         s.with_metrics(|l| l.log(step as u64, tag, value)).map_err(to_rhai)
     });
     let s = session.clone();
-    m.set_native_fn("write", move |name: &str, text: &str| -> RhaiResult<String> {
+    api_fn!(m, "write", |name: &str, text: &str| -> RhaiResult<String> {
         let path = s.output_path(name).map_err(to_rhai)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| to_rhai(Error::io(dir, e)))?;
@@ -38,7 +38,7 @@ pub fn module(session: &Session) -> Module {
         Ok(path.display().to_string())
     });
     let s = session.clone();
-    m.set_native_fn("json", move |name: &str, value: Dynamic| -> RhaiResult<String> {
+    api_fn!(m, "json", |name: &str, value: Dynamic| -> RhaiResult<String> {
         let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
         let text = serde_json::to_string_pretty(&json)
             .map_err(|e| to_rhai(Error::Invalid(format!("report::json: {e}"))))?;
