@@ -76,7 +76,9 @@ impl rhai::ModuleResolver for SandboxResolver {
         pos: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
         let file = self.locate(path).map_err(|why| {
-            Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path} ({why})"), pos))
+            // A runtime error rather than ErrorModuleNotFound, whose message Rhai replaces
+            // with the bare path: the reason is the useful part.
+            Box::new(EvalAltResult::ErrorRuntime(format!("cannot import: {why}").into(), pos))
         })?;
         if let Some(m) = self.cache.borrow().get(&file) {
             return Ok(m.clone());
