@@ -145,5 +145,36 @@ pub fn module(session: &Session) -> Module {
             .map_err(to_rhai)?;
         Ok(handle)
     });
+    let s = session.clone();
+    api_fn!(m, "load_encoder", |path: &str| {
+        let path = s.input_path(path);
+        let ckpt = checkpoint::Checkpoint::read(&path).map_err(to_rhai)?;
+        let Some(config) = ckpt.meta.model_config().map_err(to_rhai)? else {
+            return fail(format!(
+                "checkpoint {} stores no model config; build the model and load weights into it",
+                path.display()
+            ));
+        };
+        let handle = ModelHandle::build(config.without_head(), s.device()).map_err(to_rhai)?;
+        // Heads (the zoo's own or one attached by fine-tuning) and optimizer state are left
+        // behind; every encoder variable must be present.
+        let report =
+            checkpoint::load_checkpoint(&mut handle.0.borrow_mut().vs, &ckpt, &LoadOptions::partial())
+                .map_err(to_rhai)?;
+        if !report.missing.is_empty() {
+            return fail(format!(
+                "checkpoint {} lacks encoder variables: {}",
+                path.display(),
+                report.missing.join(", ")
+            ));
+        }
+        s.log_line(&format!(
+            "loaded encoder from {} ({} tensors; left behind: {})",
+            path.display(),
+            report.loaded.len(),
+            report.unexpected.len()
+        ));
+        Ok(handle)
+    });
     m
 }
