@@ -127,19 +127,13 @@ fn gradual_unfreezing_table() {
     let (fr, _) = run_epochs(&h, 5);
     let t = true;
     let f = false;
-    assert_eq!(
-        fr,
-        vec![[t, t, t, f], [t, t, f, f], [t, f, f, f], [f, f, f, f], [f, f, f, f]]
-    );
+    assert_eq!(fr, vec![[t, t, t, f], [t, t, f, f], [t, f, f, f], [f, f, f, f], [f, f, f, f]]);
     let h = harness(
         "ulmfit2",
         r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::gradual_unfreezing(ctx, 2) } }"#,
     );
     let (fr, _) = run_epochs(&h, 5);
-    assert_eq!(
-        fr,
-        vec![[t, t, t, f], [t, t, t, f], [t, t, f, f], [t, t, f, f], [t, f, f, f]]
-    );
+    assert_eq!(fr, vec![[t, t, t, f], [t, t, t, f], [t, t, f, f], [t, t, f, f], [t, f, f, f]]);
 }
 
 #[test]
@@ -168,7 +162,8 @@ fn slanted_triangular_table() {
     );
     // T = 20, cut = 2: p = t/2 rising, then 1 - (t-2)/18; lr = 0.01 (1 + 31 p) / 32.
     let got = run_steps(&h, &[0, 1, 2, 11, 19], 20);
-    let want = [0.01 / 32.0, 0.01 * 16.5 / 32.0, 0.01, 0.01 * 16.5 / 32.0, 0.01 * (49.0 / 18.0) / 32.0];
+    let want =
+        [0.01 / 32.0, 0.01 * 16.5 / 32.0, 0.01, 0.01 * 16.5 / 32.0, 0.01 * (49.0 / 18.0) / 32.0];
     assert_close(&got, &want, "slanted triangular (head)");
 }
 
@@ -204,11 +199,9 @@ fn backbone_finetuning_table() {
         r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::backbone_finetuning(ctx, 2) } }"#,
     );
     let (fr, lr) = run_epochs(&h, 9);
-    for e in 0..2 {
-        assert_eq!(fr[e], [true, true, true, false], "epoch {e}");
-    }
-    for e in 2..9 {
-        assert_eq!(fr[e], [false; 4], "epoch {e}");
+    for (e, flags) in fr.iter().enumerate() {
+        let want = if e < 2 { [true, true, true, false] } else { [false; 4] };
+        assert_eq!(flags, &want, "epoch {e}");
     }
     // Head lr 0.01. Epoch 2: 0.01 * 0.1 / 10; then 1.5x of the previous (0.001 before the
     // division at epoch 2), capped at the head's 0.01 from epoch 8.
@@ -279,8 +272,20 @@ fn malformed_scripts_give_located_errors() {
         "Too many operations",
         &["--max-operations", "100000"],
     );
-    fails_at("unknown_fn", "let a = 1;\nfrobnicate(a);\n", "2:1", "Function not found: frobnicate", &[]);
-    fails_at("wrong_type", "let d = data::blobs(3);\n", "1:15", "Function not found: data::blobs (i64)", &[]);
+    fails_at(
+        "unknown_fn",
+        "let a = 1;\nfrobnicate(a);\n",
+        "2:1",
+        "Function not found: frobnicate",
+        &[],
+    );
+    fails_at(
+        "wrong_type",
+        "let d = data::blobs(3);\n",
+        "1:15",
+        "Function not found: data::blobs (i64)",
+        &[],
+    );
     fails_at(
         "bad_config",
         "let m = model::build(#{kind: \"mlp\", widht: 3});\n",
@@ -319,7 +324,19 @@ fn run_directory_params_and_overrides() {
         "let lr = param(\"lr\", 3e-4);\nlet n = param(\"epochs\", 2);\nlet name = param(\"name\", \"x\");\nprint(`lr=${lr} n=${n} name=${name}`);\nif false { param(\"late\", true); }\nreport::write(\"notes.md\", \"# hi\");\n",
     );
     let out = dir.join("run").display().to_string();
-    let o = graft(&["run", &path, "--out", &out, "--quiet", "--set", "lr=0.01", "--set", "epochs=5", "--set", "late=false"]);
+    let o = graft(&[
+        "run",
+        &path,
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "lr=0.01",
+        "--set",
+        "epochs=5",
+        "--set",
+        "late=false",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("warning: --set late was never read"), "{stderr}");
@@ -349,7 +366,12 @@ fn run_directory_params_and_overrides() {
     let o = graft(&["run", &path, "--out", &out3, "--quiet", "--set", "learning_rate=1"]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
-    assert!(e.contains("never reads a parameter 'learning_rate'; its parameters are: lr, epochs, name, late"), "{e}");
+    assert!(
+        e.contains(
+            "never reads a parameter 'learning_rate'; its parameters are: lr, epochs, name, late"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -380,4 +402,34 @@ fn imports_are_confined() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("broken.rhai:2:"), "{e}");
+}
+
+#[test]
+fn example_scripts_run_on_a_tiny_budget() {
+    let dir = tmp_dir("examples");
+    let out = dir.join("strategies").display().to_string();
+    let o = graft(&[
+        "run",
+        "scripts/examples/finetune_strategies.rhai",
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "epochs=2",
+        "--set",
+        "examples=128",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = dir.join("strategies");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    for k in ["feature_extraction", "full", "select_layers"] {
+        let acc = results[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{k}: {acc}");
+    }
+    let metrics = graft::report::read_metrics_csv(&run.join("metrics.csv")).unwrap();
+    assert!(metrics.iter().any(|r| r.tag == "target/full/accuracy"));
+    assert!(metrics.iter().any(|r| r.tag == "lr/head"));
+    assert!(run.join("checkpoints/last.safetensors").exists());
+    assert!(run.join("summary.md").exists());
 }

@@ -170,9 +170,7 @@ fn check_rows(x: &Tensor, y: &Tensor) -> Result<usize> {
     }
     let (nx, ny) = (x.size()[0], y.size()[0]);
     if nx != ny {
-        return Err(Error::Invalid(format!(
-            "inputs have {nx} examples but targets have {ny}"
-        )));
+        return Err(Error::Invalid(format!("inputs have {nx} examples but targets have {ny}")));
     }
     Ok(nx as usize)
 }

@@ -136,7 +136,11 @@ pub struct Finetuner<'a> {
 
 impl<'a> Finetuner<'a> {
     /// Build the optimizer over `model`'s layer groups and apply the strategy.
-    pub fn new(vs: &'a nn::VarStore, model: &'a dyn Encoder, config: FinetuneConfig) -> Result<Self> {
+    pub fn new(
+        vs: &'a nn::VarStore,
+        model: &'a dyn Encoder,
+        config: FinetuneConfig,
+    ) -> Result<Self> {
         config.validate()?;
         let groups = model.layer_groups();
         let mut optimizer = Optimizer::new(vs, &groups, &config.optimizer)?;
@@ -207,11 +211,15 @@ impl<'a> Finetuner<'a> {
         if !value.is_finite() {
             return Err(Error::Diverged { step: self.step as usize, loss: value });
         }
-        match self.config.max_grad_norm {
-            Some(m) => {
-                self.optimizer.backward_step_clip(&loss, m)?;
+        // With every group frozen (a schedule may do that for a while) nothing requires a
+        // gradient: the step only counts.
+        if loss.requires_grad() {
+            match self.config.max_grad_norm {
+                Some(m) => {
+                    self.optimizer.backward_step_clip(&loss, m)?;
+                }
+                None => self.optimizer.backward_step(&loss)?,
             }
-            None => self.optimizer.backward_step(&loss)?,
         }
         self.step += 1;
         Ok(value)
@@ -235,7 +243,8 @@ impl<'a> Finetuner<'a> {
                 let logits = self.model.forward_t(&x, false);
                 loss_sum += self.loss(data.task, &logits, &y)?.double_value(&[]) * len as f64;
                 if data.task == Task::Classification {
-                    correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
+                    correct +=
+                        logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
                 }
                 start += len;
             }
@@ -294,7 +303,8 @@ impl<'a> Finetuner<'a> {
         };
         'epochs: for epoch in 0..self.config.epochs {
             summary.epochs = epoch + 1;
-            let mut ctx = HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
+            let mut ctx =
+                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
             hooks.on_epoch_start(&mut ctx)?;
             let (stop, save) = (ctx.stop, ctx.save_checkpoint);
             if save {
@@ -305,7 +315,7 @@ impl<'a> Finetuner<'a> {
                 break;
             }
             // The epoch's order depends only on (seed, epoch).
-            tch::manual_seed(step_seed(self.config.seed ^ 0x5EED_0F_E90C, epoch));
+            tch::manual_seed(step_seed(self.config.seed ^ 0x5EED_0FE9_0C00, epoch));
             let perm = Tensor::randperm(n, (Kind::Int64, tch::Device::Cpu));
             let mut loss_sum = 0.0;
             let mut start = 0;
@@ -322,8 +332,13 @@ impl<'a> Finetuner<'a> {
                     l.log(self.step, "train/loss", loss)?;
                 }
                 if every > 0 && self.step % every == 0 {
-                    let mut ctx =
-                        HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
+                    let mut ctx = HookContext::new(
+                        self.step,
+                        epoch,
+                        total_steps,
+                        &mut self.optimizer,
+                        &latest,
+                    );
                     hooks.on_step(&mut ctx)?;
                     let (stop, save) = (ctx.stop, ctx.save_checkpoint);
                     if save {
@@ -353,7 +368,8 @@ impl<'a> Finetuner<'a> {
                 }
                 l.flush()?;
             }
-            let mut ctx = HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
+            let mut ctx =
+                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
             hooks.on_eval(&mut ctx, &metrics)?;
             let (stop, save) = (ctx.stop, ctx.save_checkpoint);
             let periodic =

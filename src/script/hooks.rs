@@ -166,7 +166,9 @@ pub fn register_ctx(engine: &mut Engine) {
         .register_fn("weight_decay", |c: &mut HookCtx, name: &str| {
             c.with_group(name, |g| Ok(g.weight_decay))
         })
-        .register_fn("is_frozen", |c: &mut HookCtx, name: &str| c.with_group(name, |g| Ok(g.frozen)))
+        .register_fn("is_frozen", |c: &mut HookCtx, name: &str| {
+            c.with_group(name, |g| Ok(g.frozen))
+        })
         .register_fn("freeze", |c: &mut HookCtx, name: &str| c.freeze(name))
         .register_fn("unfreeze", |c: &mut HookCtx, name: &str| c.unfreeze(name))
         .register_fn("unfreeze", |c: &mut HookCtx, name: &str, reset: bool| {
@@ -269,7 +271,13 @@ impl<'a> RhaiHooks<'a> {
     /// Hooks `fns` called through `caller`; `ctx.unfreeze(name)` resets optimizer state when
     /// `reset_on_unfreeze`. Errors are located relative to `main_file`.
     pub fn new(fns: HookFns, caller: Caller<'a>, reset_on_unfreeze: bool, main_file: &str) -> Self {
-        RhaiHooks { fns, caller, reset_on_unfreeze, main_file: main_file.into(), script_error: None }
+        RhaiHooks {
+            fns,
+            caller,
+            reset_on_unfreeze,
+            main_file: main_file.into(),
+            script_error: None,
+        }
     }
 
     /// The Rhai error of the hook that failed, if one did (for re-raising inside the script

@@ -34,7 +34,10 @@ impl SandboxResolver {
             return Err("empty module path".into());
         }
         let rel = Path::new(path);
-        if rel.is_absolute() || path.starts_with('/') || path.starts_with('\\') || path.contains(':')
+        if rel.is_absolute()
+            || path.starts_with('/')
+            || path.starts_with('\\')
+            || path.contains(':')
         {
             return Err(format!(
                 "module path '{path}' is absolute; scripts may only import from their own folder \
@@ -46,7 +49,8 @@ impl SandboxResolver {
                 "module path '{path}' leaves the script folder ('..' and '.' are not allowed)"
             ));
         }
-        let file = if path.ends_with(".rhai") { rel.to_path_buf() } else { rel.with_extension("rhai") };
+        let file =
+            if path.ends_with(".rhai") { rel.to_path_buf() } else { rel.with_extension("rhai") };
         for root in &self.roots {
             let candidate = root.join(&file);
             if let Ok(real) = candidate.canonicalize() {
@@ -84,7 +88,8 @@ impl rhai::ModuleResolver for SandboxResolver {
             return Ok(m.clone());
         }
         let shown = file.display().to_string();
-        let in_module = |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e, pos));
+        let in_module =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e, pos));
         let mut ast = engine.compile_file(file.clone()).map_err(in_module)?;
         ast.set_source(shown.as_str());
         let mut module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;

@@ -46,7 +46,13 @@ pub struct CollectOptions {
 
 impl Default for CollectOptions {
     fn default() -> Self {
-        CollectOptions { env: String::new(), policy: "random".into(), episodes: 10, seed: None, name: None }
+        CollectOptions {
+            env: String::new(),
+            policy: "random".into(),
+            episodes: 10,
+            seed: None,
+            name: None,
+        }
     }
 }
 
@@ -74,7 +80,7 @@ impl Default for BlobsOptions {
 
 /// Gaussian blobs: class `c` examples are `centre_c + spread · N(0, I)`.
 pub fn blobs(o: &BlobsOptions, seed: u64) -> crate::Result<Supervised> {
-    if o.n < 1 || o.dim < 1 || o.classes < 1 || !(o.spread >= 0.0) {
+    if o.n < 1 || o.dim < 1 || o.classes < 1 || o.spread.is_nan() || o.spread < 0.0 {
         return Err(crate::Error::Invalid(format!("data::blobs: bad options {o:?}")));
     }
     tch::manual_seed(crate::train::step_seed(seed, 0));
@@ -119,7 +125,9 @@ pub fn module(session: &Session) -> Module {
     api_fn!(m, "collect", |options: Map| -> RhaiResult<DatasetHandle> {
         let o: CollectOptions = from_map("data::collect", options)?;
         if o.env.is_empty() {
-            return fail("data::collect: give the environment, e.g. #{env: \"CartPole-v1\"}".into());
+            return fail(
+                "data::collect: give the environment, e.g. #{env: \"CartPole-v1\"}".into(),
+            );
         }
         let policy: PolicySpec = o.policy.parse().map_err(to_rhai)?;
         let name = o.name.clone().unwrap_or_else(|| {

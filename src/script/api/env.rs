@@ -4,14 +4,17 @@
 
 use rhai::{Array, Dynamic, Map, Module};
 
-use graft_envs::env::Value;
 use crate::script::error::to_rhai;
+use graft_envs::env::Value;
 
 /// The `env` module.
 pub fn module() -> Module {
     let mut m = Module::new();
     m.set_native_fn("list", || {
-        Ok(graft_envs::registry::registered().into_iter().map(|s| Dynamic::from(s.id)).collect::<Array>())
+        Ok(graft_envs::registry::registered()
+            .into_iter()
+            .map(|s| Dynamic::from(s.id))
+            .collect::<Array>())
     });
     api_fn!(m, "spec", |id: &str| {
         let spec = graft_envs::registry::spec(id).map_err(|e| to_rhai(e.into()))?;
@@ -39,6 +42,8 @@ fn value(v: &Value) -> Dynamic {
         Value::Float(x) => Dynamic::from_float(*x),
         Value::Str(s) => Dynamic::from(s.clone()),
         Value::Floats(xs) => xs.iter().map(|x| Dynamic::from_float(*x)).collect::<Array>().into(),
-        Value::Map(m) => Dynamic::from_map(m.iter().map(|(k, v)| (k.as_str().into(), value(v))).collect()),
+        Value::Map(m) => {
+            Dynamic::from_map(m.iter().map(|(k, v)| (k.as_str().into(), value(v))).collect())
+        }
     }
 }

@@ -36,7 +36,9 @@ fn run(
         None => HookFns::default(),
         Some(h) => match h.try_cast::<Map>() {
             Some(map) => HookFns::from_map(&map).map_err(to_rhai)?,
-            None => return fail("finetune: hooks must be a map #{on_epoch_start: |ctx| ...}".into()),
+            None => {
+                return fail("finetune: hooks must be a map #{on_epoch_start: |ctx| ...}".into())
+            }
         },
     };
     let head = options.remove("head");
@@ -103,9 +105,10 @@ pub fn module(session: &Session) -> Module {
     let s = session.clone();
     m.set_native_fn(
         "run",
-        move |ctx: NativeCallContext, model: &mut ModelHandle, data: SupervisedHandle, options: Map| {
-            super::located(&ctx, run(&ctx, &s, model, &data, options))
-        },
+        move |ctx: NativeCallContext,
+              model: &mut ModelHandle,
+              data: SupervisedHandle,
+              options: Map| { super::located(&ctx, run(&ctx, &s, model, &data, options)) },
     );
     m.set_native_fn("strategies", || {
         Ok(["feature_extraction", "full", "select_layers"]

@@ -14,7 +14,9 @@ use rhai::{Array, Dynamic, Engine, Map, Module};
 use tch::nn;
 
 use super::{fail, from_map, to_dyn, RhaiResult};
-use crate::models::{attach_head, checkpoint, CheckpointMeta, Encoder, LoadOptions, ModelConfig, PRESETS};
+use crate::models::{
+    attach_head, checkpoint, CheckpointMeta, Encoder, LoadOptions, ModelConfig, PRESETS,
+};
 use crate::script::error::to_rhai;
 use crate::script::session::Session;
 
@@ -42,7 +44,12 @@ impl ModelHandle {
     pub fn build(config: ModelConfig, device: tch::Device) -> crate::Result<Self> {
         let vs = nn::VarStore::new(device);
         let net = config.build(&vs.root())?;
-        Ok(ModelHandle(Rc::new(RefCell::new(ModelState { vs, net: Some(net), config, head: None }))))
+        Ok(ModelHandle(Rc::new(RefCell::new(ModelState {
+            vs,
+            net: Some(net),
+            config,
+            head: None,
+        }))))
     }
 
     /// Put a fresh linear head of width `out` (group `head`) on the network.
@@ -50,7 +57,8 @@ impl ModelHandle {
         let mut st = self.0.borrow_mut();
         if st.net.as_ref().is_some_and(|n| n.layer_groups().iter().any(|g| g.name == "head")) {
             return Err(crate::Error::Invalid(
-                "the model already has a head group; build it without one (e.g. num_classes: ())".into(),
+                "the model already has a head group; build it without one (e.g. num_classes: ())"
+                    .into(),
             ));
         }
         let net = st.net.take().ok_or_else(|| crate::Error::Invalid("model is busy".into()))?;
@@ -105,7 +113,9 @@ pub fn register_types(engine: &mut Engine) {
 /// The `model` module.
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
-    m.set_native_fn("presets", || Ok(PRESETS.iter().map(|p| Dynamic::from(p.to_string())).collect::<Array>()));
+    m.set_native_fn("presets", || {
+        Ok(PRESETS.iter().map(|p| Dynamic::from(p.to_string())).collect::<Array>())
+    });
     api_fn!(m, "preset", |name: &str| to_dyn(&ModelConfig::preset(name).map_err(to_rhai)?));
     let s = session.clone();
     api_fn!(m, "build", |config: Dynamic| {
@@ -138,7 +148,9 @@ pub fn module(session: &Session) -> Module {
         };
         let handle = ModelHandle::build(config, s.device()).map_err(to_rhai)?;
         if let Some(h) = ckpt.meta.extra.get(META_HEAD) {
-            let out: i64 = h.parse().map_err(|_| to_rhai(crate::Error::Invalid(format!("bad {META_HEAD} '{h}'"))))?;
+            let out: i64 = h
+                .parse()
+                .map_err(|_| to_rhai(crate::Error::Invalid(format!("bad {META_HEAD} '{h}'"))))?;
             handle.attach_head(out).map_err(to_rhai)?;
         }
         checkpoint::load_checkpoint(&mut handle.0.borrow_mut().vs, &ckpt, &LoadOptions::strict())
@@ -158,9 +170,12 @@ pub fn module(session: &Session) -> Module {
         let handle = ModelHandle::build(config.without_head(), s.device()).map_err(to_rhai)?;
         // Heads (the zoo's own or one attached by fine-tuning) and optimizer state are left
         // behind; every encoder variable must be present.
-        let report =
-            checkpoint::load_checkpoint(&mut handle.0.borrow_mut().vs, &ckpt, &LoadOptions::partial())
-                .map_err(to_rhai)?;
+        let report = checkpoint::load_checkpoint(
+            &mut handle.0.borrow_mut().vs,
+            &ckpt,
+            &LoadOptions::partial(),
+        )
+        .map_err(to_rhai)?;
         if !report.missing.is_empty() {
             return fail(format!(
                 "checkpoint {} lacks encoder variables: {}",
