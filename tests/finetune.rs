@@ -11,6 +11,7 @@ use graft::models::{attach_head, Encoder, MlpConfig, ModelConfig, ResNetConfig};
 use graft::train::{HookContext, NoHooks, OptimizerConfig, TrainHooks};
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
+use tch::nn::ModuleT;
 use tch::{nn, Device, Kind, Tensor};
 
 fn mlp_with_head(vs: &nn::VarStore) -> Box<dyn Encoder> {
@@ -316,4 +317,61 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn lora_trains_only_adapters_and_merge_back_equals_the_adapted_forward() {
+    use graft::finetune::LoraConfig;
+    use graft::models::VitConfig;
+    let vs = nn::VarStore::new(Device::Cpu);
+    let cfg = ModelConfig::Vit(VitConfig {
+        image_size: 8,
+        patch_size: 4,
+        depth: 2,
+        width: 16,
+        heads: 2,
+        mlp_ratio: 2.0,
+        num_classes: None,
+        ..VitConfig::tiny()
+    });
+    let enc = cfg.build(&vs.root()).unwrap();
+    let model = attach_head(&(vs.root() / "head"), enc, 3).unwrap();
+    let lora = LoraConfig {
+        rank: 2,
+        alpha: 4.0,
+        groups: vec!["blocks.*".into()],
+        ..LoraConfig::default()
+    };
+    let mut config = config(Strategy::feature_extraction());
+    config.lora = Some(lora);
+    let before = snapshot(&vs);
+    let mut t = Finetuner::new(&vs, &model, config).unwrap();
+    // Two blocks × (in_proj, out_proj).
+    assert_eq!(t.lora().unwrap().adapted_keys().len(), 4);
+    assert_eq!(t.optimizer.group_names().last().unwrap(), "lora");
+    t.fit(&image_data(16), None, &mut NoHooks, None, None).unwrap();
+    let after = snapshot(&vs);
+    let moved = changed(&before, &after);
+    assert_eq!(moved, vec!["head.bias", "head.weight"], "base weights moved");
+    let b_moved = after
+        .iter()
+        .filter(|(k, v)| k.ends_with(".B") && v.abs().sum(Kind::Float).double_value(&[]) > 0.0)
+        .count();
+    assert_eq!(b_moved, 4, "every B should have left zero");
+
+    let x = image_data(4).x;
+    let adapted = {
+        let _scope = t.lora().unwrap().scope();
+        tch::no_grad(|| model.forward_t(&x, false))
+    };
+    let plain = tch::no_grad(|| model.forward_t(&x, false));
+    assert!(!adapted.allclose(&plain, 1e-6, 1e-6, false), "adapters had no effect");
+    t.merge_lora().unwrap();
+    let merged = tch::no_grad(|| model.forward_t(&x, false));
+    assert!(
+        merged.allclose(&adapted, 1e-5, 1e-5, false),
+        "merge-back differs from the adapted forward"
+    );
+    assert!(vs.variables().keys().all(|k| !k.starts_with("lora.")));
+    assert_eq!(vs.variables().len(), before.len());
 }

@@ -433,3 +433,32 @@ fn example_scripts_run_on_a_tiny_budget() {
     assert!(run.join("checkpoints/last.safetensors").exists());
     assert!(run.join("summary.md").exists());
 }
+
+#[test]
+fn lora_from_a_script_merges_back_into_plain_weights() {
+    let dir = tmp_dir("lora");
+    let script = write(
+        &dir,
+        "lora.rhai",
+        r#"let m = model::build(#{kind: "vit", image_size: 8, patch_size: 4, depth: 2, width: 16,
+    heads: 2, mlp_ratio: 2.0, num_classes: ()});
+let set = data::blobs(#{n: 32, dim: 192, classes: 3, shape: [3, 8, 8]});
+let r = finetune::run(m, set, #{
+    head: "auto", epochs: 1, batch_size: 16,
+    strategy: #{kind: "feature_extraction"},
+    lora: #{rank: 2, alpha: 4.0, targets: ["*mlp.*"]},
+});
+print(`groups ${r.groups.map(|g| g.name)}`);
+model::save(m, "merged.safetensors");
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(dir.join("run/run.log")).unwrap();
+    assert!(log.contains("LoRA updates merged"), "{log}");
+    assert!(log.contains("\"lora\"]"), "{log}");
+    let ckpt = Checkpoint::read(dir.join("run/merged.safetensors")).unwrap();
+    assert!(ckpt.tensors.keys().all(|k| !k.starts_with("lora")), "adapters left in the checkpoint");
+    assert!(ckpt.tensors.contains_key("head.weight"));
+}

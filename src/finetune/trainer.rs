@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
 use super::data::{Supervised, Task};
+use super::lora::{Lora, LoraConfig, LORA_GROUP};
 use super::strategy::Strategy;
 use crate::error::{Error, Result};
 use crate::models::{BnEvalScope, Encoder, LayerGroup};
@@ -63,6 +64,10 @@ pub struct FinetuneConfig {
     pub max_grad_norm: Option<f64>,
     /// Write `checkpoints/last.safetensors` every this many epochs (0 = only when a hook asks).
     pub checkpoint_every: u64,
+    /// LoRA adapters on transformer layers ([`super::lora`]); the strategy then applies to
+    /// the model's own groups and the `lora` group always trains (feature extraction + LoRA
+    /// is the usual recipe).
+    pub lora: Option<LoraConfig>,
 }
 
 impl Default for FinetuneConfig {
@@ -79,6 +84,7 @@ impl Default for FinetuneConfig {
             reset_state_on_unfreeze: true,
             max_grad_norm: None,
             checkpoint_every: 1,
+            lora: None,
         }
     }
 }
@@ -132,6 +138,7 @@ pub struct Finetuner<'a> {
     pub optimizer: Optimizer,
     config: FinetuneConfig,
     step: u64,
+    lora: Option<Lora>,
 }
 
 impl<'a> Finetuner<'a> {
@@ -142,10 +149,27 @@ impl<'a> Finetuner<'a> {
         config: FinetuneConfig,
     ) -> Result<Self> {
         config.validate()?;
-        let groups = model.layer_groups();
-        let mut optimizer = Optimizer::new(vs, &groups, &config.optimizer)?;
-        config.strategy.apply(&mut optimizer, config.reset_state_on_unfreeze)?;
-        Ok(Finetuner { vs, model, groups, optimizer, config, step: 0 })
+        let mut groups = model.layer_groups();
+        let lora = match &config.lora {
+            Some(c) => Some(Lora::attach(vs, &groups, c)?),
+            None => None,
+        };
+        let mut all = groups.clone();
+        if let Some(l) = &lora {
+            all.push(l.group());
+        }
+        let mut optimizer = Optimizer::new(vs, &all, &config.optimizer)?;
+        let model_groups: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let trainable = config.strategy.trainable(&model_groups)?;
+        for name in &model_groups {
+            if !trainable.contains(name) {
+                optimizer.freeze(name)?;
+            }
+        }
+        if let Some(l) = &lora {
+            groups.push(l.group());
+        }
+        Ok(Finetuner { vs, model, groups, optimizer, config, step: 0, lora })
     }
 
     /// The configuration.
@@ -204,6 +228,7 @@ impl<'a> Finetuner<'a> {
         tch::manual_seed(step_seed(self.config.seed, self.step));
         let out = {
             let _bn = BnEvalScope::enter(self.frozen_prefixes());
+            let _lora = self.lora.as_ref().map(Lora::scope);
             self.model.forward_t(x, true)
         };
         let loss = self.loss(task, &out, y)?;
@@ -234,6 +259,7 @@ impl<'a> Finetuner<'a> {
         let device = self.vs.device();
         let n = data.len() as i64;
         let (mut loss_sum, mut correct) = (0.0, 0i64);
+        let _lora = self.lora.as_ref().map(Lora::scope);
         tch::no_grad(|| -> Result<()> {
             let mut start = 0;
             while start < n {
@@ -255,6 +281,23 @@ impl<'a> Finetuner<'a> {
             out.insert("val/accuracy".to_string(), correct as f64 / n as f64);
         }
         Ok(out)
+    }
+
+    /// The LoRA adapters, if configured (and not merged yet).
+    pub fn lora(&self) -> Option<&Lora> {
+        self.lora.as_ref()
+    }
+
+    /// Fold LoRA updates into the weights and drop the adapters (no-op without LoRA). The
+    /// `lora` optimizer group stays but no longer touches the model.
+    pub fn merge_lora(&mut self) -> Result<()> {
+        match self.lora.take() {
+            Some(l) => {
+                self.groups.retain(|g| g.name != LORA_GROUP);
+                l.merge(self.vs)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Save variables, optimizer state and progress to `path` (atomic).

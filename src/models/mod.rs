@@ -4,6 +4,7 @@
 //! from JSON, and [`checkpoint`] saves and loads them as safetensors. [`gpt`] holds the
 //! sequence models (GPT/BERT-style stacks, Decision Transformer) built from the same blocks.
 
+pub mod adapter;
 pub mod base;
 pub mod checkpoint;
 pub mod cnn;

@@ -70,11 +70,14 @@ pub struct BlobsOptions {
     pub spread: f64,
     /// Seed (default: the run's seed).
     pub seed: Option<u64>,
+    /// Per-example shape to give the inputs (its product must be `dim`), e.g. `[3, 8, 8]`
+    /// for image models.
+    pub shape: Option<Vec<i64>>,
 }
 
 impl Default for BlobsOptions {
     fn default() -> Self {
-        BlobsOptions { n: 512, dim: 8, classes: 4, spread: 1.0, seed: None }
+        BlobsOptions { n: 512, dim: 8, classes: 4, spread: 1.0, seed: None, shape: None }
     }
 }
 
@@ -88,6 +91,20 @@ pub fn blobs(o: &BlobsOptions, seed: u64) -> crate::Result<Supervised> {
     let centres = Tensor::randn([o.classes, o.dim], opts) * 3.0;
     let y = Tensor::arange(o.n, (Kind::Int64, Device::Cpu)).remainder(o.classes);
     let x = centres.index_select(0, &y) + Tensor::randn([o.n, o.dim], opts) * o.spread;
+    let x = match &o.shape {
+        Some(shape) => {
+            if shape.iter().product::<i64>() != o.dim || shape.iter().any(|&s| s < 1) {
+                return Err(crate::Error::Invalid(format!(
+                    "data::blobs: shape {shape:?} does not hold dim = {} values",
+                    o.dim
+                )));
+            }
+            let mut full = vec![o.n];
+            full.extend_from_slice(shape);
+            x.reshape(full)
+        }
+        None => x,
+    };
     Supervised::classification(x, y)
 }
 

@@ -79,6 +79,10 @@ fn run(
             return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e)));
         }
     };
+    if trainer.config().lora.as_ref().is_some_and(|l| l.merge) {
+        trainer.merge_lora().map_err(to_rhai)?;
+        session.log_line("finetune: LoRA updates merged into the weights");
+    }
     session.log_line(&format!(
         "finetune: {} steps over {} epochs{}; metrics {:?}",
         summary.steps,
