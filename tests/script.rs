@@ -462,3 +462,48 @@ model::save(m, "merged.safetensors");
     assert!(ckpt.tensors.keys().all(|k| !k.starts_with("lora")), "adapters left in the checkpoint");
     assert!(ckpt.tensors.contains_key("head.weight"));
 }
+
+#[test]
+fn hooks_stop_early_save_checkpoints_and_set_group_rates() {
+    let dir = tmp_dir("hookctl");
+    let script = write(
+        &dir,
+        "h.rhai",
+        r#"import "schedules" as s;
+let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [8, 8]});
+let set = data::blobs(#{n: 64, dim: 4, classes: 2});
+let seen = [];
+let r = finetune::run(m, set, #{
+    head: "auto", epochs: 10, batch_size: 16, checkpoint_every: 0,
+    optimizer: #{kind: "sgd", lr: 0.1},
+    hooks: #{
+        on_epoch_start: |ctx| s::layerwise_lr_decay(ctx, 0.1, 0.5),
+        on_step: |ctx| seen.push(ctx.step),
+        step_every: 2,
+        on_eval: |ctx, metrics| {
+            if metrics.contains("val/loss") && ctx.metric("train/epoch_loss") != () && ctx.epoch == 2 {
+                ctx.save_checkpoint();
+                ctx.stop();
+            }
+        },
+    },
+});
+report::json("result.json", #{steps: r.steps, stopped: r.stopped_early, seen: seen,
+    lrs: r.groups.map(|g| g.lr), checkpoint: r.checkpoint != ()});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/result.json")).unwrap())
+            .unwrap();
+    // 64 examples, 20% held out: 51 train, 4 steps per epoch; stopped after epoch index 2.
+    assert_eq!(r["steps"], 12);
+    assert_eq!(r["stopped"], true);
+    assert_eq!(r["seen"], serde_json::json!([2, 4, 6, 8, 10, 12]));
+    assert_eq!(r["lrs"], serde_json::json!([0.025, 0.05, 0.1]));
+    assert_eq!(r["checkpoint"], true);
+    let ckpt = Checkpoint::read(dir.join("run/checkpoints/last.safetensors")).unwrap();
+    assert_eq!(ckpt.meta.step, Some(12));
+}
