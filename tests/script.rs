@@ -507,3 +507,28 @@ report::json("result.json", #{steps: r.steps, stopped: r.stopped_early, seen: se
     let ckpt = Checkpoint::read(dir.join("run/checkpoints/last.safetensors")).unwrap();
     assert_eq!(ckpt.meta.step, Some(12));
 }
+
+#[test]
+fn env_module_describes_the_registry() {
+    let dir = tmp_dir("env");
+    let script = write(
+        &dir,
+        "e.rhai",
+        r#"let ids = env::list();
+let cp = env::make("CartPole-v1");
+report::json("env.json", #{has_cartpole: ids.contains("CartPole-v1"),
+    spec: env::spec("CartPole-v1"), action: cp.action_space});
+env::make("NoSuchEnv-v0");
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains(&format!("{script}:5:6")), "{e}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/env.json")).unwrap()).unwrap();
+    assert_eq!(r["has_cartpole"], true);
+    assert_eq!(r["spec"]["max_episode_steps"], 500);
+    assert_eq!(r["action"], "Discrete(2)");
+}

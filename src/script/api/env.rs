@@ -1,6 +1,7 @@
 //! `env::` — the environment registry as seen from a script: `env::list()` gives every
 //! registered id, `env::spec(id)` its time limit, reward threshold and default keyword
-//! arguments. Stepping environments is Rust's job (data collection, RL training).
+//! arguments, `env::make(id)` builds one and describes its spaces (Gymnasium's notation).
+//! Stepping environments is Rust's job (data collection, RL training).
 
 use rhai::{Array, Dynamic, Map, Module};
 
@@ -30,6 +31,14 @@ pub fn module() -> Module {
         );
         let kwargs: Map = spec.kwargs.iter().map(|(k, v)| (k.as_str().into(), value(v))).collect();
         out.insert("kwargs".into(), Dynamic::from_map(kwargs));
+        Ok(out)
+    });
+    api_fn!(m, "make", |id: &str| {
+        let env = graft_envs::make(id, &Default::default()).map_err(|e| to_rhai(e.into()))?;
+        let mut out = Map::new();
+        out.insert("id".into(), Dynamic::from(id.to_string()));
+        out.insert("observation_space".into(), Dynamic::from(env.observation_space().to_string()));
+        out.insert("action_space".into(), Dynamic::from(env.action_space().to_string()));
         Ok(out)
     });
     m
