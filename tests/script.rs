@@ -532,3 +532,29 @@ env::make("NoSuchEnv-v0");
     assert_eq!(r["spec"]["max_episode_steps"], 500);
     assert_eq!(r["action"], "Discrete(2)");
 }
+
+#[test]
+fn behaviour_cloning_from_collected_data() {
+    let dir = tmp_dir("bc");
+    let script = write(
+        &dir,
+        "bc.rhai",
+        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 2, seed: 3});
+let info = data::info(ds);
+let set = data::behaviour_cloning(ds);
+let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [16]});
+let r = finetune::run(m, set, #{head: set.output_dim, epochs: 2, batch_size: 64});
+report::json("bc.json", #{transitions: info.transitions, task: set.task, classes: set.output_dim,
+    accuracy: r.metrics["val/accuracy"]});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/bc.json")).unwrap()).unwrap();
+    assert!(r["transitions"].as_i64().unwrap() > 100, "{r}");
+    assert_eq!(r["task"], "classification");
+    assert_eq!(r["classes"], 2);
+    assert!(dir.join("run/data/CartPole-v1-heuristic.arrow").exists());
+}

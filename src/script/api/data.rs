@@ -151,6 +151,9 @@ pub fn module(session: &Session) -> Module {
             format!("{}-{}.arrow", o.env.replace('/', "_"), policy.name().replace(':', "_"))
         });
         let path = s.output_path(&format!("data/{name}")).map_err(to_rhai)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| to_rhai(crate::Error::io(dir, e)))?;
+        }
         let mut cfg = CollectConfig::new(&o.env, &path);
         cfg.policy = policy;
         cfg.episodes = o.episodes;
