@@ -287,6 +287,13 @@ fn malformed_scripts_give_located_errors() {
         &[],
     );
     fails_at(
+        "log_in_hook",
+        "let m = model::build(#{kind: \"mlp\", input_dim: 4, hidden: [8]});\nlet set = data::blobs(#{n: 32, dim: 4, classes: 2});\nfinetune::run(m, set, #{head: 2, epochs: 1,\n  hooks: #{on_epoch_start: |ctx| report::log(\"x\", 1.0)}});\n",
+        "4:42",
+        "cannot write metrics while training runs",
+        &[],
+    );
+    fails_at(
         "bad_config",
         "let m = model::build(#{kind: \"mlp\", widht: 3});\n",
         "1:16",
