@@ -294,6 +294,13 @@ fn malformed_scripts_give_located_errors() {
         &[],
     );
     fails_at(
+        "hook_typo",
+        "let m = model::build(#{kind: \"mlp\", input_dim: 4, hidden: [8]});\nlet set = data::blobs(#{n: 32, dim: 4, classes: 2});\nfinetune::run(m, set, #{head: 2, hooks: #{on_epoc_start: |ctx| ()}});\n",
+        "3:11",
+        "unknown hook 'on_epoc_start'",
+        &[],
+    );
+    fails_at(
         "bad_config",
         "let m = model::build(#{kind: \"mlp\", widht: 3});\n",
         "1:16",
