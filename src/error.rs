@@ -43,6 +43,14 @@ pub enum Error {
     /// A trajectory dataset file that cannot be read or written, or is malformed.
     #[error("dataset {path}: {problem}")]
     Dataset { path: PathBuf, problem: String },
+    /// An image dataset file or folder that cannot be read, or is malformed (a corrupt PNG,
+    /// a CIFAR file of the wrong size, an IDX file with a bad magic number, an empty class).
+    #[error("image dataset {path}: {problem}")]
+    ImageData { path: PathBuf, problem: String },
+    /// Distributed training: bad torchrun environment, failed rendezvous, a collective that
+    /// failed because a rank died or timed out, a worker that exited.
+    #[error("distributed: {0}")]
+    Distributed(String),
     /// An image could not be encoded or decoded.
     #[error("image: {0}")]
     Image(#[from] image::ImageError),

@@ -7,6 +7,7 @@
 
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod doctor;
 pub mod error;
 pub mod finetune;

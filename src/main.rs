@@ -59,6 +59,15 @@ enum Command {
     Ckpt(cli::ckpt::CkptCommand),
     /// Run a Rhai experiment script in its own run directory.
     Run(cli::run::RunArgs),
+    /// Image datasets: info, a PNG grid of an augmented batch, loader benchmark.
+    #[command(subcommand)]
+    Images(cli::images::ImagesCommand),
+    /// Run `graft ARGS…` as N local data-parallel workers (the torchrun variables set):
+    /// `graft launch --nproc 2 -- --threads 1 dist check`.
+    Launch(cli::dist::LaunchArgs),
+    /// Distributed training: a small data-parallel check run.
+    #[command(subcommand)]
+    Dist(cli::dist::DistCommand),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -80,6 +89,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
         Command::Run(args) => cli::run::run(args, choice, cli.global.seed)?,
+        Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
+        Command::Launch(args) => cli::dist::launch(args)?,
+        Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
     }
     Ok(())
 }

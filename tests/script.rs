@@ -572,3 +572,54 @@ report::json("bc.json", #{transitions: info.transitions, task: set.task, classes
     assert_eq!(r["classes"], 2);
     assert!(dir.join("run/data/CartPole-v1-heuristic.arrow").exists());
 }
+
+#[test]
+fn fine_tuning_on_an_image_folder() {
+    let dir = tmp_dir("imgs");
+    let root = dir.join("shapes");
+    for (class, level) in [("dark", 40u8), ("light", 210u8)] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..12u32 {
+            let img = image::RgbImage::from_fn(8, 8, |x, y| {
+                let v = level.wrapping_add(((x * 7 + y * 3 + i * 5) % 23) as u8);
+                image::Rgb([v, v / 2, 255 - v])
+            });
+            img.save(root.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let script = write(
+        &dir,
+        "img.rhai",
+        &format!(
+            r#"let set = data::images("{}");
+let small = data::take(set, 0.5, 1);
+let m = model::build(#{{kind: "resnet", layers: [1, 1, 1, 1], base_width: 4, stem: "cifar",
+    num_classes: ()}});
+let r = finetune::run(m, set, #{{head: "auto", epochs: 3, batch_size: 8,
+    strategy: #{{kind: "select_layers", groups: ["layer4"], top: 1}},
+    optimizer: #{{kind: "adam", lr: 1e-2}}}});
+report::json("img.json", #{{n: set.len, half: small.len, classes: set.output_dim,
+    frozen: r.groups.filter(|g| g.frozen).map(|g| g.name), accuracy: r.metrics["val/accuracy"]}});
+"#,
+            root.display()
+        ),
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/img.json")).unwrap()).unwrap();
+    assert_eq!(r["n"], 24);
+    assert_eq!(r["half"], 12);
+    assert_eq!(r["classes"], 2);
+    assert_eq!(r["frozen"], serde_json::json!(["stem", "layer1", "layer2", "layer3"]));
+    let acc = r["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    // A folder of mixed sizes is refused with the file named.
+    image::RgbImage::new(5, 5).save(root.join("dark/odd.png")).unwrap();
+    let out2 = dir.join("run2").display().to_string();
+    let o = graft(&["run", &script, "--out", &out2, "--quiet"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("odd.png") && e.contains("needs one size"), "{e}");
+}

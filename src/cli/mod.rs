@@ -3,5 +3,7 @@
 pub mod ckpt;
 pub mod collect;
 pub mod data;
+pub mod dist;
 pub mod envs;
+pub mod images;
 pub mod run;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
+use crate::data::images::ImageDataset;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
@@ -97,6 +98,61 @@ impl Supervised {
         } else {
             Self::regression(x, batch.actions)
         }
+    }
+
+    /// Every image of a labelled image dataset as `[N, C, H, W]` float in [0, 1], labels as
+    /// classes. The whole set is decoded into memory once (fine-tuning sets such as digits,
+    /// MNIST or CIFAR fit); all images must share one size.
+    pub fn from_images(images: &dyn ImageDataset) -> Result<Self> {
+        let n = images.len();
+        if n == 0 {
+            return Err(Error::Invalid("image dataset is empty".into()));
+        }
+        if images.num_classes() == 0 {
+            return Err(Error::Invalid(
+                "image dataset has no labels; fine-tuning needs classes".into(),
+            ));
+        }
+        let mut pixels: Vec<u8> = Vec::new();
+        let mut labels: Vec<i64> = Vec::with_capacity(n);
+        let mut shape = None;
+        for i in 0..n {
+            let sample = images.get(i)?;
+            let img = &sample.image;
+            let this = (img.channels, img.height, img.width);
+            match shape {
+                None => {
+                    shape = Some(this);
+                    pixels.reserve(n * img.data.len());
+                }
+                Some(first) if first != this => {
+                    return Err(Error::Invalid(format!(
+                        "{}: image is {}x{}x{} (CxHxW) but the first was {}x{}x{}; fine-tuning \
+                         from memory needs one size",
+                        images.describe(i),
+                        this.0,
+                        this.1,
+                        this.2,
+                        first.0,
+                        first.1,
+                        first.2
+                    )));
+                }
+                Some(_) => {}
+            }
+            pixels.extend_from_slice(&img.data);
+            let label = sample.label.ok_or_else(|| {
+                Error::Invalid(format!("{}: sample has no label", images.describe(i)))
+            })?;
+            labels.push(label as i64);
+        }
+        let (c, h, w) = shape.unwrap_or((0, 0, 0));
+        let x = Tensor::from_slice(&pixels)
+            .view([n as i64, h as i64, w as i64, c as i64])
+            .permute([0, 3, 1, 2]) // [N, H, W, C] -> [N, C, H, W]
+            .to_kind(Kind::Float)
+            / 255.0;
+        Self::classification(x, Tensor::from_slice(&labels))
     }
 
     /// Number of examples.

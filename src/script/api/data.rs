@@ -1,6 +1,7 @@
 //! `data::` — collect trajectory datasets from environments, open and describe them, and
-//! turn data into supervised sets for fine-tuning (behaviour cloning; Gaussian blobs for
-//! quick experiments).
+//! turn data into supervised sets for fine-tuning: behaviour cloning, labelled image datasets
+//! (`data::images(path[, format])`: ImageFolder, CIFAR, MNIST-style IDX, decoded into memory),
+//! Gaussian blobs for quick experiments, and random subsets (`data::take(set, fraction, seed)`).
 //!
 //! ```rhai
 //! let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 5});
@@ -175,6 +176,29 @@ pub fn module(session: &Session) -> Module {
     api_fn!(m, "info", |d: &mut DatasetHandle| Ok(info(&d.0)));
     api_fn!(m, "behaviour_cloning", |d: &mut DatasetHandle| {
         Ok(SupervisedHandle(Rc::new(Supervised::from_trajectories(&d.0).map_err(to_rhai)?)))
+    });
+    let s = session.clone();
+    api_fn!(m, "images", |path: &str| {
+        let ds = crate::data::images::open(&s.input_path(path), None).map_err(to_rhai)?;
+        Ok(SupervisedHandle(Rc::new(Supervised::from_images(ds.as_ref()).map_err(to_rhai)?)))
+    });
+    let s = session.clone();
+    api_fn!(m, "images", |path: &str, format: &str| {
+        let ds = crate::data::images::open(&s.input_path(path), Some(format)).map_err(to_rhai)?;
+        Ok(SupervisedHandle(Rc::new(Supervised::from_images(ds.as_ref()).map_err(to_rhai)?)))
+    });
+    api_fn!(m, "take", |set: &mut SupervisedHandle, fraction: f64, seed: i64| {
+        if !(fraction > 0.0 && fraction <= 1.0) {
+            return fail(format!("data::take: fraction must be in (0, 1], got {fraction}"));
+        }
+        if fraction == 1.0 {
+            return Ok(set.clone());
+        }
+        let (_, kept) = set.0.split(fraction, seed as u64).map_err(to_rhai)?;
+        if kept.is_empty() {
+            return fail(format!("data::take: {fraction} of {} examples is none", set.0.len()));
+        }
+        Ok(SupervisedHandle(Rc::new(kept)))
     });
     let s = session.clone();
     api_fn!(m, "blobs", |options: Map| {
