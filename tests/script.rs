@@ -623,3 +623,44 @@ report::json("img.json", #{{n: set.len, half: small.len, classes: set.output_dim
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("odd.png") && e.contains("needs one size"), "{e}");
 }
+
+/// The pinned test venv's python (scikit-learn for the digits). Fails, never skips.
+fn python() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
+    let out = Command::new("bash").arg(&script).output().expect("bash");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn digits_example_runs_on_a_tiny_budget() {
+    let dir = tmp_dir("digits");
+    let root = dir.join("digits");
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/export-digits.py");
+    let o = Command::new(python()).arg(&export).arg(&root).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.join("run").display().to_string();
+    let digits = format!("digits={}", root.display());
+    let o = graft(&[
+        "run",
+        "scripts/examples/finetune_digits.rhai",
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        &digits,
+        "--set",
+        "epochs=1",
+        "--set",
+        "width=4",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(dir.join("run/run.log")).unwrap();
+    assert!(log.contains("digits: 1797 images, 10 classes"), "{log}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/results.json")).unwrap())
+            .unwrap();
+    for k in ["feature_extraction", "full", "select_layers"] {
+        assert!(r[k].as_f64().is_some(), "{k} missing: {r}");
+    }
+}
