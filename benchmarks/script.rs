@@ -5,7 +5,8 @@
 //!   (the ctx snapshot, the Rhai call, and applying the changes to the optimizer).
 //! - `hook/on_epoch_start_gradual_unfreezing`: the ULMFiT unfreezing rule over 5 groups.
 //! - `step/minatar_cnn_b32`: one fine-tuning step (forward, cross-entropy, backward, Adam) of
-//!   the MinAtar CNN with a head on a `[32, 4, 10, 10]` batch, 2 libtorch threads.
+//!   the MinAtar CNN with a head on a `[32, 4, 10, 10]` batch, 2 libtorch threads (and
+//!   `_1thread`: one).
 //!
 //! Target: a hook call under 1% of the step. Figures: `benchmarks/RESULTS.md`, Scripts.
 
@@ -116,6 +117,12 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("step");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("minatar_cnn_b32", |b| {
+        b.iter(|| trainer.train_step(Task::Classification, black_box(&x), &y).unwrap())
+    });
+    // One thread, like the hook: on a busy machine two-thread libtorch steps stall on each
+    // other far more than single-threaded work does, which would flatter the ratio.
+    tch::set_num_threads(1);
+    group.bench_function("minatar_cnn_b32_1thread", |b| {
         b.iter(|| trainer.train_step(Task::Classification, black_box(&x), &y).unwrap())
     });
     group.finish();
