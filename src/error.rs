@@ -54,12 +54,25 @@ pub enum Error {
     /// An image could not be encoded or decoded.
     #[error("image: {0}")]
     Image(#[from] image::ImageError),
+    /// A Rhai script failed to parse or run: where (`file:line:col`), what, and the script
+    /// call stack (outermost call first), each frame `function @ file:line:col`.
+    #[error("{file}:{line}:{col}: {message}{}", format_stack(stack))]
+    Script { file: String, line: usize, col: usize, message: String, stack: Vec<String> },
 }
 
 impl Error {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+/// The script call stack as trailing text: "; called from f @ a.rhai:3:5 <- main.rhai:9:1".
+fn format_stack(stack: &[String]) -> String {
+    if stack.is_empty() {
+        String::new()
+    } else {
+        format!("; call stack (innermost last): {}", stack.join(" -> "))
     }
 }
 

@@ -57,6 +57,8 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Run a Rhai experiment script in its own run directory.
+    Run(cli::run::RunArgs),
     /// Image datasets: info, a PNG grid of an augmented batch, loader benchmark.
     #[command(subcommand)]
     Images(cli::images::ImagesCommand),
@@ -93,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Run(args) => cli::run::run(args, choice, cli.global.seed)?,
         Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
         Command::Launch(args) => cli::dist::launch(args)?,
         Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,

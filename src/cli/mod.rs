@@ -8,3 +8,4 @@ pub mod envs;
 pub mod images;
 pub mod rl;
 pub mod pretrain;
+pub mod run;
