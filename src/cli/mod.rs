@@ -6,6 +6,6 @@ pub mod data;
 pub mod dist;
 pub mod envs;
 pub mod images;
-pub mod rl;
 pub mod pretrain;
+pub mod rl;
 pub mod run;
