@@ -125,6 +125,8 @@ impl Game for Breakout {
     }
 
     const HAS_STATIC: bool = true;
+    const STATIC_ROWS: std::ops::Range<i32> = 1..4;
+    const STATIC_CHANNELS: std::ops::Range<usize> = 3..4;
 
     fn static_key(&self) -> u128 {
         self.bricks

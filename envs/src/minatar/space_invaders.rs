@@ -210,6 +210,7 @@ impl Game for SpaceInvaders {
     }
 
     const HAS_STATIC: bool = true;
+    const STATIC_CHANNELS: std::ops::Range<usize> = 1..4;
 
     fn static_key(&self) -> u128 {
         self.aliens | ((self.alien_dir < 0) as u128) << 100
