@@ -13,14 +13,19 @@ const RAMP_INTERVAL: i32 = 100;
 const INIT_SPAWN_SPEED: i32 = 10;
 const INIT_MOVE_INTERVAL: i32 = 5;
 
-/// An enemy or a treasure, in the row `slot + 1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An enemy or a treasure in the row `slot + 1`, or an empty slot (`alive` false; the other
+/// fields then keep their last values, unused).
+///
+/// Empty slots are a flag rather than an `Option` so that moving and drawing all eight slots
+/// needs no jump on which are occupied: entities come and go at random, and those jumps were
+/// mispredicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Entity {
     x: i32,
-    y: i32,
     /// Moving right (entered from the left).
     right: bool,
     gold: bool,
+    alive: bool,
 }
 
 /// Asterix's game state.
@@ -29,7 +34,7 @@ pub struct Asterix {
     ramping: bool,
     player_x: i32,
     player_y: i32,
-    entities: [Option<Entity>; 8],
+    entities: [Entity; 8],
     spawn_speed: i32,
     spawn_timer: i32,
     move_speed: i32,
@@ -47,25 +52,25 @@ impl Asterix {
         let mut free = [0usize; 8];
         let mut n = 0;
         for (i, e) in self.entities.iter().enumerate() {
-            if e.is_none() {
-                free[n] = i;
-                n += 1;
-            }
+            free[n] = i;
+            n += !e.alive as usize;
         }
         if n == 0 {
             return;
         }
         let slot = free[rng.randint(n as u32) as usize];
-        self.entities[slot] = Some(Entity { x, y: slot as i32 + 1, right, gold });
+        self.entities[slot] = Entity { x, right, gold, alive: true };
     }
 
-    /// Collide entity `i` with the player: treasure is collected, an enemy ends the game.
+    /// Collide entity `i`, the one in the player's row, with the player: treasure is
+    /// collected, an enemy ends the game.
     #[inline]
     fn touch(&mut self, i: usize, r: &mut i32) {
-        if let Some(&Some(e)) = self.entities.get(i) {
-            if e.x == self.player_x && e.y == self.player_y {
+        let player_x = self.player_x;
+        if let Some(e) = self.entities.get_mut(i) {
+            if e.alive & (e.x == player_x) {
                 if e.gold {
-                    self.entities[i] = None;
+                    e.alive = false;
                     *r += 1;
                 } else {
                     self.terminal = true;
@@ -85,7 +90,7 @@ impl Game for Asterix {
             ramping,
             player_x: 5,
             player_y: 5,
-            entities: [None; 8],
+            entities: [Entity::default(); 8],
             spawn_speed: INIT_SPAWN_SPEED,
             spawn_timer: INIT_SPAWN_SPEED,
             move_speed: INIT_MOVE_INTERVAL,
@@ -122,13 +127,10 @@ impl Game for Asterix {
         self.touch(row, &mut r);
         if self.move_timer == 0 {
             self.move_timer = self.move_speed;
-            for slot in &mut self.entities {
-                if let Some(e) = slot {
-                    e.x += if e.right { 1 } else { -1 };
-                    if !(0..=9).contains(&e.x) {
-                        *slot = None;
-                    }
-                }
+            for e in &mut self.entities {
+                let moved = e.x + if e.right { 1 } else { -1 };
+                e.x = if e.alive { moved } else { e.x };
+                e.alive &= (0..=9).contains(&e.x);
             }
             self.touch(row, &mut r);
         }
@@ -155,11 +157,12 @@ impl Game for Asterix {
 
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.player_y, self.player_x, 0);
-        for e in self.entities.iter().flatten() {
-            grid.set(e.y, e.x, if e.gold { 3 } else { 1 });
-            let back = if e.right { e.x - 1 } else { e.x + 1 };
-            if (0..=9).contains(&back) {
-                grid.set(e.y, back, 2);
+        for (slot, e) in self.entities.iter().enumerate() {
+            if e.alive {
+                let y = slot as i32 + 1;
+                grid.set(y, e.x, if e.gold { 3 } else { 1 });
+                let back = if e.right { e.x - 1 } else { e.x + 1 };
+                grid.set_if(y, back.clamp(0, 9), 2, (0..=9).contains(&back));
             }
         }
     }
