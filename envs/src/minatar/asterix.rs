@@ -155,6 +155,7 @@ impl Game for Asterix {
         (r, self.terminal)
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.player_y, self.player_x, 0);
         for (slot, e) in self.entities.iter().enumerate() {

@@ -132,6 +132,7 @@ impl Game for Breakout {
         self.bricks
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.ball_y, self.ball_x, 1);
         grid.set(9, self.pos, 0);

@@ -179,8 +179,13 @@ impl<G: Game> MinAtar<G> {
         } else {
             out.fill(0);
         }
-        let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
-        self.game.write_dynamic(&mut grid);
+        // One call per layout, each with literal strides, so that the game's cell writes
+        // compile to constant offsets.
+        if self.config.channels_first {
+            self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, true));
+        } else {
+            self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, false));
+        }
     }
 
     /// Draw the static layer for `key` into the template and find the span it occupies.

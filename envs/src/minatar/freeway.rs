@@ -127,6 +127,7 @@ impl Game for Freeway {
         (r, self.terminal)
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.pos, 4, 0);
         for &[x, y, _, speed] in &self.cars {

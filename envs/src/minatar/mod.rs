@@ -118,6 +118,7 @@ pub struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     /// A view over `buf` (length `100 * channels`), which must already be zeroed.
+    #[inline]
     pub fn new(buf: &'a mut [u8], channels: usize, channels_first: bool) -> Self {
         let (cell_stride, chan_stride) = if channels_first { (1, 100) } else { (channels, 1) };
         Grid { buf, cell_stride, chan_stride }

@@ -112,10 +112,13 @@ pub struct Seaquest {
 }
 
 impl Seaquest {
-    /// Cells of the oxygen gauge: numpy's `0 : max(0, oxygen) * 10 // max_oxygen` slice.
+    /// Cells of the oxygen gauge: numpy's `0 : max(0, oxygen) * 10 // max_oxygen` slice, which
+    /// for the oxygen's range `..=200` is `max(0, oxygen) // 20` (an unsigned divide by a
+    /// constant: a multiply and a shift).
     #[inline]
     fn oxygen_cells(&self) -> i32 {
-        (self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10)
+        const _: () = assert!(MAX_OXYGEN == 200);
+        ((self.oxygen.max(0) as u32 / 20) as i32).min(10)
     }
 
     #[inline]
@@ -432,6 +435,7 @@ impl Game for Seaquest {
         ((self.oxygen_cells() as u128) << 32) | self.diver_count as u32 as u128
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };

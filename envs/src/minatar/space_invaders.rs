@@ -216,6 +216,7 @@ impl Game for SpaceInvaders {
         self.aliens | ((self.alien_dir < 0) as u128) << 100
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(9, self.pos, 0);
         grid.set_mask(self.f_bullets, 4);
