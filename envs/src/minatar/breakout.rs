@@ -125,11 +125,14 @@ impl Game for Breakout {
     }
 
     const HAS_STATIC: bool = true;
+    const STATIC_ROWS: std::ops::Range<i32> = 1..4;
+    const STATIC_CHANNELS: std::ops::Range<usize> = 3..4;
 
     fn static_key(&self) -> u128 {
         self.bricks
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.ball_y, self.ball_x, 1);
         grid.set(9, self.pos, 0);

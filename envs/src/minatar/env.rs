@@ -69,6 +69,9 @@ pub struct MinAtar<G: Game> {
     /// The game's static layer as last drawn, and the key it was drawn for.
     template: Vec<u8>,
     template_key: Option<u128>,
+    /// The bytes of `template` that [`Game::STATIC_ROWS`] and [`Game::STATIC_CHANNELS`] can
+    /// reach: the only part that is copied, the rest of an observation is cleared.
+    template_span: std::ops::Range<usize>,
 }
 
 impl<G: Game> MinAtar<G> {
@@ -105,6 +108,7 @@ impl<G: Game> MinAtar<G> {
             obs_len: 100 * G::CHANNELS,
             template: vec![0; 100 * G::CHANNELS],
             template_key: None,
+            template_span: static_span::<G>(config.channels_first),
             config,
             episode: EpisodeState::NeedsReset,
         })
@@ -146,26 +150,57 @@ impl<G: Game> MinAtar<G> {
         })
     }
 
-    /// minatar's `state()` into `out` (of length `obs_len`): the cached static layer (or a
-    /// memset for games without one), then the moving parts.
-    #[inline]
+    /// minatar's `state()` into `out` (of length `obs_len`): cleared, the cached static layer
+    /// copied in (games without one skip that), then the moving parts set.
+    ///
+    /// The static layers are small (Breakout's three brick rows, Seaquest's gauge row), so
+    /// only the span holding them is copied: a memset and a short copy cost much less than
+    /// copying the whole 400-1000 byte template.
+    ///
+    /// When the layer can cover most of the grid (Space Invaders' alien block), the whole
+    /// template is copied instead, which saves the memset.
+    #[inline(always)]
     fn write_obs(&mut self, out: &mut [u8]) {
-        if !G::HAS_STATIC {
+        if G::HAS_STATIC {
+            let key = self.game.static_key();
+            if self.template_key != Some(key) {
+                self.redraw_template(key);
+            }
+            let span = self.template_span.clone();
+            if span.len() * 2 > out.len() {
+                out.copy_from_slice(&self.template);
+            } else {
+                out.fill(0);
+                if let (Some(to), Some(from)) = (out.get_mut(span.clone()), self.template.get(span))
+                {
+                    to.copy_from_slice(from);
+                }
+            }
+        } else {
             out.fill(0);
-            let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
-            self.game.write_dynamic(&mut grid);
-            return;
         }
-        let key = self.game.static_key();
-        if self.template_key != Some(key) {
-            self.template.fill(0);
-            let mut grid = Grid::new(&mut self.template, G::CHANNELS, self.config.channels_first);
-            self.game.write_static(&mut grid);
-            self.template_key = Some(key);
+        // One call per layout, each with literal strides, so that the game's cell writes
+        // compile to constant offsets.
+        if self.config.channels_first {
+            self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, true));
+        } else {
+            self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, false));
         }
-        out.copy_from_slice(&self.template);
-        let mut grid = Grid::new(out, G::CHANNELS, self.config.channels_first);
-        self.game.write_dynamic(&mut grid);
+    }
+
+    /// Draw the static layer for `key` into the template and find the span it occupies.
+    #[cold]
+    fn redraw_template(&mut self, key: u128) {
+        self.template.fill(0);
+        let mut grid = Grid::new(&mut self.template, G::CHANNELS, self.config.channels_first);
+        self.game.write_static(&mut grid);
+        self.template_key = Some(key);
+        let span = self.template_span.clone();
+        debug_assert!(
+            self.template.iter().enumerate().all(|(i, &v)| v == 0 || span.contains(&i)),
+            "{}: static layer outside its declared rows/channels",
+            G::NAME
+        );
     }
 
     /// The colour of each of the 100 cells: the highest set channel's palette entry, black when
@@ -185,6 +220,20 @@ impl<G: Game> MinAtar<G> {
         }
         out
     }
+}
+
+/// The bytes an observation's static layer can occupy, from the game's declared rows and
+/// channels: from the first row's first cell in the first channel to the last row's last cell
+/// in the last channel (an index grows with both the cell and the channel in either layout).
+fn static_span<G: Game>(channels_first: bool) -> std::ops::Range<usize> {
+    let (rows, chans) = (G::STATIC_ROWS, G::STATIC_CHANNELS);
+    if rows.is_empty() || chans.is_empty() || !G::HAS_STATIC {
+        return 0..0;
+    }
+    let (cell_stride, chan_stride) = if channels_first { (1, 100) } else { (G::CHANNELS, 1) };
+    let first = rows.start as usize * 10 * cell_stride + chans.start * chan_stride;
+    let last = (rows.end as usize * 10 - 1) * cell_stride + (chans.end - 1) * chan_stride;
+    first..(last + 1).min(100 * G::CHANNELS)
 }
 
 impl<G: Game> Env for MinAtar<G> {

@@ -82,12 +82,13 @@ impl Game for Freeway {
         if self.terminal {
             return (r, true);
         }
-        if a == UP && self.move_timer == 0 {
+        // minatar's `if a == 'u' and move_timer == 0: ... elif a == 'd' and ...`, as
+        // arithmetic: the actions are random, and a jump on them is mispredicted.
+        let ready = self.move_timer == 0;
+        let (up, down) = ((a == UP) & ready, (a == DOWN) & ready);
+        self.pos = (self.pos + down as i32 - up as i32).clamp(0, 9);
+        if up | down {
             self.move_timer = PLAYER_SPEED;
-            self.pos = (self.pos - 1).max(0);
-        } else if a == DOWN && self.move_timer == 0 {
-            self.move_timer = PLAYER_SPEED;
-            self.pos = (self.pos + 1).min(9);
         }
 
         if self.pos == 0 {
@@ -96,29 +97,29 @@ impl Game for Freeway {
             self.pos = 9;
         }
 
+        // Each car: a hit sends the chicken back; a car whose timer is 0 moves one cell
+        // (wrapping around) and may hit it there, otherwise its timer counts down. Written
+        // with selects rather than jumps: eight cars with different periods make the outcomes
+        // hard to predict.
+        let mut pos = self.pos;
         for car in &mut self.cars {
-            if car[0] == 4 && car[1] == self.pos {
-                self.pos = 9;
-            }
-            if car[2] == 0 {
-                car[2] = car[3].abs();
-                car[0] += if car[3] > 0 { 1 } else { -1 };
-                if car[0] < 0 {
-                    car[0] = 9;
-                } else if car[0] > 9 {
-                    car[0] = 0;
-                }
-                if car[0] == 4 && car[1] == self.pos {
-                    self.pos = 9;
-                }
+            pos = if (car[0] == 4) & (car[1] == pos) { 9 } else { pos };
+            let moves = car[2] == 0;
+            let stepped = car[0] + if car[3] > 0 { 1 } else { -1 };
+            let wrapped = if stepped < 0 {
+                9
+            } else if stepped > 9 {
+                0
             } else {
-                car[2] -= 1;
-            }
+                stepped
+            };
+            car[0] = if moves { wrapped } else { car[0] };
+            car[2] = if moves { car[3].abs() } else { car[2] - 1 };
+            pos = if moves & (car[0] == 4) & (car[1] == pos) { 9 } else { pos };
         }
+        self.pos = pos;
 
-        if self.move_timer > 0 {
-            self.move_timer -= 1;
-        }
+        self.move_timer -= (self.move_timer > 0) as i32;
         self.terminate_timer -= 1;
         if self.terminate_timer < 0 {
             self.terminal = true;
@@ -126,22 +127,20 @@ impl Game for Freeway {
         (r, self.terminal)
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.pos, 4, 0);
         for &[x, y, _, speed] in &self.cars {
             let row = (y * 10) as usize;
             grid.set_cell(row + x as usize, 1);
             // The trail is the cell the car came from, wrapping around the road.
-            let back = if speed > 0 {
-                if x == 0 {
-                    9
-                } else {
-                    x - 1
-                }
-            } else if x == 9 {
+            let back = x + if speed > 0 { -1 } else { 1 };
+            let back = if back < 0 {
+                9
+            } else if back > 9 {
                 0
             } else {
-                x + 1
+                back
             };
             // minatar has no trail for a car of speed 0 (a draw of exactly 0.5).
             let speed = speed.unsigned_abs() as usize;

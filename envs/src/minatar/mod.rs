@@ -83,6 +83,13 @@ pub trait Game: Clone + Send + 'static {
     /// with a memset instead of copying a blank cached layer.
     const HAS_STATIC: bool = false;
 
+    /// The rows (`0..10` by default) and channels (all by default) that
+    /// [`Game::write_static`] can set: the environment copies only that part of the cached
+    /// layer into each observation and clears the rest. Debug builds check the claim.
+    const STATIC_ROWS: std::ops::Range<i32> = 0..10;
+    /// See [`Game::STATIC_ROWS`].
+    const STATIC_CHANNELS: std::ops::Range<usize> = 0..Self::CHANNELS;
+
     /// A value that identifies what [`Game::write_static`] draws.
     fn static_key(&self) -> u128 {
         0
@@ -111,6 +118,7 @@ pub struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     /// A view over `buf` (length `100 * channels`), which must already be zeroed.
+    #[inline]
     pub fn new(buf: &'a mut [u8], channels: usize, channels_first: bool) -> Self {
         let (cell_stride, chan_stride) = if channels_first { (1, 100) } else { (channels, 1) };
         Grid { buf, cell_stride, chan_stride }
@@ -130,6 +138,18 @@ impl<'a> Grid<'a> {
         let i = cell.wrapping_mul(self.cell_stride).wrapping_add(c * self.chan_stride);
         if let Some(v) = self.buf.get_mut(i) {
             *v = 1;
+        }
+    }
+
+    /// Set cell (`y`, `x`) of channel `c` when `cond` holds, without a jump on `cond` (for
+    /// conditions that are hard to predict); the cell must be on the grid either way.
+    #[inline]
+    pub fn set_if(&mut self, y: i32, x: i32, c: usize, cond: bool) {
+        debug_assert!((0..10).contains(&y) && (0..10).contains(&x));
+        let cell = (y * 10 + x) as usize;
+        let i = cell.wrapping_mul(self.cell_stride).wrapping_add(c * self.chan_stride);
+        if let Some(v) = self.buf.get_mut(i) {
+            *v |= cond as u8;
         }
     }
 

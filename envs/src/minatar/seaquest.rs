@@ -112,6 +112,15 @@ pub struct Seaquest {
 }
 
 impl Seaquest {
+    /// Cells of the oxygen gauge: numpy's `0 : max(0, oxygen) * 10 // max_oxygen` slice, which
+    /// for the oxygen's range `..=200` is `max(0, oxygen) // 20` (an unsigned divide by a
+    /// constant: a multiply and a shift).
+    #[inline]
+    fn oxygen_cells(&self) -> i32 {
+        const _: () = assert!(MAX_OXYGEN == 200);
+        ((self.oxygen.max(0) as u32 / 20) as i32).min(10)
+    }
+
     #[inline]
     fn at_sub(&self, x: i32, y: i32) -> bool {
         x == self.sub_x && y == self.sub_y
@@ -365,20 +374,18 @@ impl Game for Seaquest {
             self.d_spawn_timer = DIVER_SPAWN_SPEED;
         }
 
+        // minatar's `if a == 'f' and shot_timer == 0: ... elif a == 'l': ... elif 'r', 'u',
+        // 'd'`. Only firing needs a branch; the moves are arithmetic on the action (a jump on
+        // random actions is mispredicted most of the time), and each is a no-op for the
+        // other actions, firing included.
         if a == FIRE && self.shot_timer == 0 {
             self.f_bullets.push([self.sub_x, self.sub_y, self.sub_or as i32]);
             self.shot_timer = SHOT_COOL_DOWN;
-        } else if a == LEFT {
-            self.sub_x = (self.sub_x - 1).max(0);
-            self.sub_or = false;
-        } else if a == RIGHT {
-            self.sub_x = (self.sub_x + 1).min(9);
-            self.sub_or = true;
-        } else if a == UP {
-            self.sub_y = (self.sub_y - 1).max(0);
-        } else if a == DOWN {
-            self.sub_y = (self.sub_y + 1).min(8);
         }
+        let (left, right) = (a == LEFT, a == RIGHT);
+        self.sub_x = (self.sub_x + right as i32 - left as i32).clamp(0, 9);
+        self.sub_y = (self.sub_y + (a == DOWN) as i32 - (a == UP) as i32).clamp(0, 8);
+        self.sub_or = right | (self.sub_or & !left);
 
         self.update_friendly_bullets(&mut r);
         self.update_divers();
@@ -386,22 +393,18 @@ impl Game for Seaquest {
         self.update_enemy_bullets();
         self.update_enemy_fish(&mut r);
 
-        if self.e_spawn_timer > 0 {
-            self.e_spawn_timer -= 1;
-        }
-        if self.d_spawn_timer > 0 {
-            self.d_spawn_timer -= 1;
-        }
-        if self.shot_timer > 0 {
-            self.shot_timer -= 1;
-        }
-        if self.oxygen <= 0 {
-            self.terminal = true;
-        }
-        if self.sub_y > 0 {
-            self.oxygen -= 1;
-            self.surface = false;
-        } else if !self.surface {
+        // Timers count down to 0 (as arithmetic: the shot timer follows the random actions).
+        self.e_spawn_timer -= (self.e_spawn_timer > 0) as i32;
+        self.d_spawn_timer -= (self.d_spawn_timer > 0) as i32;
+        self.shot_timer -= (self.shot_timer > 0) as i32;
+        self.terminal |= self.oxygen <= 0;
+        // minatar: `if sub_y > 0: oxygen -= 1; surface = False` `elif not surface:` surface
+        // (or end the episode without divers). The rare surfacing is the only branch.
+        let under = self.sub_y > 0;
+        let surfacing = !under & !self.surface;
+        self.oxygen -= under as i32;
+        self.surface &= !under;
+        if surfacing {
             if self.diver_count == 0 {
                 self.terminal = true;
             } else {
@@ -411,29 +414,44 @@ impl Game for Seaquest {
         (r, self.terminal)
     }
 
+    /// The oxygen and diver gauges on the bottom row, which change every 20 frames at most:
+    /// the environment caches them (see [`Game::static_key`]).
+    fn write_static(&self, grid: &mut Grid<'_>) {
+        for x in 0..self.oxygen_cells() {
+            grid.set(9, x, 7);
+        }
+        // numpy's `9 - diver_count : 9` slice, empty for the count of -1 after a full load.
+        for x in (9 - self.diver_count).max(0)..9 {
+            grid.set(9, x, 8);
+        }
+    }
+
+    const HAS_STATIC: bool = true;
+    const STATIC_ROWS: std::ops::Range<i32> = 9..10;
+    const STATIC_CHANNELS: std::ops::Range<usize> = 7..9;
+
+    fn static_key(&self) -> u128 {
+        // Both values are small: oxygen cells 0..=10, diver count -1..=6.
+        ((self.oxygen_cells() as u128) << 32) | self.diver_count as u32 as u128
+    }
+
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };
         // numpy reads index -1 as the last column; the game never produces 10.
         grid.set(self.sub_y, back.rem_euclid(10), 1);
-        let oxygen_cells = (self.oxygen.max(0) * 10 / MAX_OXYGEN).min(10);
-        for x in 0..oxygen_cells {
-            grid.set(9, x, 7);
-        }
-        for x in (9 - self.diver_count).max(0)..9 {
-            grid.set(9, x, 8);
-        }
         for b in &self.f_bullets {
             grid.set(b[1], b[0], 2);
         }
         for b in &self.e_bullets {
             grid.set(b[1], b[0], 4);
         }
+        // The cell an entity came from, unless that is off the grid (a condition, not a jump:
+        // entities near the edges come and go).
         let trail = |grid: &mut Grid<'_>, e: &[i32]| {
             let back = if e[2] != 0 { e[0] - 1 } else { e[0] + 1 };
-            if (0..=9).contains(&back) {
-                grid.set(e[1], back, 3);
-            }
+            grid.set_if(e[1], back.clamp(0, 9), 3, (0..=9).contains(&back));
         };
         for f in &self.e_fish {
             grid.set(f[1], f[0], 5);

@@ -210,11 +210,13 @@ impl Game for SpaceInvaders {
     }
 
     const HAS_STATIC: bool = true;
+    const STATIC_CHANNELS: std::ops::Range<usize> = 1..4;
 
     fn static_key(&self) -> u128 {
         self.aliens | ((self.alien_dir < 0) as u128) << 100
     }
 
+    #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
         grid.set(9, self.pos, 0);
         grid.set_mask(self.f_bullets, 4);
