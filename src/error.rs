@@ -43,15 +43,36 @@ pub enum Error {
     /// A trajectory dataset file that cannot be read or written, or is malformed.
     #[error("dataset {path}: {problem}")]
     Dataset { path: PathBuf, problem: String },
+    /// An image dataset file or folder that cannot be read, or is malformed (a corrupt PNG,
+    /// a CIFAR file of the wrong size, an IDX file with a bad magic number, an empty class).
+    #[error("image dataset {path}: {problem}")]
+    ImageData { path: PathBuf, problem: String },
+    /// Distributed training: bad torchrun environment, failed rendezvous, a collective that
+    /// failed because a rank died or timed out, a worker that exited.
+    #[error("distributed: {0}")]
+    Distributed(String),
     /// An image could not be encoded or decoded.
     #[error("image: {0}")]
     Image(#[from] image::ImageError),
+    /// A Rhai script failed to parse or run: where (`file:line:col`), what, and the script
+    /// call stack (outermost call first), each frame `function @ file:line:col`.
+    #[error("{file}:{line}:{col}: {message}{}", format_stack(stack))]
+    Script { file: String, line: usize, col: usize, message: String, stack: Vec<String> },
 }
 
 impl Error {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+/// The script call stack as trailing text: "; called from f @ a.rhai:3:5 <- main.rhai:9:1".
+fn format_stack(stack: &[String]) -> String {
+    if stack.is_empty() {
+        String::new()
+    } else {
+        format!("; call stack (innermost last): {}", stack.join(" -> "))
     }
 }
 

@@ -7,11 +7,15 @@
 
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod doctor;
 pub mod error;
+pub mod finetune;
 pub mod models;
+pub mod pretrain;
 pub mod report;
 pub mod rl;
+pub mod script;
 pub mod train;
 
 pub use device::{DeviceChoice, Seeds};

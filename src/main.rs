@@ -57,9 +57,24 @@ enum Command {
     /// Checkpoints: metadata and parameter counts per layer group, differences between two.
     #[command(subcommand)]
     Ckpt(cli::ckpt::CkptCommand),
+    /// Run a Rhai experiment script in its own run directory.
+    Run(cli::run::RunArgs),
+    /// Image datasets: info, a PNG grid of an augmented batch, loader benchmark.
+    #[command(subcommand)]
+    Images(cli::images::ImagesCommand),
+    /// Run `graft ARGS…` as N local data-parallel workers (the torchrun variables set):
+    /// `graft launch --nproc 2 -- --threads 1 dist check`.
+    Launch(cli::dist::LaunchArgs),
+    /// Distributed training: a small data-parallel check run.
+    #[command(subcommand)]
+    Dist(cli::dist::DistCommand),
     /// Reinforcement learning: train PPO/DQN/SAC agents, evaluate them, plot learning curves.
     #[command(subcommand)]
     Rl(cli::rl::RlCommand),
+    /// Pretrain an encoder with a pretext task; writes a run directory and encoder.safetensors.
+    Pretrain(cli::pretrain::PretrainArgs),
+    /// Evaluate an exported encoder's frozen features (linear probe, k-NN, state R², actions).
+    Probe(cli::pretrain::ProbeArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -80,7 +95,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
+        Command::Run(args) => cli::run::run(args, choice, cli.global.seed)?,
+        Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
+        Command::Launch(args) => cli::dist::launch(args)?,
+        Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
         Command::Rl(cmd) => cli::rl::run(cmd, cli.global.seed, choice.resolve()?)?,
+        Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
+        Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
     }
     Ok(())
 }

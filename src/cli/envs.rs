@@ -122,7 +122,7 @@ fn render(
 
 /// Write a PNG next to its destination, then rename it into place: an interrupted run never
 /// leaves a truncated image under the requested name.
-fn save_png_atomically(frame: &image::RgbImage, output: &Path) -> Result<()> {
+pub fn save_png_atomically(frame: &image::RgbImage, output: &Path) -> Result<()> {
     if output.is_dir() {
         return Err(Error::Invalid(format!(
             "{}: is a directory; give a file name ending in .png",

@@ -3,5 +3,9 @@
 pub mod ckpt;
 pub mod collect;
 pub mod data;
+pub mod dist;
 pub mod envs;
+pub mod images;
+pub mod pretrain;
 pub mod rl;
+pub mod run;

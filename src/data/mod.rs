@@ -6,11 +6,18 @@
 //! windows and tensor batches; [`collect()`] runs a policy (random, a heuristic expert of
 //! [`experts`]) in an environment and writes what it sees; [`parquet`] converts to and from
 //! Parquet; [`validate()`] checks a file end to end.
+//!
+//! Image data: [`images`] (ImageFolder, CIFAR, MNIST IDX, trajectory frames, in-memory),
+//! [`augment`] (torchvision-exact augmentations, SimCLR and DrQ presets) and [`loader`]
+//! (multi-threaded, seeded batches as tensors).
 
+pub mod augment;
 pub mod collect;
 mod columns;
 pub mod experts;
+pub mod images;
 pub mod ipc;
+pub mod loader;
 pub mod parquet;
 pub mod reader;
 pub mod schema;

@@ -13,6 +13,7 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
 /// A named group of layers: every VarStore key starting with one of `prefixes` (followed by
@@ -177,9 +178,11 @@ pub(crate) fn torch_linear(p: nn::Path, in_dim: i64, out_dim: i64) -> nn::Linear
     )
 }
 
-/// BatchNorm initialised as PyTorch does (weight 1, bias 0; tch's default weight is U(0, 1)).
-pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(
+/// BatchNorm initialised as PyTorch does (weight 1, bias 0; tch's default weight is U(0, 1)),
+/// wrapped so fine-tuning can hold it in evaluation mode ([`super::norm`]).
+pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> BatchNorm2d {
+    let prefix = path_prefix(&p);
+    let bn = nn::batch_norm2d(
         p,
         channels,
         nn::BatchNormConfig {
@@ -187,7 +190,8 @@ pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> nn::BatchNorm {
             bs_init: nn::Init::Const(0.0),
             ..Default::default()
         },
-    )
+    );
+    BatchNorm2d::new(bn, prefix)
 }
 
 #[cfg(test)]

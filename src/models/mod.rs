@@ -4,12 +4,14 @@
 //! from JSON, and [`checkpoint`] saves and loads them as safetensors. [`gpt`] holds the
 //! sequence models (GPT/BERT-style stacks, Decision Transformer) built from the same blocks.
 
+pub mod adapter;
 pub mod base;
 pub mod checkpoint;
 pub mod cnn;
 pub mod gpt;
 pub mod impala;
 pub mod mlp;
+pub mod norm;
 pub mod resnet;
 pub mod transformer;
 pub mod vgg;
@@ -24,6 +26,7 @@ pub use gpt::{
 };
 pub use impala::{impala_cnn, ImpalaCnn, ImpalaCnnConfig};
 pub use mlp::{mlp, Activation, Mlp, MlpConfig};
+pub use norm::{BatchNorm2d, BnEvalScope};
 pub use resnet::{resnet, BlockKind, ResNet, ResNetConfig, Stem};
 pub use vgg::{vgg, Vgg, VggConfig};
 pub use vit::{vit, Pool, Vit, VitConfig};

@@ -16,6 +16,7 @@ use tch::Tensor;
 use super::base::{
     batch_norm2d, group, kaiming_fan_out, path_prefix, positive, torch_linear, Encoder, LayerGroup,
 };
+use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
 /// Residual block type.
@@ -142,8 +143,8 @@ fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::C
 
 #[derive(Debug)]
 struct Block {
-    convs: Vec<(nn::Conv2D, nn::BatchNorm)>,
-    downsample: Option<(nn::Conv2D, nn::BatchNorm)>,
+    convs: Vec<(nn::Conv2D, BatchNorm2d)>,
+    downsample: Option<(nn::Conv2D, BatchNorm2d)>,
 }
 
 fn block(
@@ -206,7 +207,7 @@ impl Block {
 #[derive(Debug)]
 pub struct ResNet {
     conv1: nn::Conv2D,
-    bn1: nn::BatchNorm,
+    bn1: BatchNorm2d,
     stages: Vec<Vec<Block>>,
     fc: Option<nn::Linear>,
     config: ResNetConfig,

@@ -11,6 +11,8 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
+use super::adapter::adapt;
+use super::base::{join_key, path_prefix};
 use super::mlp::Activation;
 
 /// LayerNorm with PyTorch's defaults and a chosen epsilon.
@@ -38,6 +40,9 @@ pub struct TransformerBlock {
     dropout: f64,
     attention_dropout: f64,
     activation: Activation,
+    /// Weight keys of the four projections (`in_proj`, `out_proj`, `mlp.0`, `mlp.3`), for
+    /// forward-time adapters ([`super::adapter`]).
+    keys: [String; 4],
 }
 
 /// Hyperparameters of a [`TransformerBlock`] (validated by the model that owns it).
@@ -78,7 +83,16 @@ impl TransformerBlock {
         };
         // torch.nn.MultiheadAttention keeps nn.Linear's default for out_proj's weight.
         let out_bound = 1.0 / (c.dim as f64).sqrt();
+        let base = path_prefix(p);
+        let keys = [
+            "self_attention.in_proj_weight",
+            "self_attention.out_proj.weight",
+            "mlp.0.weight",
+            "mlp.3.weight",
+        ]
+        .map(|k| join_key(&base, k));
         TransformerBlock {
+            keys,
             ln_1: layer_norm(p / "ln_1", c.dim, c.eps),
             in_proj_weight: a.var(
                 "in_proj_weight",
@@ -113,13 +127,15 @@ impl TransformerBlock {
     fn attention(&self, xs: &Tensor, mask: Option<&Tensor>, causal: bool, train: bool) -> Tensor {
         let (b, n, d) = xs.size3().unwrap_or((0, 0, 0));
         let hd = d / self.heads;
-        let qkv = xs.linear(&self.in_proj_weight, Some(&self.in_proj_bias)); // [B, N, 3D]
+        let qkv =
+            adapt(&self.keys[0], xs, xs.linear(&self.in_proj_weight, Some(&self.in_proj_bias))); // [B, N, 3D]
         let split = |t: &Tensor| t.reshape([b, n, self.heads, hd]).transpose(1, 2); // [B, H, N, hd]
         let chunks = qkv.chunk(3, -1);
         let (q, k, v) = (split(&chunks[0]), split(&chunks[1]), split(&chunks[2]));
         let p = if train { self.attention_dropout } else { 0.0 };
         let out = Tensor::scaled_dot_product_attention(&q, &k, &v, mask, p, causal, None, false);
-        self.out_proj.forward(&out.transpose(1, 2).reshape([b, n, d]))
+        let out = out.transpose(1, 2).reshape([b, n, d]);
+        adapt(&self.keys[1], &out, self.out_proj.forward(&out))
     }
 
     /// # Shapes
@@ -135,13 +151,10 @@ impl TransformerBlock {
             .attention(&self.ln_1.forward(xs), mask, causal, train)
             .dropout(self.dropout, train);
         let x = xs + y;
-        let y = self.ln_2.forward(&x).apply(&self.fc1);
-        let y = self
-            .activation
-            .apply(&y)
-            .dropout(self.dropout, train)
-            .apply(&self.fc2)
-            .dropout(self.dropout, train);
+        let h = self.ln_2.forward(&x);
+        let y = adapt(&self.keys[2], &h, h.apply(&self.fc1));
+        let y = self.activation.apply(&y).dropout(self.dropout, train);
+        let y = adapt(&self.keys[3], &y, y.apply(&self.fc2)).dropout(self.dropout, train);
         x + y
     }
 }

@@ -15,6 +15,7 @@ use tch::Tensor;
 use super::base::{
     batch_norm2d, join_key, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup,
 };
+use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
 /// VGG hyperparameters. Defaults: VGG-16 without BatchNorm, 1000 classes.
@@ -106,7 +107,7 @@ impl VggConfig {
 
 #[derive(Debug)]
 enum Feature {
-    Conv(Box<(nn::Conv2D, Option<nn::BatchNorm>)>),
+    Conv(Box<(nn::Conv2D, Option<BatchNorm2d>)>),
     Pool,
 }
 

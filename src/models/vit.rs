@@ -236,6 +236,34 @@ impl Vit {
     }
 }
 
+impl Vit {
+    /// Encode only the patches `keep` (`[B, K]` patch indices, int64) of each image, with
+    /// their position embeddings and the class token in front (if any): the encoder pass of a
+    /// masked autoencoder (He et al. 2022, "Masked Autoencoders Are Scalable Vision
+    /// Learners", <https://arxiv.org/abs/2111.06377>).
+    ///
+    /// # Shapes
+    /// `[B, C, S, S]`, `[B, K]` → `[B, K (+1 with a class token), width]`.
+    pub fn tokens_visible(&self, xs: &Tensor, keep: &Tensor, train: bool) -> Tensor {
+        let x = self.conv_proj.forward(xs).flatten(2, -1).transpose(1, 2); // [B, N, D]
+        let (b, d) = (x.size()[0], x.size()[2]);
+        let cls = i64::from(self.class_token.is_some());
+        let n = x.size()[1];
+        let x = x + self.pos_embedding.narrow(1, cls, n); // patch positions
+        let idx = keep.unsqueeze(-1).expand([-1, -1, d], false);
+        let mut x = x.gather(1, &idx, false); // [B, K, D]
+        if let Some(tok) = &self.class_token {
+            let tok = tok + self.pos_embedding.narrow(1, 0, 1);
+            x = Tensor::cat(&[tok.expand([b, -1, -1], false), x], 1);
+        }
+        let mut x = x.dropout(self.config.dropout, train);
+        for block in &self.blocks {
+            x = block.forward_t(&x, None, false, train);
+        }
+        self.ln.forward(&x)
+    }
+}
+
 impl nn::ModuleT for Vit {
     /// # Shapes
     /// `[B, C, S, S]` → `[B, num_classes]`, or `[B, width]` without a head.

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Pretraining throughput side by side, in one shell run: the criterion bench
+# benchmarks/pretrain.rs (one optimisation step per iteration: batch, augmentation, forward,
+# loss, backward, Adam, EMA; 2 libtorch threads) against PyTorch eager 2.11.0 doing the same
+# steps (benchmarks/peers/torch_pretrain.py), then a table of items/s and the ratios
+# Graft / PyTorch.
+#
+#   benchmarks/peers/run_pretrain.sh            # from anywhere in the repository
+#   SECONDS_PER_TASK=5 benchmarks/peers/run_pretrain.sh
+#
+# PyTorch comes from benchmarks/peers/.venv, set up as benchmarks/peers/run_models.sh does.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/benchmarks/peers/.venv"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TARGET_DIR="$TARGET"
+WHEEL="${GRAFT_HOME:-$HOME/.cache/graft}/wheels/torch-2.11.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import torch, torchvision; assert torch.__version__.startswith("2.11.0") and torchvision.__version__.startswith("0.26.0")' 2>/dev/null; then
+  if [ -f "$WHEEL" ]; then "$VENV/bin/pip" install -q "$WHEEL"; else "$VENV/bin/pip" install -q "torch==2.11.0"; fi
+  "$VENV/bin/pip" install -q --no-deps "torchvision==0.26.0"
+  "$VENV/bin/pip" install -q pillow numpy
+fi
+
+echo "== machine: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== criterion: cargo bench -p graft --bench pretrain"
+cargo bench -p graft --bench pretrain 2>&1 | grep -E "^pretrain/|time:|thrpt:" || true
+
+echo "== PyTorch eager: benchmarks/peers/torch_pretrain.py --threads 2"
+PY_OUT="$(mktemp)"
+"$VENV/bin/python" -W ignore benchmarks/peers/torch_pretrain.py --threads 2 --seconds "${SECONDS_PER_TASK:-8}" | tee "$PY_OUT"
+
+echo "== items/s: median and best iteration, each side; ratio = Graft / PyTorch"
+"$VENV/bin/python" - "$TARGET/criterion/pretrain" "$PY_OUT" <<'PY'
+import json, pathlib, sys
+crit, peer_file = pathlib.Path(sys.argv[1]), sys.argv[2]
+peer = {}
+for line in open(peer_file):
+    if line.startswith("RESULT "):
+        _, name, median, best = line.split()
+        peer[name] = (float(median), float(best))
+print(f"{'task':36} {'graft med':>10} {'torch med':>10} {'ratio':>6}   {'graft best':>10} {'torch best':>10} {'ratio':>6}")
+for name, (t_med, t_best) in peer.items():
+    d = crit / name / "new"
+    if not (d / "estimates.json").exists():
+        print(f"{name:36} {'-':>10} {t_med:10.1f}")
+        continue
+    n = json.loads((d / "benchmark.json").read_text())["throughput"]["Elements"]
+    g_med = n / (json.loads((d / "estimates.json").read_text())["median"]["point_estimate"] * 1e-9)
+    sample = json.loads((d / "sample.json").read_text())
+    g_best = n / (min(t / i for t, i in zip(sample["times"], sample["iters"])) * 1e-9)
+    print(f"{name:36} {g_med:10.1f} {t_med:10.1f} {g_med / t_med:5.2f}x   {g_best:10.1f} {t_best:10.1f} {g_best / t_best:5.2f}x")
+PY
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -f "$PY_OUT"

@@ -1,0 +1,272 @@
+//! `graft pretrain`: train an encoder with a pretext task and export it; `graft probe`:
+//! evaluate an exported encoder's frozen features (linear probe, k-NN, state R², action
+//! accuracy), optionally against a random initialisation of the same model.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use tch::nn;
+
+use graft::device::DeviceChoice;
+use graft::models::checkpoint::{self, Checkpoint};
+use graft::models::ModelConfig;
+use graft::pretrain::base::pixel_factor;
+use graft::pretrain::probe::{probe_control, probe_images, ProbeConfig};
+use graft::pretrain::run::open_images;
+use graft::pretrain::{run as pretrain, PretrainConfig, TaskConfig, Trajectories, TASKS};
+use graft::train::{NoHooks, OptimizerConfig, OptimizerKind};
+use graft::{Error, Result};
+
+#[derive(Args)]
+pub struct PretrainArgs {
+    /// Pretext task (inverse_dynamics, forward_prediction, temporal_contrastive,
+    /// behaviour_cloning, state_prediction, next_action, masked_action, denoising, rotation,
+    /// simclr, byol, mae).
+    #[arg(long)]
+    task: Option<String>,
+    /// The task's hyperparameters as a JSON object, e.g. '{"temperature": 0.2}'.
+    #[arg(long, value_name = "JSON")]
+    task_params: Option<String>,
+    /// Trajectory dataset (.arrow) for state-action tasks; for image tasks an image tensor
+    /// file (.safetensors) or an image dataset (ImageFolder, CIFAR, IDX folder or file).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Resize images to this square side (needed when an image folder's sizes differ).
+    #[arg(long)]
+    image_size: Option<u32>,
+    /// Encoder: a preset (nature_cnn, resnet18, vit_tiny, …), a JSON object or a .json file.
+    #[arg(long)]
+    model: Option<String>,
+    /// A whole PretrainConfig as JSON (the other flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Optimisation steps.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Passes over the data instead of --steps.
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Items per step.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Base learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Optimizer: adam, adamw (weight decay 0.05 unless --weight-decay) or sgd (momentum 0.9).
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Weight decay.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Clip the global gradient norm.
+    #[arg(long)]
+    clip: Option<f64>,
+    /// Write a training-state checkpoint every N steps.
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Log metrics every N steps.
+    #[arg(long)]
+    log_every: Option<u64>,
+    /// Run directory (default: runs/pretrain-<task>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue from the run directory's last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// A model from a preset name, a JSON object or a JSON file.
+pub fn parse_model(s: &str) -> Result<ModelConfig> {
+    let t = s.trim();
+    if t.starts_with('{') {
+        return ModelConfig::from_json(t);
+    }
+    let p = Path::new(t);
+    if p.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        return ModelConfig::from_json(&text);
+    }
+    ModelConfig::preset(t)
+}
+
+fn task_from(name: &str, params: Option<&str>) -> Result<TaskConfig> {
+    let base = TaskConfig::named(name)?;
+    let Some(params) = params else { return Ok(base) };
+    let mut v = serde_json::to_value(&base).map_err(|e| Error::Invalid(e.to_string()))?;
+    let extra: serde_json::Value = serde_json::from_str(params)
+        .map_err(|e| Error::Invalid(format!("--task-params is not JSON: {e}")))?;
+    let (Some(obj), Some(add)) = (v.as_object_mut(), extra.as_object()) else {
+        return Err(Error::Invalid("--task-params must be a JSON object".into()));
+    };
+    for (k, x) in add {
+        obj.insert(k.clone(), x.clone());
+    }
+    serde_json::from_value(v).map_err(|e| Error::Invalid(format!("task '{name}': {e}")))
+}
+
+pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
+    let mut cfg = match &args.config {
+        Some(p) => {
+            PretrainConfig::from_json(&std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)?
+        }
+        None => PretrainConfig::default(),
+    };
+    match (&args.task, &args.config) {
+        (Some(t), _) => cfg.task = task_from(t, args.task_params.as_deref())?,
+        (None, None) => {
+            return Err(Error::Invalid(format!("--task is required; one of {}", TASKS.join(", "))))
+        }
+        (None, Some(_)) => {}
+    }
+    if let Some(d) = &args.data {
+        cfg.data.path = d.clone();
+    }
+    cfg.data.image_size = args.image_size.or(cfg.data.image_size);
+    if cfg.data.path.as_os_str().is_empty() {
+        return Err(Error::Invalid("--data is required".into()));
+    }
+    if let Some(m) = &args.model {
+        cfg.model = parse_model(m)?;
+    }
+    let t = &mut cfg.trainer;
+    if let Some(s) = args.steps {
+        t.steps = s;
+    }
+    t.epochs = args.epochs.or(t.epochs);
+    if let Some(b) = args.batch {
+        t.batch_size = b;
+    }
+    if let Some(o) = &args.optimizer {
+        let lr = t.optimizer.lr;
+        t.optimizer = match o.as_str() {
+            "adam" => OptimizerConfig::adam(lr),
+            "adamw" => OptimizerConfig::adamw(lr, 0.05),
+            "sgd" => OptimizerConfig::sgd(lr, 0.9),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "--optimizer '{o}': expected adam, adamw or sgd"
+                )))
+            }
+        };
+    }
+    if let Some(lr) = args.lr {
+        t.optimizer.lr = lr;
+    }
+    if let Some(wd) = args.weight_decay {
+        t.optimizer.weight_decay = wd;
+        if wd > 0.0 && t.optimizer.kind == OptimizerKind::Adam {
+            t.optimizer.kind = OptimizerKind::AdamW;
+        }
+    }
+    t.grad_clip = args.clip.or(t.grad_clip);
+    if let Some(c) = args.checkpoint_every {
+        t.checkpoint_every = c;
+    }
+    if let Some(l) = args.log_every {
+        t.log_every = l;
+    }
+    t.progress = !args.quiet;
+    t.seed = seed;
+    cfg.device = device.to_string();
+    cfg.resume = args.resume;
+    let out =
+        args.out.unwrap_or_else(|| PathBuf::from(format!("runs/pretrain-{}", cfg.task.name())));
+    let o = pretrain(&cfg, &out, &mut NoHooks)?;
+    println!("task        {}", cfg.task.name());
+    println!("steps       {}{}", o.steps, if o.stopped_early { " (stopped early)" } else { "" });
+    if let (Some(a), Some(b)) = (o.first_loss, o.final_loss) {
+        println!("loss        {a:.4} -> {b:.4}");
+    }
+    for (k, v) in &o.metrics {
+        if !["loss", "lr_factor", "epoch"].contains(&k.as_str()) {
+            println!("{k:<11} {v:.4}");
+        }
+    }
+    println!("encoder     {}", o.encoder_path.display());
+    println!("checkpoint  {}", o.checkpoint_path.display());
+    println!("run dir     {} (config.json, metrics.csv, TensorBoard events)", out.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// An exported encoder (encoder.safetensors of a pretraining run).
+    #[arg(long)]
+    encoder: PathBuf,
+    /// Trajectory dataset (.arrow), or labelled images: an image tensor file (.safetensors)
+    /// or an image dataset (ImageFolder, CIFAR, IDX).
+    #[arg(long)]
+    data: PathBuf,
+    /// Resize images to this square side.
+    #[arg(long)]
+    image_size: Option<u32>,
+    /// Also probe a random initialisation of the same model (same seed) for comparison.
+    #[arg(long)]
+    baseline: bool,
+    /// Fraction of items (images) or episodes (trajectories) the probes are fitted on.
+    #[arg(long, default_value_t = 0.8)]
+    train_fraction: f64,
+    /// Neighbours of the k-NN probe.
+    #[arg(long, default_value_t = 20)]
+    k: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
+    let device = device.parse::<DeviceChoice>()?.resolve()?;
+    let meta = Checkpoint::read(&args.encoder)?.meta;
+    let model = meta.model_config()?.ok_or_else(|| Error::Checkpoint {
+        path: args.encoder.clone(),
+        problem: "no model config in its metadata (graft.config), so the encoder cannot be built"
+            .into(),
+    })?;
+    let cfg = ProbeConfig {
+        train_fraction: args.train_fraction,
+        k: args.k,
+        seed,
+        ..ProbeConfig::default()
+    };
+    let factor = pixel_factor(&model);
+    let arrow = args.data.extension().is_some_and(|e| e == "arrow");
+    let evaluate = |load: bool| -> Result<serde_json::Value> {
+        tch::manual_seed(seed as i64);
+        let mut vs = nn::VarStore::new(device);
+        let encoder = model.build(&vs.root())?;
+        if load {
+            checkpoint::load(&mut vs, &args.encoder)?;
+        }
+        Ok(if arrow {
+            let data = Trajectories::open(&args.data, device, factor)?;
+            serde_json::to_value(probe_control(&encoder, &data, &cfg)?)
+        } else {
+            let images = open_images(&args.data, args.image_size, device)?;
+            serde_json::to_value(probe_images(&encoder, factor, &images, &cfg)?)
+        }
+        .unwrap_or_default())
+    };
+    let mut out = serde_json::json!({ "pretrained": evaluate(true)? });
+    if args.baseline {
+        out["random_init"] = evaluate(false)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    for (name, v) in out.as_object().into_iter().flatten() {
+        println!("{name}");
+        for (k, x) in v.as_object().into_iter().flatten() {
+            match x.as_f64() {
+                Some(f) if k.contains("accuracy") || k.contains("r2") => {
+                    println!("  {k:<18} {f:.4}")
+                }
+                _ => println!("  {k:<18} {x}"),
+            }
+        }
+    }
+    Ok(())
+}

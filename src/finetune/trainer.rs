@@ -1,0 +1,432 @@
+//! The supervised fine-tuning loop: a strategy picks the trainable groups, Graft's optimizer
+//! updates them, and schedule hooks ([`TrainHooks`], usually a Rhai script) may change
+//! groups, learning rates and weight decay between steps.
+//!
+//! Per epoch: `on_epoch_start`; shuffled mini-batches, each one optimiser step (with
+//! `on_step` every `hooks.step_every()` steps); evaluation on the held-out set, then
+//! `on_eval` with its metrics; a training-state checkpoint (`checkpoints/last.safetensors`,
+//! written atomically, so a failure later never damages it).
+//!
+//! **BatchNorm of frozen groups** runs in evaluation mode (running statistics used and left
+//! untouched) while `frozen_bn_eval` holds — what a frozen feature extractor means in
+//! practice (Kornblith et al. 2019, <https://arxiv.org/abs/1805.08974>). Set it to false to
+//! let frozen groups keep adapting their statistics, as Keras' `trainable = False` on a
+//! BatchNorm layer does not.
+//!
+//! **Unfreezing and optimizer moments.** With `reset_state_on_unfreeze = true` (the default,
+//! fastai's behaviour when the trainable set changes) a group that is unfrozen starts with
+//! fresh moments and a fresh Adam bias correction, as if new to the optimizer: moments from
+//! before a freeze describe gradients of a network that has since moved. With `false` it
+//! resumes its old moments — useful when a group is frozen only briefly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+use super::data::{Supervised, Task};
+use super::lora::{Lora, LoraConfig, LORA_GROUP};
+use super::strategy::Strategy;
+use crate::error::{Error, Result};
+use crate::models::{BnEvalScope, Encoder, LayerGroup};
+use crate::report::MetricsLogger;
+use crate::train::{
+    save_train_state, step_seed, HookContext, LrSchedule, Optimizer, OptimizerConfig, TrainHooks,
+};
+
+/// File name of the rolling checkpoint inside `<run>/checkpoints/`.
+pub const LAST_CHECKPOINT: &str = "last.safetensors";
+
+/// Fine-tuning hyperparameters (JSON and Rhai maps fill the same struct).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FinetuneConfig {
+    /// Which groups train at the start (hooks may change it later).
+    pub strategy: Strategy,
+    /// Passes over the training set.
+    pub epochs: u64,
+    /// Examples per optimisation step.
+    pub batch_size: usize,
+    /// Update rule and base learning rate / weight decay of every group.
+    pub optimizer: OptimizerConfig,
+    /// Multiplier on every group's base learning rate, per step.
+    pub schedule: LrSchedule,
+    /// Fraction of the data held out for evaluation (0 = no evaluation).
+    pub val_fraction: f64,
+    /// Seed of the split, the shuffling and any dropout.
+    pub seed: u64,
+    /// Run BatchNorm of frozen groups in evaluation mode (module docs).
+    pub frozen_bn_eval: bool,
+    /// Reset a group's optimizer moments when it is unfrozen (module docs).
+    pub reset_state_on_unfreeze: bool,
+    /// Clip the global gradient norm to this value.
+    pub max_grad_norm: Option<f64>,
+    /// Write `checkpoints/last.safetensors` every this many epochs (0 = only when a hook asks).
+    pub checkpoint_every: u64,
+    /// LoRA adapters on transformer layers ([`super::lora`]); the strategy then applies to
+    /// the model's own groups and the `lora` group always trains (feature extraction + LoRA
+    /// is the usual recipe).
+    pub lora: Option<LoraConfig>,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        FinetuneConfig {
+            strategy: Strategy::Full,
+            epochs: 3,
+            batch_size: 64,
+            optimizer: OptimizerConfig::adam(1e-3),
+            schedule: LrSchedule::Constant,
+            val_fraction: 0.2,
+            seed: 0,
+            frozen_bn_eval: true,
+            reset_state_on_unfreeze: true,
+            max_grad_norm: None,
+            checkpoint_every: 1,
+            lora: None,
+        }
+    }
+}
+
+impl FinetuneConfig {
+    /// Refuse sizes and fractions that cannot train.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::Invalid("finetune: batch_size must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&self.val_fraction) {
+            return Err(Error::Invalid(format!(
+                "finetune: val_fraction must be in [0, 1), got {}",
+                self.val_fraction
+            )));
+        }
+        if let Some(m) = self.max_grad_norm {
+            if !(m > 0.0 && m.is_finite()) {
+                return Err(Error::Invalid(format!(
+                    "finetune: max_grad_norm must be positive, got {m}"
+                )));
+            }
+        }
+        self.schedule.validate()?;
+        self.optimizer.validate()
+    }
+}
+
+/// What a finished (or stopped) run reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FitSummary {
+    /// Optimisation steps done.
+    pub steps: u64,
+    /// Epochs started.
+    pub epochs: u64,
+    /// Whether a hook stopped training early.
+    pub stopped_early: bool,
+    /// Latest value of every metric.
+    pub metrics: BTreeMap<String, f64>,
+    /// The last checkpoint written, if any.
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// A model under fine-tuning: its variables, its optimizer (one group per layer group) and
+/// the configuration.
+pub struct Finetuner<'a> {
+    vs: &'a nn::VarStore,
+    model: &'a dyn Encoder,
+    groups: Vec<LayerGroup>,
+    /// The optimizer; public so callers and tests can inspect groups and learning rates.
+    pub optimizer: Optimizer,
+    config: FinetuneConfig,
+    step: u64,
+    lora: Option<Lora>,
+}
+
+impl<'a> Finetuner<'a> {
+    /// Build the optimizer over `model`'s layer groups and apply the strategy.
+    pub fn new(
+        vs: &'a nn::VarStore,
+        model: &'a dyn Encoder,
+        config: FinetuneConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut groups = model.layer_groups();
+        let lora = match &config.lora {
+            Some(c) => Some(Lora::attach(vs, &groups, c)?),
+            None => None,
+        };
+        let mut all = groups.clone();
+        if let Some(l) = &lora {
+            all.push(l.group());
+        }
+        let mut optimizer = Optimizer::new(vs, &all, &config.optimizer)?;
+        let model_groups: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+        let trainable = config.strategy.trainable(&model_groups)?;
+        for name in &model_groups {
+            if !trainable.contains(name) {
+                optimizer.freeze(name)?;
+            }
+        }
+        if let Some(l) = &lora {
+            groups.push(l.group());
+        }
+        Ok(Finetuner { vs, model, groups, optimizer, config, step: 0, lora })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FinetuneConfig {
+        &self.config
+    }
+
+    /// Optimisation steps done so far.
+    pub fn steps_done(&self) -> u64 {
+        self.step
+    }
+
+    /// Key prefixes of every frozen group: their BatchNorm layers are held in eval mode.
+    fn frozen_prefixes(&self) -> Vec<String> {
+        if !self.config.frozen_bn_eval {
+            return Vec::new();
+        }
+        let frozen: Vec<String> =
+            self.optimizer.groups().into_iter().filter(|g| g.frozen).map(|g| g.name).collect();
+        self.groups
+            .iter()
+            .filter(|g| frozen.contains(&g.name))
+            .flat_map(|g| g.prefixes.iter().cloned())
+            .collect()
+    }
+
+    fn loss(&self, task: Task, out: &Tensor, y: &Tensor) -> Result<Tensor> {
+        Ok(match task {
+            Task::Classification => {
+                let classes = out.size().last().copied().unwrap_or(0);
+                let max = y.max().int64_value(&[]);
+                if max >= classes {
+                    return Err(Error::Invalid(format!(
+                        "class index {max} but the model outputs only {classes} logits; give \
+                         the head as many outputs as there are classes"
+                    )));
+                }
+                out.cross_entropy_for_logits(y)
+            }
+            Task::Regression => {
+                let target = if y.dim() == 1 { y.unsqueeze(1) } else { y.shallow_clone() };
+                if out.size() != target.size() {
+                    return Err(Error::ShapeMismatch {
+                        what: "regression output".into(),
+                        expected: target.size(),
+                        got: out.size(),
+                    });
+                }
+                out.f_mse_loss(&target, tch::Reduction::Mean)?
+            }
+        })
+    }
+
+    /// One optimisation step on `(x, y)`; returns the loss.
+    pub fn train_step(&mut self, task: Task, x: &Tensor, y: &Tensor) -> Result<f64> {
+        tch::manual_seed(step_seed(self.config.seed, self.step));
+        let out = {
+            let _bn = BnEvalScope::enter(self.frozen_prefixes());
+            let _lora = self.lora.as_ref().map(Lora::scope);
+            self.model.forward_t(x, true)
+        };
+        let loss = self.loss(task, &out, y)?;
+        let value = loss.double_value(&[]);
+        if !value.is_finite() {
+            return Err(Error::Diverged { step: self.step as usize, loss: value });
+        }
+        // With every group frozen (a schedule may do that for a while) nothing requires a
+        // gradient: the step only counts.
+        if loss.requires_grad() {
+            match self.config.max_grad_norm {
+                Some(m) => {
+                    self.optimizer.backward_step_clip(&loss, m)?;
+                }
+                None => self.optimizer.backward_step(&loss)?,
+            }
+        }
+        self.step += 1;
+        Ok(value)
+    }
+
+    /// Loss (and accuracy for classification) of the model in inference mode on `data`.
+    pub fn evaluate(&self, data: &Supervised) -> Result<BTreeMap<String, f64>> {
+        let mut out = BTreeMap::new();
+        if data.is_empty() {
+            return Ok(out);
+        }
+        let device = self.vs.device();
+        let n = data.len() as i64;
+        let (mut loss_sum, mut correct) = (0.0, 0i64);
+        let _lora = self.lora.as_ref().map(Lora::scope);
+        tch::no_grad(|| -> Result<()> {
+            let mut start = 0;
+            while start < n {
+                let len = (self.config.batch_size as i64).min(n - start);
+                let idx = Tensor::arange_start(start, start + len, (Kind::Int64, tch::Device::Cpu));
+                let (x, y) = data.select(&idx, device);
+                let logits = self.model.forward_t(&x, false);
+                loss_sum += self.loss(data.task, &logits, &y)?.double_value(&[]) * len as f64;
+                if data.task == Task::Classification {
+                    correct +=
+                        logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64).int64_value(&[]);
+                }
+                start += len;
+            }
+            Ok(())
+        })?;
+        out.insert("val/loss".to_string(), loss_sum / n as f64);
+        if data.task == Task::Classification {
+            out.insert("val/accuracy".to_string(), correct as f64 / n as f64);
+        }
+        Ok(out)
+    }
+
+    /// The LoRA adapters, if configured (and not merged yet).
+    pub fn lora(&self) -> Option<&Lora> {
+        self.lora.as_ref()
+    }
+
+    /// Fold LoRA updates into the weights and drop the adapters (no-op without LoRA). The
+    /// `lora` optimizer group stays but no longer touches the model.
+    pub fn merge_lora(&mut self) -> Result<()> {
+        match self.lora.take() {
+            Some(l) => {
+                self.groups.retain(|g| g.name != LORA_GROUP);
+                l.merge(self.vs)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Save variables, optimizer state and progress to `path` (atomic).
+    pub fn save(&self, path: &Path, epoch: u64) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let meta = serde_json::json!({ "step": self.step, "epoch": epoch });
+        save_train_state(path, self.vs, &self.optimizer, &meta)
+    }
+
+    /// Train on `train` for the configured epochs, evaluating on `val` after each, calling
+    /// `hooks`, logging to `logger` and checkpointing into `out_dir/checkpoints/`.
+    pub fn fit(
+        &mut self,
+        train: &Supervised,
+        val: Option<&Supervised>,
+        hooks: &mut dyn TrainHooks,
+        mut logger: Option<&mut MetricsLogger>,
+        out_dir: Option<&Path>,
+    ) -> Result<FitSummary> {
+        if train.is_empty() {
+            return Err(Error::Invalid("finetune: the training set is empty".into()));
+        }
+        let device = self.vs.device();
+        let n = train.len() as i64;
+        let batch = self.config.batch_size as i64;
+        let steps_per_epoch = ((n + batch - 1) / batch) as u64;
+        let total_steps = steps_per_epoch * self.config.epochs;
+        let every = hooks.step_every();
+        let ckpt_path = out_dir.map(|d| d.join("checkpoints").join(LAST_CHECKPOINT));
+        let mut latest: BTreeMap<String, f64> = BTreeMap::new();
+        let mut summary = FitSummary {
+            steps: 0,
+            epochs: 0,
+            stopped_early: false,
+            metrics: BTreeMap::new(),
+            checkpoint: None,
+        };
+        let save_now = |me: &Self, epoch: u64, summary: &mut FitSummary| -> Result<()> {
+            if let Some(path) = &ckpt_path {
+                me.save(path, epoch)?;
+                summary.checkpoint = Some(path.clone());
+            }
+            Ok(())
+        };
+        'epochs: for epoch in 0..self.config.epochs {
+            summary.epochs = epoch + 1;
+            let mut ctx =
+                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
+            hooks.on_epoch_start(&mut ctx)?;
+            let (stop, save) = (ctx.stop, ctx.save_checkpoint);
+            if save {
+                save_now(self, epoch, &mut summary)?;
+            }
+            if stop {
+                summary.stopped_early = true;
+                break;
+            }
+            // The epoch's order depends only on (seed, epoch).
+            tch::manual_seed(step_seed(self.config.seed ^ 0x5EED_0FE9_0C00, epoch));
+            let perm = Tensor::randperm(n, (Kind::Int64, tch::Device::Cpu));
+            let mut loss_sum = 0.0;
+            let mut start = 0;
+            while start < n {
+                let len = batch.min(n - start);
+                let (x, y) = train.select(&perm.narrow(0, start, len), device);
+                start += len;
+                let factor = self.config.schedule.factor(self.step, total_steps);
+                self.optimizer.set_lr_factor(factor);
+                let loss = self.train_step(train.task, &x, &y)?;
+                loss_sum += loss * len as f64;
+                latest.insert("train/loss".into(), loss);
+                if let Some(l) = logger.as_deref_mut() {
+                    l.log(self.step, "train/loss", loss)?;
+                }
+                if every > 0 && self.step % every == 0 {
+                    let mut ctx = HookContext::new(
+                        self.step,
+                        epoch,
+                        total_steps,
+                        &mut self.optimizer,
+                        &latest,
+                    );
+                    hooks.on_step(&mut ctx)?;
+                    let (stop, save) = (ctx.stop, ctx.save_checkpoint);
+                    if save {
+                        save_now(self, epoch, &mut summary)?;
+                    }
+                    if stop {
+                        summary.stopped_early = true;
+                        break 'epochs;
+                    }
+                }
+            }
+            latest.insert("train/epoch_loss".into(), loss_sum / n as f64);
+            let mut metrics = match val {
+                Some(v) => self.evaluate(v)?,
+                None => BTreeMap::new(),
+            };
+            metrics.insert("train/epoch_loss".into(), loss_sum / n as f64);
+            for (k, v) in &metrics {
+                latest.insert(k.clone(), *v);
+            }
+            if let Some(l) = logger.as_deref_mut() {
+                for (k, v) in &metrics {
+                    l.log(self.step, k, *v)?;
+                }
+                for g in self.optimizer.groups() {
+                    l.log(self.step, &format!("lr/{}", g.name), g.lr * self.optimizer.lr_factor())?;
+                }
+                l.flush()?;
+            }
+            let mut ctx =
+                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
+            hooks.on_eval(&mut ctx, &metrics)?;
+            let (stop, save) = (ctx.stop, ctx.save_checkpoint);
+            let periodic =
+                self.config.checkpoint_every > 0 && (epoch + 1) % self.config.checkpoint_every == 0;
+            if save || periodic {
+                save_now(self, epoch + 1, &mut summary)?;
+            }
+            if stop {
+                summary.stopped_early = true;
+                break;
+            }
+        }
+        summary.steps = self.step;
+        summary.metrics = latest;
+        Ok(summary)
+    }
+}

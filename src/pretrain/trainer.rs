@@ -1,0 +1,392 @@
+//! The pretraining loop: one [`PretextTask`], one VarStore, Graft's optimizer and LR schedule,
+//! and everything around the step — data order, gradient clipping, EMA targets (through the
+//! task's `after_step`), bf16 autocast on CUDA, a progress bar, metrics to CSV and
+//! TensorBoard, schedule hooks, training-state checkpoints with exact resume, and a guard
+//! against non-finite losses.
+//!
+//! **Exact resume.** Everything random in step `s` is a function of `(seed, s)`: the data
+//! order of epoch `e` is a permutation drawn from `(seed, e)`, and libtorch is seeded with
+//! `step_seed(seed, s)` before the task computes its loss (augmentations, masks, dropout).
+//! The LR factor is a function of the step. A checkpoint therefore holds only the variables
+//! (EMA targets included), the optimizer's state and the step; a run stopped at step K and
+//! resumed ends with bit-identical parameters on CPU (`tests/pretrain.rs`). libtorch's
+//! generator is one per process, so this holds when no other run in the same process draws
+//! random numbers at the same time.
+//!
+//! **Logging and hooks.** Every `log_every` steps (and at the last) the loss and the task's
+//! metrics, averaged over the interval, go to `metrics.csv` and TensorBoard; `on_eval` runs
+//! then with those values, `on_step` every `step_every()` steps, `on_epoch_start` before each
+//! epoch. Hooks may change the optimizer's groups, stop the run or ask for a checkpoint.
+//!
+//! **Divergence.** A non-finite loss stops the run with [`Error::Diverged`] before the bad
+//! step is applied; checkpoints are written only after checking every variable is finite,
+//! so the last good checkpoint is never overwritten with a broken state.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use tch::{nn, Device, Tensor};
+
+use graft_envs::EnvRng;
+
+use crate::error::{Error, Result};
+use crate::report::MetricsLogger;
+use crate::train::{
+    load_train_state, save_train_state, step_seed, HookContext, Optimizer, TrainHooks,
+};
+
+use super::base::{PretextTask, TaskLoss};
+use super::config::TrainerConfig;
+
+/// File name of the latest good training state inside `<out>/checkpoints/`.
+pub const LAST_CHECKPOINT: &str = "last.safetensors";
+
+/// Mixed into the seed of the data order.
+const DATA_ORDER_SALT: u64 = 0xDA7A_0D3E_5EED_0001;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopOutcome {
+    /// Steps done (the last step's number).
+    pub steps: u64,
+    /// Whether a hook asked to stop before the planned number of steps.
+    pub stopped_early: bool,
+    /// Loss of the first step of this invocation (`None` when no step ran).
+    pub first_loss: Option<f64>,
+    /// Mean loss over the last logging interval.
+    pub final_loss: Option<f64>,
+    /// Latest value of every metric logged.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// The epoch permutation sampler: epoch `e` visits the items in the order of a Fisher–Yates
+/// shuffle drawn from `(seed, e)`; a step takes the next `batch` of them (wrapping around
+/// within the epoch when there are fewer items than a batch).
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    n: usize,
+    batch: usize,
+    seed: u64,
+    epoch: Option<u64>,
+    order: Vec<usize>,
+}
+
+impl Sampler {
+    /// A sampler over `n` items, `batch` per step.
+    pub fn new(n: usize, batch: usize, seed: u64) -> Result<Self> {
+        if n == 0 || batch == 0 {
+            return Err(Error::Invalid(format!(
+                "pretraining needs items and a positive batch size (items {n}, batch {batch})"
+            )));
+        }
+        Ok(Sampler { n, batch, seed, epoch: None, order: Vec::new() })
+    }
+
+    /// Steps per epoch: `n / batch` full batches (at least one).
+    pub fn steps_per_epoch(&self) -> u64 {
+        (self.n / self.batch).max(1) as u64
+    }
+
+    /// The epoch of 0-based step `s`.
+    pub fn epoch_of(&self, s: u64) -> u64 {
+        s / self.steps_per_epoch()
+    }
+
+    /// The item indices of 0-based step `s`.
+    pub fn indices(&mut self, s: u64) -> &[usize] {
+        let epoch = self.epoch_of(s);
+        if self.epoch != Some(epoch) {
+            // Salted so the data order is not correlated with the per-step libtorch seeds.
+            let mut rng = EnvRng::seed_from(step_seed(self.seed ^ DATA_ORDER_SALT, epoch) as u64);
+            let mut order: Vec<usize> = (0..self.n).collect();
+            for i in (1..order.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                order.swap(i, j);
+            }
+            if self.n < self.batch {
+                let base = order.clone();
+                order = base.iter().cycle().take(self.batch).copied().collect();
+            }
+            self.order = order;
+            self.epoch = Some(epoch);
+        }
+        let pos = (s % self.steps_per_epoch()) as usize * self.batch;
+        &self.order[pos..pos + self.batch]
+    }
+}
+
+/// The loop's inputs besides the task.
+pub struct Loop<'a> {
+    /// Settings.
+    pub config: &'a TrainerConfig,
+    /// Every variable of the task (online networks and frozen targets).
+    pub vs: &'a mut nn::VarStore,
+    /// The optimizer over the trainable variables.
+    pub optimizer: &'a mut Optimizer,
+    /// Run directory: metrics, events and `checkpoints/` go there.
+    pub out_dir: &'a Path,
+    /// Start from `<out>/checkpoints/last.safetensors` if it exists.
+    pub resume: bool,
+    /// Schedule hooks.
+    pub hooks: &'a mut dyn TrainHooks,
+    /// Stop (as if killed) after this step, without a final checkpoint beyond the periodic
+    /// ones — for tests of resume.
+    pub halt_after: Option<u64>,
+}
+
+/// The checkpoint directory of a run directory.
+pub fn checkpoint_dir(out_dir: &Path) -> PathBuf {
+    out_dir.join("checkpoints")
+}
+
+/// Total steps the configuration asks for with `n` items.
+pub fn total_steps(config: &TrainerConfig, n: usize) -> Result<u64> {
+    let sampler = Sampler::new(n, config.batch_size, config.seed)?;
+    let total = match config.epochs {
+        Some(e) => e * sampler.steps_per_epoch(),
+        None => config.steps,
+    };
+    if total == 0 {
+        return Err(Error::Invalid("pretraining needs at least one step".into()));
+    }
+    Ok(total)
+}
+
+/// Run the loop to the end (or until a hook stops it); see the module docs.
+pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
+    let Loop { config, vs, optimizer, out_dir, resume, hooks, halt_after } = run;
+    let n = task.num_items();
+    let total = total_steps(config, n)?;
+    let mut sampler = Sampler::new(n, config.batch_size, config.seed)?;
+    let ckpt_dir = checkpoint_dir(out_dir);
+    std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
+    let last = ckpt_dir.join(LAST_CHECKPOINT);
+
+    let mut start = 0u64;
+    if resume && last.exists() {
+        let meta = load_train_state(&last, vs, optimizer)?;
+        start = meta.get("step").and_then(|s| s.as_u64()).ok_or_else(|| Error::Checkpoint {
+            path: last.clone(),
+            problem: "training state without a 'step' entry".into(),
+        })?;
+        if start > total {
+            return Err(Error::Checkpoint {
+                path: last.clone(),
+                problem: format!("it is at step {start}, past this run's {total} steps"),
+            });
+        }
+    }
+
+    // A resumed run appends to its metrics and starts a new event file beside the old one.
+    let mut logger =
+        if start > 0 { MetricsLogger::append(out_dir)? } else { MetricsLogger::create(out_dir)? };
+    let bar = progress_bar(config.progress, total, start);
+    let cuda = vs.device() != Device::Cpu;
+    let autocast = config.bf16 && cuda;
+    let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
+    let (mut first_loss, mut final_loss) = (None, None);
+    let (mut loss_sum, mut loss_count) = (0.0, 0u64);
+    // Task metrics summed on the device over the logging interval (no per-step sync).
+    let mut metric_sums: Vec<(&'static str, Tensor)> = Vec::new();
+    let mut stopped_early = false;
+    let mut timer = (Instant::now(), start);
+    let mut step = start;
+
+    while step < total {
+        let epoch = sampler.epoch_of(step);
+        // Also at the first step of a resumed run, so hooks can re-apply their schedule.
+        if step == start || step % sampler.steps_per_epoch() == 0 {
+            let mut ctx = context(step, epoch, total, optimizer, &metrics);
+            hooks.on_epoch_start(&mut ctx)?;
+            if ctx.stop {
+                stopped_early = true;
+                break;
+            }
+        }
+        let indices = sampler.indices(step).to_vec();
+        let (out, loss) = match train_step(task, optimizer, config, step, total, &indices, autocast)
+        {
+            Ok(r) => r,
+            Err(e) => {
+                bar.abandon();
+                return Err(e);
+            }
+        };
+        step += 1;
+        first_loss.get_or_insert(loss);
+        loss_sum += loss;
+        loss_count += 1;
+        for (name, t) in out.metrics {
+            let t = t.to_kind(tch::Kind::Double);
+            match metric_sums.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += t,
+                None => metric_sums.push((name, t)),
+            }
+        }
+        bar.set_position(step);
+
+        let log_now = step % config.log_every.max(1) == 0 || step == total;
+        if log_now {
+            let mean = loss_sum / loss_count as f64;
+            final_loss = Some(mean);
+            let elapsed = timer.0.elapsed().as_secs_f64().max(1e-9);
+            let mut values: Vec<(String, f64)> = vec![
+                ("loss".into(), mean),
+                ("lr_factor".into(), optimizer.lr_factor()),
+                ("steps_per_sec".into(), (step - timer.1) as f64 / elapsed),
+                ("epoch".into(), epoch as f64),
+            ];
+            for (name, sum) in metric_sums.drain(..) {
+                values.push((name.into(), f64::try_from(sum)? / loss_count as f64));
+            }
+            let refs: Vec<(&str, f64)> = values.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            logger.log_all(step, &refs)?;
+            for (k, v) in values {
+                metrics.insert(k, v);
+            }
+            bar.set_message(format!("loss {mean:.4}"));
+            (loss_sum, loss_count, timer) = (0.0, 0, (Instant::now(), step));
+        }
+
+        let mut save = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
+        if hooks.step_every() > 0 && step % hooks.step_every() == 0 {
+            let mut ctx = context(step, epoch, total, optimizer, &metrics);
+            hooks.on_step(&mut ctx)?;
+            save |= ctx.save_checkpoint;
+            stopped_early |= ctx.stop;
+        }
+        if log_now {
+            let mut ctx = context(step, epoch, total, optimizer, &metrics);
+            hooks.on_eval(&mut ctx, &metrics.clone())?;
+            save |= ctx.save_checkpoint;
+            stopped_early |= ctx.stop;
+        }
+        if save || step == total || stopped_early {
+            save_checkpoint(&last, vs, optimizer, step, total)?;
+        }
+        if stopped_early || halt_after == Some(step) {
+            break;
+        }
+    }
+    logger.flush()?;
+    bar.finish_and_clear();
+    Ok(LoopOutcome { steps: step, stopped_early, first_loss, final_loss, metrics })
+}
+
+/// One optimisation step (0-based `step` of `total`) on items `indices`: LR factor, libtorch
+/// seeded with `step_seed(seed, step)`, loss (under bf16 autocast when `autocast`), the
+/// divergence check, backward with optional clipping, optimizer step, the task's
+/// `after_step`. Returns the task's output and the loss value.
+pub fn train_step(
+    task: &mut dyn PretextTask,
+    optimizer: &mut Optimizer,
+    config: &TrainerConfig,
+    step: u64,
+    total: u64,
+    indices: &[usize],
+    autocast: bool,
+) -> Result<(TaskLoss, f64)> {
+    optimizer.set_lr_factor(config.schedule.factor(step, total));
+    tch::manual_seed(step_seed(config.seed, step));
+    let out = tch::autocast(autocast, || task.loss(indices, true))?;
+    let loss = f64::try_from(&out.loss)?;
+    if !loss.is_finite() {
+        return Err(Error::Diverged { step: step as usize + 1, loss });
+    }
+    match config.grad_clip {
+        Some(c) => {
+            optimizer.backward_step_clip(&out.loss, c)?;
+        }
+        None => optimizer.backward_step(&out.loss)?,
+    }
+    task.after_step(step + 1, total)?;
+    Ok((out, loss))
+}
+
+fn context<'a>(
+    step: u64,
+    epoch: u64,
+    total_steps: u64,
+    optimizer: &'a mut Optimizer,
+    metrics: &'a BTreeMap<String, f64>,
+) -> HookContext<'a> {
+    HookContext::new(step, epoch, total_steps, optimizer, metrics)
+}
+
+/// Write the training state after checking every variable is finite (see the module docs).
+fn save_checkpoint(
+    path: &Path,
+    vs: &nn::VarStore,
+    optimizer: &Optimizer,
+    step: u64,
+    total: u64,
+) -> Result<()> {
+    for (name, t) in vs.variables() {
+        if t.is_floating_point() && !bool::try_from(t.isfinite().all())? {
+            return Err(Error::Invalid(format!(
+                "training diverged at step {step}: variable '{name}' holds NaN or Inf; the last \
+                 good checkpoint {} was kept",
+                path.display()
+            )));
+        }
+    }
+    save_train_state(path, vs, optimizer, &json!({"step": step, "total_steps": total}))
+}
+
+fn progress_bar(enabled: bool, total: u64, start: u64) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {per_sec}  {msg}  ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_position(start);
+    bar
+}
+
+/// The VarStore's variables sorted by name (to compare two runs, as the resume tests do).
+pub fn variables_sorted(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_epoch_visits_every_item_once_in_a_seeded_order() {
+        let mut s = Sampler::new(10, 3, 7).unwrap();
+        assert_eq!(s.steps_per_epoch(), 3);
+        let mut seen: Vec<usize> = (0..3).flat_map(|k| s.indices(k).to_vec()).collect();
+        let first_epoch = seen.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 9, "no item twice within an epoch");
+        let second: Vec<usize> = (3..6).flat_map(|k| s.indices(k).to_vec()).collect();
+        assert_ne!(first_epoch, second, "a new order each epoch");
+        // The order depends only on (seed, epoch): a fresh sampler jumping to step 4 agrees.
+        let mut t = Sampler::new(10, 3, 7).unwrap();
+        assert_eq!(t.indices(4), &second[3..6]);
+        let mut u = Sampler::new(10, 3, 8).unwrap();
+        let other: Vec<usize> = (0..3).flat_map(|k| u.indices(k).to_vec()).collect();
+        assert_ne!(other, first_epoch, "another seed, another order");
+    }
+
+    #[test]
+    fn fewer_items_than_a_batch_wrap_around() {
+        let mut s = Sampler::new(2, 5, 0).unwrap();
+        let b = s.indices(0).to_vec();
+        assert_eq!(b.len(), 5);
+        assert!(b.iter().all(|&i| i < 2));
+        assert!(Sampler::new(0, 5, 0).is_err());
+    }
+}

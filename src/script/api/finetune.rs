@@ -1,0 +1,124 @@
+//! `finetune::run(model, data, config)` — fine-tune a model on a supervised set under a
+//! strategy, with Rhai schedule hooks. `config` fills [`FinetuneConfig`] (the same struct as
+//! JSON) plus two script-only keys: `head` (attach a new linear head of that width before
+//! training; `"auto"` = the data's classes or regression width) and `hooks` (see
+//! [`crate::script::hooks`]). Returns a map: steps, epochs, stopped_early, metrics, checkpoint,
+//! and the optimizer's groups (name, lr, weight_decay, frozen).
+//!
+//! ```rhai
+//! let result = finetune::run(m, set, #{
+//!     head: "auto",
+//!     strategy: #{kind: "feature_extraction"},
+//!     epochs: 3,
+//!     optimizer: #{kind: "adam", lr: param("lr", 1e-3)},
+//!     hooks: #{on_eval: |ctx, m| if m["val/accuracy"] > 0.98 { ctx.stop() }},
+//! });
+//! ```
+
+use rhai::{Array, Dynamic, Map, Module, NativeCallContext};
+
+use super::data::SupervisedHandle;
+use super::model::ModelHandle;
+use super::{fail, from_map, to_dyn, RhaiResult};
+use crate::finetune::{FinetuneConfig, Finetuner};
+use crate::script::error::to_rhai;
+use crate::script::hooks::{Caller, HookFns, RhaiHooks};
+use crate::script::session::Session;
+
+fn run(
+    ctx: &NativeCallContext,
+    session: &Session,
+    model: &ModelHandle,
+    data: &SupervisedHandle,
+    mut options: Map,
+) -> RhaiResult<Map> {
+    let hooks = match options.remove("hooks") {
+        None => HookFns::default(),
+        Some(h) => match h.try_cast::<Map>() {
+            Some(map) => HookFns::from_map(&map).map_err(to_rhai)?,
+            None => {
+                return fail("finetune: hooks must be a map #{on_epoch_start: |ctx| ...}".into())
+            }
+        },
+    };
+    let head = options.remove("head");
+    if !options.contains_key("seed") {
+        options.insert("seed".into(), Dynamic::from(session.seed() as i64));
+    }
+    let config: FinetuneConfig = from_map("finetune config", options)?;
+    if let Some(h) = head {
+        let width = if h.clone().try_cast::<rhai::ImmutableString>().is_some_and(|s| s == "auto") {
+            data.0.output_dim()
+        } else {
+            match h.as_int() {
+                Ok(w) => w,
+                Err(_) => return fail("finetune: head must be a width or \"auto\"".into()),
+            }
+        };
+        model.attach_head(width).map_err(to_rhai)?;
+    }
+    let (train, val) = data.0.split(config.val_fraction, config.seed).map_err(to_rhai)?;
+    let main_file = session.script().display().to_string();
+    let mut rhai_hooks =
+        RhaiHooks::new(hooks, Caller::Context(ctx), config.reset_state_on_unfreeze, &main_file);
+    let st = model.0.borrow();
+    let Some(net) = st.net.as_ref() else { return fail("model is busy".into()) };
+    let mut trainer = Finetuner::new(&st.vs, net.as_ref(), config).map_err(to_rhai)?;
+    let run_dir = session.run_dir();
+    let val = if val.is_empty() { None } else { Some(&val) };
+    // The logger is lent to the loop for the whole run; `report::log` inside a hook is
+    // refused with an error meanwhile.
+    let mut logger = session.take_metrics().map_err(to_rhai)?;
+    let result = trainer.fit(&train, val, &mut rhai_hooks, Some(&mut logger), Some(&run_dir));
+    session.return_metrics(logger);
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            // A hook's own Rhai error keeps its call stack; other failures become located
+            // runtime errors at this call.
+            return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e)));
+        }
+    };
+    if trainer.config().lora.as_ref().is_some_and(|l| l.merge) {
+        trainer.merge_lora().map_err(to_rhai)?;
+        session.log_line("finetune: LoRA updates merged into the weights");
+    }
+    session.log_line(&format!(
+        "finetune: {} steps over {} epochs{}; metrics {:?}",
+        summary.steps,
+        summary.epochs,
+        if summary.stopped_early { " (stopped early)" } else { "" },
+        summary.metrics
+    ));
+    let mut out = Map::new();
+    out.insert("steps".into(), Dynamic::from(summary.steps as i64));
+    out.insert("epochs".into(), Dynamic::from(summary.epochs as i64));
+    out.insert("stopped_early".into(), Dynamic::from(summary.stopped_early));
+    out.insert("metrics".into(), to_dyn(&summary.metrics)?);
+    out.insert(
+        "checkpoint".into(),
+        summary.checkpoint.map_or(Dynamic::UNIT, |p| Dynamic::from(p.display().to_string())),
+    );
+    out.insert("groups".into(), to_dyn(&trainer.optimizer.groups())?);
+    Ok(out)
+}
+
+/// The `finetune` module.
+pub fn module(session: &Session) -> Module {
+    let mut m = Module::new();
+    let s = session.clone();
+    m.set_native_fn(
+        "run",
+        move |ctx: NativeCallContext,
+              model: &mut ModelHandle,
+              data: SupervisedHandle,
+              options: Map| { super::located(&ctx, run(&ctx, &s, model, &data, options)) },
+    );
+    m.set_native_fn("strategies", || {
+        Ok(["feature_extraction", "full", "select_layers"]
+            .iter()
+            .map(|s| Dynamic::from(s.to_string()))
+            .collect::<Array>())
+    });
+    m
+}

@@ -1,0 +1,666 @@
+//! Rhai scripts end to end: the schedule library's effect over epochs and steps against
+//! hand-computed tables (and the Rust schedules for the curves both implement), `graft run`
+//! run directories and `--set`, the import sandbox, and malformed scripts — each must give a
+//! located error and exit status 1, never a panic, and leave the last checkpoint intact.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use graft::models::{Checkpoint, LayerGroup};
+use graft::script::hooks::Caller;
+use graft::script::{build_engine, HookFns, RhaiHooks, ScriptLimits, Session, SessionOptions};
+use graft::train::{HookContext, LrSchedule, Optimizer, OptimizerConfig, TrainHooks};
+use rhai::Map;
+use tch::{nn, Device};
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("graft-script-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const GROUPS: [&str; 4] = ["g0", "g1", "g2", "head"];
+
+/// A model with one linear layer per group and its optimizer (Adam, lr 0.01 everywhere).
+fn four_groups() -> (nn::VarStore, Optimizer) {
+    let vs = nn::VarStore::new(Device::Cpu);
+    for g in GROUPS {
+        let _ = nn::linear(vs.root() / g, 2, 2, Default::default());
+    }
+    let groups: Vec<LayerGroup> =
+        GROUPS.iter().map(|g| LayerGroup::new(*g, vec![g.to_string()])).collect();
+    let opt = Optimizer::new(&vs, &groups, &OptimizerConfig::adam(0.01)).unwrap();
+    (vs, opt)
+}
+
+/// Compile `hooks_expr` (a script whose value is the hooks map) in a session under `dir`.
+struct Harness {
+    engine: rhai::Engine,
+    ast: rhai::AST,
+    fns: HookFns,
+    _session: Session,
+}
+
+fn harness(name: &str, script: &str) -> Harness {
+    let dir = tmp_dir(name);
+    let path = dir.join("hooks.rhai");
+    std::fs::write(&path, script).unwrap();
+    let session = Session::create(SessionOptions {
+        script: path,
+        run_dir: dir.join("run"),
+        overrides: Default::default(),
+        seed: 0,
+        device: Device::Cpu,
+        echo: false,
+    })
+    .unwrap();
+    let engine = build_engine(&ScriptLimits::default(), &session);
+    let ast = engine.compile(script).unwrap();
+    let map: Map = engine.eval_ast(&ast).unwrap();
+    let fns = HookFns::from_map(&map).unwrap();
+    Harness { engine, ast, fns, _session: session }
+}
+
+impl Harness {
+    fn hooks(&self) -> RhaiHooks<'_> {
+        RhaiHooks::new(
+            self.fns.clone(),
+            Caller::Standalone { engine: &self.engine, ast: &self.ast },
+            true,
+            "hooks.rhai",
+        )
+    }
+}
+
+fn lrs(opt: &Optimizer) -> Vec<f64> {
+    opt.groups().iter().map(|g| g.lr).collect()
+}
+
+fn frozen(opt: &Optimizer) -> Vec<bool> {
+    opt.groups().iter().map(|g| g.frozen).collect()
+}
+
+fn assert_close(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-12 * w.abs().max(1e-3), "{what}: got {got:?}, want {want:?}");
+    }
+}
+
+/// Call on_epoch_start for epochs 0..n and record (frozen flags, lrs) after each.
+fn run_epochs(h: &Harness, n: u64) -> (Vec<Vec<bool>>, Vec<Vec<f64>>) {
+    let (_vs, mut opt) = four_groups();
+    let metrics = Default::default();
+    let mut hooks = h.hooks();
+    let (mut fr, mut lr) = (Vec::new(), Vec::new());
+    for epoch in 0..n {
+        let mut ctx = HookContext::new(epoch * 10, epoch, n * 10, &mut opt, &metrics);
+        hooks.on_epoch_start(&mut ctx).unwrap();
+        fr.push(frozen(&opt));
+        lr.push(lrs(&opt));
+    }
+    (fr, lr)
+}
+
+/// Call on_step at the given next-step indices of a `total`-step run; the head's lr after each.
+fn run_steps(h: &Harness, steps: &[u64], total: u64) -> Vec<f64> {
+    let (_vs, mut opt) = four_groups();
+    let metrics = Default::default();
+    let mut hooks = h.hooks();
+    steps
+        .iter()
+        .map(|&s| {
+            let mut ctx = HookContext::new(s, 0, total, &mut opt, &metrics);
+            hooks.on_step(&mut ctx).unwrap();
+            opt.lr("head").unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn gradual_unfreezing_table() {
+    let h = harness(
+        "ulmfit",
+        r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::gradual_unfreezing(ctx, 1) } }"#,
+    );
+    let (fr, _) = run_epochs(&h, 5);
+    let t = true;
+    let f = false;
+    assert_eq!(fr, vec![[t, t, t, f], [t, t, f, f], [t, f, f, f], [f, f, f, f], [f, f, f, f]]);
+    let h = harness(
+        "ulmfit2",
+        r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::gradual_unfreezing(ctx, 2) } }"#,
+    );
+    let (fr, _) = run_epochs(&h, 5);
+    assert_eq!(fr, vec![[t, t, t, f], [t, t, t, f], [t, t, f, f], [t, t, f, f], [t, f, f, f]]);
+}
+
+#[test]
+fn discriminative_and_layerwise_rates_table() {
+    let h = harness(
+        "discr",
+        r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::discriminative_lr(ctx, 0.01, 2.6) } }"#,
+    );
+    let (_, lr) = run_epochs(&h, 1);
+    // 2.6^3 = 17.576, 2.6^2 = 6.76.
+    assert_close(&lr[0], &[0.01 / 17.576, 0.01 / 6.76, 0.01 / 2.6, 0.01], "discriminative");
+    let h = harness(
+        "lld",
+        r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::layerwise_lr_decay(ctx, 1e-3, 0.65) } }"#,
+    );
+    let (_, lr) = run_epochs(&h, 1);
+    // 0.65^3 = 0.274625, 0.65^2 = 0.4225.
+    assert_close(&lr[0], &[1e-3 * 0.274625, 1e-3 * 0.4225, 1e-3 * 0.65, 1e-3], "layer decay");
+}
+
+#[test]
+fn slanted_triangular_table() {
+    let h = harness(
+        "stlr",
+        r#"#{ on_step: |ctx| { import "schedules" as s; s::slanted_triangular(ctx, 0.01, 0.1, 32.0, 2.6) } }"#,
+    );
+    // T = 20, cut = 2: p = t/2 rising, then 1 - (t-2)/18; lr = 0.01 (1 + 31 p) / 32.
+    let got = run_steps(&h, &[0, 1, 2, 11, 19], 20);
+    let want =
+        [0.01 / 32.0, 0.01 * 16.5 / 32.0, 0.01, 0.01 * 16.5 / 32.0, 0.01 * (49.0 / 18.0) / 32.0];
+    assert_close(&got, &want, "slanted triangular (head)");
+}
+
+#[test]
+fn warmup_cosine_and_one_cycle_tables() {
+    let h = harness(
+        "wc",
+        r#"#{ on_step: |ctx| { import "schedules" as s; s::warmup_cosine(ctx, 0.1, 2, 0.0) } }"#,
+    );
+    // Warm-up (s+1)/2, then half a cosine over 8 steps: s=6 is halfway (factor 0.5).
+    let got = run_steps(&h, &[0, 1, 2, 6, 10], 10);
+    assert_close(&got, &[0.05, 0.1, 0.1, 0.05, 0.0], "warmup cosine");
+    let rust = LrSchedule::WarmupCosine { warmup_steps: 2, min_factor: 0.0 };
+    let all: Vec<u64> = (0..10).collect();
+    let want: Vec<f64> = all.iter().map(|&s| 0.1 * rust.factor(s, 10)).collect();
+    assert_close(&run_steps(&h, &all, 10), &want, "warmup cosine vs LrSchedule");
+
+    let h = harness(
+        "oc",
+        r#"#{ on_step: |ctx| { import "schedules" as s; s::one_cycle(ctx, 0.1, 0.3, 25.0, 1e4) } }"#,
+    );
+    // initial 0.1/25 = 0.004, peak at step 0.3*10-1 = 2, minimum 0.004/1e4 at step 9.
+    let got = run_steps(&h, &[0, 1, 2, 9], 10);
+    assert_close(&got, &[0.004, 0.052, 0.1, 4e-7], "one cycle");
+    let want: Vec<f64> = all.iter().map(|&s| 0.1 * LrSchedule::one_cycle().factor(s, 10)).collect();
+    assert_close(&run_steps(&h, &all, 10), &want, "one cycle vs LrSchedule");
+}
+
+#[test]
+fn backbone_finetuning_table() {
+    let h = harness(
+        "bbf",
+        r#"#{ on_epoch_start: |ctx| { import "schedules" as s; s::backbone_finetuning(ctx, 2) } }"#,
+    );
+    let (fr, lr) = run_epochs(&h, 9);
+    for (e, flags) in fr.iter().enumerate() {
+        let want = if e < 2 { [true, true, true, false] } else { [false; 4] };
+        assert_eq!(flags, &want, "epoch {e}");
+    }
+    // Head lr 0.01. Epoch 2: 0.01 * 0.1 / 10; then 1.5x of the previous (0.001 before the
+    // division at epoch 2), capped at the head's 0.01 from epoch 8.
+    let backbone = [0.01, 0.01, 1e-4, 1.5e-3, 2.25e-3, 3.375e-3, 5.0625e-3, 7.59375e-3, 0.01];
+    for (e, want) in backbone.iter().enumerate() {
+        assert_close(&lr[e], &[*want, *want, *want, 0.01], &format!("epoch {e}"));
+    }
+}
+
+#[test]
+fn ctx_refuses_unknown_groups_and_bad_rates_with_a_location() {
+    let h = harness("bad", "#{ on_epoch_start: |ctx| {\n  ctx.set_lr(\"head\", -1.0);\n} }");
+    let (_vs, mut opt) = four_groups();
+    let metrics = Default::default();
+    let mut ctx = HookContext::new(0, 0, 10, &mut opt, &metrics);
+    let err = h.hooks().on_epoch_start(&mut ctx).unwrap_err().to_string();
+    assert!(err.starts_with("hooks.rhai:2:7"), "{err}");
+    assert!(err.contains("learning rate must be finite and >= 0"), "{err}");
+    // Nothing was applied.
+    assert_eq!(lrs(&opt), vec![0.01; 4]);
+}
+
+// ---- graft run ----
+
+fn graft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// Run a script expected to fail: status 1, no panic, the error located at `at`.
+fn fails_at(name: &str, script: &str, at: &str, message: &str, extra: &[&str]) -> PathBuf {
+    let dir = tmp_dir(name);
+    let path = write(&dir, "s.rhai", script);
+    let out_dir = dir.join("run");
+    let out = out_dir.display().to_string();
+    let mut args = vec!["run", path.as_str(), "--out", out.as_str(), "--quiet"];
+    args.extend_from_slice(extra);
+    let o = graft(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{name}: {stderr}");
+    assert!(!stderr.contains("internal error"), "{name} panicked: {stderr}");
+    let want = format!("{path}:{at}");
+    assert!(stderr.contains(&want), "{name}: expected '{want}' in: {stderr}");
+    assert!(stderr.contains(message), "{name}: expected '{message}' in: {stderr}");
+    let log = std::fs::read_to_string(out_dir.join("run.log")).unwrap();
+    assert!(log.contains(&want), "{name}: the error is not in run.log: {log}");
+    out_dir
+}
+
+#[test]
+fn malformed_scripts_give_located_errors() {
+    fails_at("syntax", "let a = 1;\nlet x = ;\n", "2:9", "Syntax error", &[]);
+    fails_at("runtime", "let a = 1;\n\nlet b = a / 0;\n", "3:11", "Division by zero", &[]);
+    fails_at("throw", "fn f(x) {\n  throw `bad ${x}`;\n}\nf(3);\n", "2:3", "bad 3", &[]);
+    fails_at(
+        "infinite",
+        "let i = 0;\nloop { i += 1; }\n",
+        "2:",
+        "Too many operations",
+        &["--max-operations", "100000"],
+    );
+    fails_at(
+        "unknown_fn",
+        "let a = 1;\nfrobnicate(a);\n",
+        "2:1",
+        "Function not found: frobnicate",
+        &[],
+    );
+    fails_at(
+        "wrong_type",
+        "let d = data::blobs(3);\n",
+        "1:15",
+        "Function not found: data::blobs (i64)",
+        &[],
+    );
+    fails_at(
+        "log_in_hook",
+        "let m = model::build(#{kind: \"mlp\", input_dim: 4, hidden: [8]});\nlet set = data::blobs(#{n: 32, dim: 4, classes: 2});\nfinetune::run(m, set, #{head: 2, epochs: 1,\n  hooks: #{on_epoch_start: |ctx| report::log(\"x\", 1.0)}});\n",
+        "4:42",
+        "cannot write metrics while training runs",
+        &[],
+    );
+    fails_at(
+        "hook_typo",
+        "let m = model::build(#{kind: \"mlp\", input_dim: 4, hidden: [8]});\nlet set = data::blobs(#{n: 32, dim: 4, classes: 2});\nfinetune::run(m, set, #{head: 2, hooks: #{on_epoc_start: |ctx| ()}});\n",
+        "3:11",
+        "unknown hook 'on_epoc_start'",
+        &[],
+    );
+    fails_at(
+        "bad_config",
+        "let m = model::build(#{kind: \"mlp\", widht: 3});\n",
+        "1:16",
+        "unknown field `widht`",
+        &[],
+    );
+}
+
+#[test]
+fn a_hook_that_throws_mid_training_leaves_the_last_checkpoint() {
+    let script = r#"let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [8]});
+let set = data::blobs(#{n: 64, dim: 4, classes: 3});
+finetune::run(m, set, #{
+    head: "auto", epochs: 4, batch_size: 16,
+    hooks: #{ on_epoch_start: |ctx| {
+        if ctx.epoch == 2 {
+            throw "schedule failed";
+        }
+    } },
+});
+"#;
+    let run = fails_at("hook_throws", script, "7:13", "schedule failed", &[]);
+    let ckpt = Checkpoint::read(run.join("checkpoints/last.safetensors")).unwrap();
+    // Written after epoch index 1: 2 epochs of ceil(52/16) = 4 steps (64 examples, 20% held out).
+    assert_eq!(ckpt.meta.step, Some(8));
+    assert!(ckpt.tensors.keys().any(|k| k.starts_with("head.")));
+}
+
+#[test]
+fn run_directory_params_and_overrides() {
+    let dir = tmp_dir("params");
+    let path = write(
+        &dir,
+        "p.rhai",
+        "let lr = param(\"lr\", 3e-4);\nlet n = param(\"epochs\", 2);\nlet name = param(\"name\", \"x\");\nprint(`lr=${lr} n=${n} name=${name}`);\nif false { param(\"late\", true); }\nreport::write(\"notes.md\", \"# hi\");\n",
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&[
+        "run",
+        &path,
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "lr=0.01",
+        "--set",
+        "epochs=5",
+        "--set",
+        "late=false",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("warning: --set late was never read"), "{stderr}");
+    let run = dir.join("run");
+    let log = std::fs::read_to_string(run.join("run.log")).unwrap();
+    assert!(log.contains("lr=0.01 n=5 name=x"), "{log}");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["params"]["lr"], 0.01);
+    assert_eq!(config["params"]["epochs"], 5);
+    assert_eq!(config["params"]["name"], "x");
+    assert_eq!(config["overrides"]["late"], "false");
+    assert!(run.join("p.rhai").exists());
+    assert_eq!(std::fs::read_to_string(run.join("notes.md")).unwrap(), "# hi");
+    // A run directory is never reused.
+    let o = graft(&["run", &path, "--out", &out, "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already holds a run"));
+
+    // Wrong type, and a key the script never declares: errors naming the parameter.
+    let out2 = dir.join("run2").display().to_string();
+    let o = graft(&["run", &path, "--out", &out2, "--quiet", "--set", "epochs=2.5"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("parameter 'epochs' is an integer"), "{e}");
+    let out3 = dir.join("run3").display().to_string();
+    let o = graft(&["run", &path, "--out", &out3, "--quiet", "--set", "learning_rate=1"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(
+            "never reads a parameter 'learning_rate'; its parameters are: lr, epochs, name, late"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn imports_are_confined() {
+    let dir = tmp_dir("imports");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    write(&dir.join("sub"), "helper.rhai", "fn twice(x) { 2 * x }\n");
+    write(&dir, "secret.rhai", "fn leak() { 1 }\n");
+    let ok = write(
+        &dir.join("sub"),
+        "main.rhai",
+        "import \"helper\" as h;\nimport \"schedules\" as s;\nprint(h::twice(21));\n",
+    );
+    let out = dir.join("run-ok").display().to_string();
+    let o = graft(&["run", &ok, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(dir.join("run-ok/run.log")).unwrap().contains("42"));
+
+    fails_at("escape", "import \"../secret\" as s;\n", "1:8", "'..' and '.' are not allowed", &[]);
+    fails_at("absolute", "import \"/etc/passwd\" as s;\n", "1:8", "is absolute", &[]);
+    fails_at("missing", "\nimport \"nothing_here\" as s;\n", "2:8", "not found", &[]);
+    // An error inside an imported module points into that module.
+    let dir = tmp_dir("modfail");
+    write(&dir, "broken.rhai", "fn f() { 1 }\nlet = 2;\n");
+    let main = write(&dir, "main.rhai", "import \"broken\" as b;\n");
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &main, "--out", &out, "--quiet"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("broken.rhai:2:"), "{e}");
+}
+
+#[test]
+fn example_scripts_run_on_a_tiny_budget() {
+    let dir = tmp_dir("examples");
+    let out = dir.join("strategies").display().to_string();
+    let o = graft(&[
+        "run",
+        "scripts/examples/finetune_strategies.rhai",
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        "epochs=2",
+        "--set",
+        "examples=128",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = dir.join("strategies");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    for k in ["feature_extraction", "full", "select_layers"] {
+        let acc = results[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&acc), "{k}: {acc}");
+    }
+    let metrics = graft::report::read_metrics_csv(&run.join("metrics.csv")).unwrap();
+    assert!(metrics.iter().any(|r| r.tag == "target/full/accuracy"));
+    assert!(metrics.iter().any(|r| r.tag == "lr/head"));
+    assert!(run.join("checkpoints/last.safetensors").exists());
+    assert!(run.join("summary.md").exists());
+}
+
+#[test]
+fn lora_from_a_script_merges_back_into_plain_weights() {
+    let dir = tmp_dir("lora");
+    let script = write(
+        &dir,
+        "lora.rhai",
+        r#"let m = model::build(#{kind: "vit", image_size: 8, patch_size: 4, depth: 2, width: 16,
+    heads: 2, mlp_ratio: 2.0, num_classes: ()});
+let set = data::blobs(#{n: 32, dim: 192, classes: 3, shape: [3, 8, 8]});
+let r = finetune::run(m, set, #{
+    head: "auto", epochs: 1, batch_size: 16,
+    strategy: #{kind: "feature_extraction"},
+    lora: #{rank: 2, alpha: 4.0, targets: ["*mlp.*"]},
+});
+print(`groups ${r.groups.map(|g| g.name)}`);
+model::save(m, "merged.safetensors");
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(dir.join("run/run.log")).unwrap();
+    assert!(log.contains("LoRA updates merged"), "{log}");
+    assert!(log.contains("\"lora\"]"), "{log}");
+    let ckpt = Checkpoint::read(dir.join("run/merged.safetensors")).unwrap();
+    assert!(ckpt.tensors.keys().all(|k| !k.starts_with("lora")), "adapters left in the checkpoint");
+    assert!(ckpt.tensors.contains_key("head.weight"));
+}
+
+#[test]
+fn hooks_stop_early_save_checkpoints_and_set_group_rates() {
+    let dir = tmp_dir("hookctl");
+    let script = write(
+        &dir,
+        "h.rhai",
+        r#"import "schedules" as s;
+let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [8, 8]});
+let set = data::blobs(#{n: 64, dim: 4, classes: 2});
+let seen = [];
+let r = finetune::run(m, set, #{
+    head: "auto", epochs: 10, batch_size: 16, checkpoint_every: 0,
+    optimizer: #{kind: "sgd", lr: 0.1},
+    hooks: #{
+        on_epoch_start: |ctx| s::layerwise_lr_decay(ctx, 0.1, 0.5),
+        on_step: |ctx| seen.push(ctx.step),
+        step_every: 2,
+        on_eval: |ctx, metrics| {
+            if metrics.contains("val/loss") && ctx.metric("train/epoch_loss") != () && ctx.epoch == 2 {
+                ctx.save_checkpoint();
+                ctx.stop();
+            }
+        },
+    },
+});
+report::json("result.json", #{steps: r.steps, stopped: r.stopped_early, seen: seen,
+    lrs: r.groups.map(|g| g.lr), checkpoint: r.checkpoint != ()});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/result.json")).unwrap())
+            .unwrap();
+    // 64 examples, 20% held out: 51 train, 4 steps per epoch; stopped after epoch index 2.
+    assert_eq!(r["steps"], 12);
+    assert_eq!(r["stopped"], true);
+    assert_eq!(r["seen"], serde_json::json!([2, 4, 6, 8, 10, 12]));
+    assert_eq!(r["lrs"], serde_json::json!([0.025, 0.05, 0.1]));
+    assert_eq!(r["checkpoint"], true);
+    let ckpt = Checkpoint::read(dir.join("run/checkpoints/last.safetensors")).unwrap();
+    assert_eq!(ckpt.meta.step, Some(12));
+}
+
+#[test]
+fn env_module_describes_the_registry() {
+    let dir = tmp_dir("env");
+    let script = write(
+        &dir,
+        "e.rhai",
+        r#"let ids = env::list();
+let cp = env::make("CartPole-v1");
+report::json("env.json", #{has_cartpole: ids.contains("CartPole-v1"),
+    spec: env::spec("CartPole-v1"), action: cp.action_space});
+env::make("NoSuchEnv-v0");
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains(&format!("{script}:5:6")), "{e}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/env.json")).unwrap()).unwrap();
+    assert_eq!(r["has_cartpole"], true);
+    assert_eq!(r["spec"]["max_episode_steps"], 500);
+    assert_eq!(r["action"], "Discrete(2)");
+}
+
+#[test]
+fn behaviour_cloning_from_collected_data() {
+    let dir = tmp_dir("bc");
+    let script = write(
+        &dir,
+        "bc.rhai",
+        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 2, seed: 3});
+let info = data::info(ds);
+let set = data::behaviour_cloning(ds);
+let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [16]});
+let r = finetune::run(m, set, #{head: set.output_dim, epochs: 2, batch_size: 64});
+report::json("bc.json", #{transitions: info.transitions, task: set.task, classes: set.output_dim,
+    accuracy: r.metrics["val/accuracy"]});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/bc.json")).unwrap()).unwrap();
+    assert!(r["transitions"].as_i64().unwrap() > 100, "{r}");
+    assert_eq!(r["task"], "classification");
+    assert_eq!(r["classes"], 2);
+    assert!(dir.join("run/data/CartPole-v1-heuristic.arrow").exists());
+}
+
+#[test]
+fn fine_tuning_on_an_image_folder() {
+    let dir = tmp_dir("imgs");
+    let root = dir.join("shapes");
+    for (class, level) in [("dark", 40u8), ("light", 210u8)] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..12u32 {
+            let img = image::RgbImage::from_fn(8, 8, |x, y| {
+                let v = level.wrapping_add(((x * 7 + y * 3 + i * 5) % 23) as u8);
+                image::Rgb([v, v / 2, 255 - v])
+            });
+            img.save(root.join(class).join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let script = write(
+        &dir,
+        "img.rhai",
+        &format!(
+            r#"let set = data::images("{}");
+let small = data::take(set, 0.5, 1);
+let m = model::build(#{{kind: "resnet", layers: [1, 1, 1, 1], base_width: 4, stem: "cifar",
+    num_classes: ()}});
+let r = finetune::run(m, set, #{{head: "auto", epochs: 3, batch_size: 8,
+    strategy: #{{kind: "select_layers", groups: ["layer4"], top: 1}},
+    optimizer: #{{kind: "adam", lr: 1e-2}}}});
+report::json("img.json", #{{n: set.len, half: small.len, classes: set.output_dim,
+    frozen: r.groups.filter(|g| g.frozen).map(|g| g.name), accuracy: r.metrics["val/accuracy"]}});
+"#,
+            root.display()
+        ),
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/img.json")).unwrap()).unwrap();
+    assert_eq!(r["n"], 24);
+    assert_eq!(r["half"], 12);
+    assert_eq!(r["classes"], 2);
+    assert_eq!(r["frozen"], serde_json::json!(["stem", "layer1", "layer2", "layer3"]));
+    let acc = r["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    // A folder of mixed sizes is refused with the file named.
+    image::RgbImage::new(5, 5).save(root.join("dark/odd.png")).unwrap();
+    let out2 = dir.join("run2").display().to_string();
+    let o = graft(&["run", &script, "--out", &out2, "--quiet"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("odd.png") && e.contains("needs one size"), "{e}");
+}
+
+/// The pinned test venv's python (scikit-learn for the digits). Fails, never skips.
+fn python() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
+    let out = Command::new("bash").arg(&script).output().expect("bash");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn digits_example_runs_on_a_tiny_budget() {
+    let dir = tmp_dir("digits");
+    let root = dir.join("digits");
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/export-digits.py");
+    let o = Command::new(python()).arg(&export).arg(&root).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.join("run").display().to_string();
+    let digits = format!("digits={}", root.display());
+    let o = graft(&[
+        "run",
+        "scripts/examples/finetune_digits.rhai",
+        "--out",
+        &out,
+        "--quiet",
+        "--set",
+        &digits,
+        "--set",
+        "epochs=1",
+        "--set",
+        "width=4",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(dir.join("run/run.log")).unwrap();
+    assert!(log.contains("digits: 1797 images, 10 classes"), "{log}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/results.json")).unwrap())
+            .unwrap();
+    for k in ["feature_extraction", "full", "select_layers"] {
+        assert!(r[k].as_f64().is_some(), "{k} missing: {r}");
+    }
+}
