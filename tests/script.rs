@@ -664,3 +664,45 @@ fn digits_example_runs_on_a_tiny_budget() {
         assert!(r[k].as_f64().is_some(), "{k} missing: {r}");
     }
 }
+
+#[test]
+fn pretrain_then_finetune_then_rl_from_one_script() {
+    let dir = tmp_dir("chain");
+    let script = write(
+        &dir,
+        "chain.rhai",
+        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 2, seed: 1});
+let stops = [];
+let p = pretrain::run(#{
+    task: #{task: "inverse_dynamics"},
+    data: #{path: ds.path},
+    model: #{kind: "mlp", input_dim: 4, hidden: [16]},
+    trainer: #{steps: 6, batch_size: 32, log_every: 2, progress: false},
+    device: "cpu",
+    hooks: #{on_eval: |ctx, m| if ctx.step >= 4 { stops.push(ctx.step); ctx.stop(); }},
+});
+let m = model::load_encoder(p.encoder);
+let f = finetune::run(m, data::behaviour_cloning(ds), #{head: 2, epochs: 1, batch_size: 64});
+model::save(m, "bc.safetensors");
+let r = rl::train(#{algo: "ppo", env: "CartPole-v1", eval_episodes: 2,
+    config: #{total_timesteps: 512, num_envs: 2, num_steps: 64,
+              torso: #{model: p.model, init_encoder: p.encoder, checkpoint_prefix: ""}}});
+report::json("chain.json", #{pretrain_steps: p.steps, stopped: p.stopped_early, stops: stops,
+    bc_steps: f.steps, rl_steps: r.env_steps, rl_return: r.final_return});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/chain.json")).unwrap())
+            .unwrap();
+    assert_eq!(r["pretrain_steps"], 4, "{r}");
+    assert_eq!(r["stopped"], true);
+    assert_eq!(r["stops"], serde_json::json!([4]));
+    assert!(r["bc_steps"].as_i64().unwrap() > 0);
+    assert!(r["rl_steps"].as_i64().unwrap() >= 512, "{r}");
+    assert!(r["rl_return"].as_f64().is_some());
+    assert!(dir.join("run/pretrain/encoder.safetensors").exists());
+    assert!(dir.join("run/rl-ppo").is_dir());
+}

@@ -1,4 +1,5 @@
-//! Graft's API as Rhai static modules — `model`, `data`, `finetune`, `report`, `env` — plus
+//! Graft's API as Rhai static modules — `model`, `data`, `finetune`, `pretrain`, `rl`,
+//! `report`, `env` — plus
 //! the run-level functions `param(name, default)`, `seed()` and `run_dir()`. Heavy work
 //! happens in Rust: a script call starts a whole collection, training run or evaluation,
 //! never one sample. Config maps go through `rhai::serde::from_dynamic` into the same serde
@@ -29,7 +30,9 @@ pub mod data;
 pub mod env;
 pub mod finetune;
 pub mod model;
+pub mod pretrain;
 pub mod report;
+pub mod rl;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map};
 use serde::de::DeserializeOwned;
@@ -50,6 +53,8 @@ pub fn register_all(engine: &mut Engine, session: &Session) {
     engine.register_static_module("finetune", finetune::module(session).into());
     engine.register_static_module("report", report::module(session).into());
     engine.register_static_module("env", env::module().into());
+    engine.register_static_module("pretrain", pretrain::module(session).into());
+    engine.register_static_module("rl", rl::module(session).into());
     model::register_types(engine);
     data::register_types(engine);
 }

@@ -1,0 +1,89 @@
+//! `pretrain::run(config)` — a whole pretraining run ([`crate::pretrain::run`]) from a map
+//! filling [`PretrainConfig`] (the same struct as `graft pretrain`'s JSON), plus two
+//! script-only keys: `name` (the run's subfolder, default `pretrain`; the pretraining
+//! writes its own `config.json`, metrics and checkpoints there) and `hooks` (schedule hooks,
+//! as for `finetune::run`). Returns `#{steps, stopped_early, final_loss, metrics, encoder,
+//! checkpoint}`; `model::load_encoder(r.encoder)` picks the encoder up for fine-tuning.
+//!
+//! ```rhai
+//! let r = pretrain::run(#{
+//!     task: #{task: "simclr"}, data: #{path: "runs/digits"},
+//!     model: #{kind: "resnet", layers: [1, 1, 1, 1], base_width: 8, stem: "cifar"},
+//!     trainer: #{steps: 200, batch_size: 64},
+//! });
+//! let m = model::load_encoder(r.encoder);
+//! ```
+
+use rhai::{Dynamic, Map, Module, NativeCallContext};
+
+use super::{fail, from_map, to_dyn, RhaiResult};
+use crate::pretrain::PretrainConfig;
+use crate::script::error::to_rhai;
+use crate::script::hooks::{Caller, HookFns, RhaiHooks};
+use crate::script::session::Session;
+
+fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResult<Map> {
+    let hooks = match options.remove("hooks") {
+        None => HookFns::default(),
+        Some(h) => match h.try_cast::<Map>() {
+            Some(map) => HookFns::from_map(&map).map_err(to_rhai)?,
+            None => {
+                return fail("pretrain: hooks must be a map #{on_epoch_start: |ctx| ...}".into())
+            }
+        },
+    };
+    let name = match options.remove("name") {
+        None => "pretrain".to_string(),
+        Some(n) => match n.try_cast::<rhai::ImmutableString>() {
+            Some(s) => s.to_string(),
+            None => return fail("pretrain: name must be a string".into()),
+        },
+    };
+    let config: PretrainConfig = from_map("pretrain config", options)?;
+    let out_dir = session.output_path(&name).map_err(to_rhai)?;
+    if out_dir.join("config.json").exists() && !config.resume {
+        return fail(format!(
+            "pretrain: {} already holds a pretraining run; give another name (or resume: true)",
+            out_dir.display()
+        ));
+    }
+    let main_file = session.script().display().to_string();
+    // Pretraining resets optimizer state on unfreeze as fine-tuning does by default.
+    let mut rhai_hooks = RhaiHooks::new(hooks, Caller::Context(ctx), true, &main_file);
+    let outcome = match crate::pretrain::run(&config, &out_dir, &mut rhai_hooks) {
+        Ok(o) => o,
+        Err(e) => return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e))),
+    };
+    session.log_line(&format!(
+        "pretrain: {} steps{}, final loss {:?}, encoder {}",
+        outcome.steps,
+        if outcome.stopped_early { " (stopped early)" } else { "" },
+        outcome.final_loss,
+        outcome.encoder_path.display()
+    ));
+    let mut out = Map::new();
+    out.insert("steps".into(), Dynamic::from(outcome.steps as i64));
+    out.insert("stopped_early".into(), Dynamic::from(outcome.stopped_early));
+    out.insert("final_loss".into(), outcome.final_loss.map_or(Dynamic::UNIT, Dynamic::from_float));
+    out.insert("metrics".into(), to_dyn(&outcome.metrics)?);
+    out.insert("encoder".into(), Dynamic::from(outcome.encoder_path.display().to_string()));
+    out.insert("checkpoint".into(), Dynamic::from(outcome.checkpoint_path.display().to_string()));
+    out.insert("model".into(), to_dyn(&outcome.model)?);
+    Ok(out)
+}
+
+/// The `pretrain` module.
+pub fn module(session: &Session) -> Module {
+    let mut m = Module::new();
+    let s = session.clone();
+    m.set_native_fn("run", move |ctx: NativeCallContext, options: Map| {
+        super::located(&ctx, run(&ctx, &s, options))
+    });
+    m.set_native_fn("tasks", || {
+        Ok(crate::pretrain::TASKS
+            .iter()
+            .map(|t| Dynamic::from(t.to_string()))
+            .collect::<rhai::Array>())
+    });
+    m
+}
