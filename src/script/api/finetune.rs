@@ -64,7 +64,8 @@ fn run(
     let st = model.0.borrow();
     let Some(net) = st.net.as_ref() else { return fail("model is busy".into()) };
     let mut trainer = Finetuner::new(&st.vs, net.as_ref(), config).map_err(to_rhai)?;
-    let run_dir = session.run_dir();
+    // Fine-tuning is not data-parallel: ranks other than 0 write into their scratch folder.
+    let run_dir = session.write_dir();
     let val = if val.is_empty() { None } else { Some(&val) };
     // The logger is lent to the loop for the whole run; `report::log` inside a hook is
     // refused with an error meanwhile.
