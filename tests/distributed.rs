@@ -1,8 +1,11 @@
 //! Data-parallel training over c10d on one machine, loopback only (127.0.0.1): two Gloo ranks
 //! must step exactly as one process on the combined batch; a dead or hung rank must make the
 //! others fail with a clear error within the configured timeout; bad launch environments must
-//! be refused with errors naming the variable. Workers are the `graft` binary (`graft launch`
-//! and `graft dist check`), so the tests exercise what users run.
+//! be refused with errors naming the variable. The pretraining and fine-tuning trainers,
+//! under `graft launch` and `graft run --nproc 2`, must also step as one process on the
+//! combined batch, with rank 0 alone writing the run. Workers are the `graft` binary
+//! (`graft launch`, `graft dist check`, `graft pretrain`, `graft run`), so the tests exercise
+//! what users run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -558,4 +561,51 @@ fn graft_run_nproc_writes_one_run_directory_from_rank_zero() {
     let enc = |d: &Path| d.join("pretrain").join("encoder.safetensors");
     let d = max_diff(&enc(&only_run(&alone)), &enc(&run));
     assert!(d <= 1e-6, "the 2-rank script's encoder differs by {d}");
+}
+
+const FINETUNE: &str = r#"
+let set = data::blobs(#{n: 64, dim: 4, classes: 3});
+let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [16]});
+let r = finetune::run(m, set, #{head: 3, epochs: 2, batch_size: param("batch", 15),
+    optimizer: #{kind: "sgd", lr: 0.1, momentum: 0.9}, max_grad_norm: 1.0});
+print(`finetuned ${r.steps} steps`);
+model::save(m, "final.safetensors");
+"#;
+
+/// `graft run [--nproc N] finetune.rhai --set batch=B --out out`.
+fn finetune(nproc: usize, out: &Path, batch: usize) -> Output {
+    let script = tmp("finetune.rhai");
+    std::fs::write(&script, FINETUNE).unwrap();
+    let batch = format!("batch={batch}");
+    let mut cmd = Command::new(GRAFT);
+    cmd.args(["--threads", "1", "run", script.to_str().unwrap(), "--set", &batch, "--quiet"]);
+    cmd.args(["--out", out.to_str().unwrap(), "--nproc", &nproc.to_string()]);
+    cmd.env("GRAFT_DIST_TIMEOUT_SECS", "60").output().expect("graft run runs")
+}
+
+#[test]
+fn fine_tuning_on_two_ranks_steps_like_one_process_even_with_uneven_batches() {
+    // 51 training items (13 held out): batches of 15 end with 6 (3 + 3 per rank, the full
+    // ones split 8 + 7); batches of 10 end with 1, which rank 1 has no share of.
+    for batch in [15, 10] {
+        let (one, two) = (fresh(&format!("ft-one-{batch}")), fresh(&format!("ft-two-{batch}")));
+        assert_ok(&finetune(1, &one, batch), "single-process fine-tuning");
+        assert_ok(&finetune(2, &two, batch), "2-rank fine-tuning");
+        for file in ["final.safetensors", "checkpoints/last.safetensors"] {
+            let d = max_diff(&one.join(file), &two.join(file));
+            assert!(d <= 1e-6, "batch {batch}: {file} differs from one process by {d}");
+        }
+        let (l1, l2) = (losses_tagged(&one, "val/loss"), losses_tagged(&two, "val/loss"));
+        assert_eq!(l1.len(), 2);
+        assert!(l1.iter().zip(&l2).all(|(a, b)| (a - b).abs() <= 1e-5), "{l1:?} vs {l2:?}");
+    }
+    let half = fresh("ft-half");
+    assert_ok(&finetune(1, &half, 8), "single-process fine-tuning, smaller batch");
+    let d = max_diff(&tmp("ft-one-15").join("final.safetensors"), &half.join("final.safetensors"));
+    assert!(d > 1e-4, "another batch size is indistinguishable ({d})");
+}
+
+fn losses_tagged(dir: &Path, tag: &str) -> Vec<f64> {
+    let rows = graft::report::read_metrics_csv(&dir.join("metrics.csv")).unwrap();
+    rows.iter().filter(|r| r.tag == tag).map(|r| r.value).collect()
 }

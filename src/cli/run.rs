@@ -5,7 +5,7 @@
 //! each running the same command without `--nproc` and with the torchrun variables set.
 //! The launcher picks the run directory once (`--out`, or the default name) and passes it to
 //! every worker as `--out`, so the ranks agree on it; rank 0 alone writes it, and the
-//! data-parallel stages (`pretrain::run`) split every batch across the ranks.
+//! data-parallel stages (`pretrain::run`, `finetune::run`) split every batch across the ranks.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -35,8 +35,8 @@ pub struct RunArgs {
     /// Do not echo the log to stderr.
     #[arg(long)]
     pub quiet: bool,
-    /// Run the script in N local processes (ranks); pretraining stages train data-parallel
-    /// across them and rank 0 writes the run directory.
+    /// Run the script in N local processes (ranks); pretraining and fine-tuning train
+    /// data-parallel across them and rank 0 writes the run directory.
     #[arg(long, default_value_t = 1)]
     pub nproc: usize,
 }

@@ -12,10 +12,10 @@
 //!
 //! **Ranks.** Under `graft run --nproc N` every rank runs the same script, and only rank 0
 //! writes the run directory (log, `config.json`, metrics, the stages' outputs). The other
-//! ranks write nothing there: the data-parallel stages (`pretrain::run`) write on rank 0
-//! only, and what the single-process stages would write (fine-tuning, RL, saved models,
-//! metrics) goes to a private scratch folder of the rank, deleted when the run ends, while
-//! reads still find rank 0's files in the run directory.
+//! ranks write nothing there: the data-parallel stages (`pretrain::run`, `finetune::run`)
+//! write on rank 0 only, and what the single-process stages would write (RL, collected data,
+//! saved models, plots, `report::log`) goes to a private scratch folder of the rank, deleted
+//! when the run ends, while reads still find rank 0's files in the run directory.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
