@@ -80,6 +80,12 @@ fn launch(args: &RunArgs) -> Result<()> {
         return Err(Error::Invalid(format!("script {} does not exist", args.script.display())));
     }
     let out = match &args.out {
+        Some(dir) if dir.join("config.json").exists() => {
+            return Err(Error::Invalid(format!(
+                "--out {}: the directory already holds a run; choose a new one",
+                dir.display()
+            )))
+        }
         Some(dir) => dir.clone(),
         None => default_run_dir(&args.script),
     };
