@@ -315,7 +315,7 @@ fn relative_output(rel: &str) -> Result<&Path> {
     {
         return Err(Error::Invalid(format!(
             "output path '{rel}': scripts write only inside their run directory; give a \
-                 relative path without '..'"
+             relative path without '..'"
         )));
     }
     Ok(p)
@@ -395,5 +395,37 @@ mod tests {
         assert_eq!(parse_like("bn", "false", &json!(true)).unwrap(), json!(false));
         assert!(parse_like("bn", "0", &json!(true)).is_err());
         assert_eq!(parse_like("name", "resnet18", &json!("mlp")).unwrap(), json!("resnet18"));
+    }
+
+    #[test]
+    fn other_ranks_write_nothing_into_the_run_directory() {
+        let run_dir =
+            std::env::temp_dir().join(format!("graft-session-rank-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run_dir);
+        let options = SessionOptions {
+            script: PathBuf::from("s.rhai"),
+            run_dir: run_dir.clone(),
+            overrides: BTreeMap::from([("lr".to_string(), "0.5".to_string())]),
+            seed: 0,
+            device: Device::Cpu,
+            echo: false,
+        };
+        let s = Session::create_for_rank(options, 1).unwrap();
+        assert!(!s.is_writer());
+        assert_eq!(s.param("lr", json!(0.1)).unwrap(), json!(0.5));
+        s.log_line("hello");
+        s.with_metrics(|m| m.log(1, "x", 1.0)).unwrap();
+        let scratch = s.write_dir();
+        assert_ne!(scratch, run_dir);
+        assert_eq!(s.output_path("m.st").unwrap(), scratch.join("m.st"));
+        assert_eq!(s.shared_output_path("pre").unwrap(), run_dir.join("pre"));
+        assert!(s.output_path("../x").is_err() && s.shared_output_path("/x").is_err());
+        // A file this rank wrote is read back from its scratch folder first.
+        std::fs::write(scratch.join("m.st"), b"x").unwrap();
+        assert_eq!(s.input_path("m.st"), scratch.join("m.st"));
+        s.flush().unwrap();
+        assert!(!run_dir.exists(), "rank 1 created the run directory");
+        drop(s);
+        assert!(!scratch.exists(), "the scratch folder outlived the session");
     }
 }
