@@ -175,6 +175,10 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     let out =
         args.out.unwrap_or_else(|| PathBuf::from(format!("runs/pretrain-{}", cfg.task.name())));
     let o = pretrain(&cfg, &out, &mut NoHooks)?;
+    if !graft::distributed::world::is_writer() {
+        // Under a launcher rank 0 reports for the job.
+        return Ok(());
+    }
     println!("task        {}", cfg.task.name());
     println!("steps       {}{}", o.steps, if o.stopped_early { " (stopped early)" } else { "" });
     if let (Some(a), Some(b)) = (o.first_loss, o.final_loss) {

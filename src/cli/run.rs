@@ -1,13 +1,21 @@
-//! `graft run SCRIPT [--set key=value …] [--out DIR]`: run a Rhai experiment script in its
-//! own run directory (see [`graft::script`]).
+//! `graft run SCRIPT [--set key=value …] [--out DIR] [--nproc N]`: run a Rhai experiment
+//! script in its own run directory (see [`graft::script`]).
+//!
+//! With `--nproc N > 1` it launches N local workers ([`graft::distributed::launch_with`]),
+//! each running the same command without `--nproc` and with the torchrun variables set.
+//! The launcher picks the run directory once (`--out`, or the default name) and passes it to
+//! every worker as `--out`, so the ranks agree on it; rank 0 alone writes it, and the
+//! data-parallel stages (`pretrain::run`, `finetune::run`) split every batch across the ranks.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::Args;
 
 use graft::device::DeviceChoice;
-use graft::script::{parse_overrides, run_script, RunOptions, ScriptLimits};
-use graft::Result;
+use graft::distributed::{self, LaunchOptions};
+use graft::script::{default_run_dir, parse_overrides, run_script, RunOptions, ScriptLimits};
+use graft::{Error, Result};
 
 /// Arguments of `graft run`.
 #[derive(Args)]
@@ -27,10 +35,20 @@ pub struct RunArgs {
     /// Do not echo the log to stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Run the script in N local processes (ranks); pretraining and fine-tuning train
+    /// data-parallel across them and rank 0 writes the run directory.
+    #[arg(long, default_value_t = 1)]
+    pub nproc: usize,
 }
 
 /// Run it.
 pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<()> {
+    if args.nproc == 0 {
+        return Err(Error::Invalid("--nproc must be at least 1".into()));
+    }
+    if args.nproc > 1 {
+        return launch(&args);
+    }
     let options = RunOptions {
         script: args.script,
         out: args.out,
@@ -41,9 +59,76 @@ pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<()> {
         echo: !args.quiet,
     };
     let outcome = run_script(&options)?;
-    for key in &outcome.unused_overrides {
-        eprintln!("graft: warning: --set {key} was never read by the script");
+    if graft::distributed::world::is_writer() {
+        for key in &outcome.unused_overrides {
+            eprintln!("graft: warning: --set {key} was never read by the script");
+        }
+        println!("{}", outcome.run_dir.display());
     }
-    println!("{}", outcome.run_dir.display());
     Ok(())
+}
+
+/// `--nproc N`: this command line without `--nproc`, with `--out` fixed, as N workers.
+fn launch(args: &RunArgs) -> Result<()> {
+    if std::env::var_os("WORLD_SIZE").is_some() {
+        return Err(Error::Invalid(
+            "--nproc inside a launched worker: give --nproc to the outer `graft run` only".into(),
+        ));
+    }
+    parse_overrides(&args.set)?;
+    if !args.script.is_file() {
+        return Err(Error::Invalid(format!("script {} does not exist", args.script.display())));
+    }
+    let out = match &args.out {
+        Some(dir) if dir.join("config.json").exists() => {
+            return Err(Error::Invalid(format!(
+                "--out {}: the directory already holds a run; choose a new one",
+                dir.display()
+            )))
+        }
+        Some(dir) => dir.clone(),
+        None => default_run_dir(&args.script),
+    };
+    let mut worker_args = strip_nproc(std::env::args_os().skip(1));
+    if args.out.is_none() {
+        worker_args.push("--out".into());
+        worker_args.push(out.clone().into_os_string());
+    }
+    distributed::launch_with(&LaunchOptions::new(args.nproc, worker_args))?;
+    println!("{}", out.display());
+    Ok(())
+}
+
+/// The arguments without `--nproc N` / `--nproc=N` (every other token kept in order).
+fn strip_nproc(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut out = Vec::new();
+    let mut skip_next = false;
+    for a in args {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        match a.to_str() {
+            Some("--nproc") => skip_next = true,
+            Some(s) if s.starts_with("--nproc=") => {}
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_nproc_keeps_everything_else() {
+        let args = ["--threads", "1", "run", "s.rhai", "--nproc", "2", "--set", "a=1", "--nproc=3"];
+        let got = strip_nproc(args.iter().map(OsString::from));
+        let want: Vec<OsString> = ["--threads", "1", "run", "s.rhai", "--set", "a=1"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(got, want);
+    }
 }

@@ -131,11 +131,26 @@ impl DataParallel {
 
     /// The mean of a scalar (e.g. this rank's loss) over all ranks, for logging.
     pub fn mean_scalar(&self, value: f64) -> Result<f64> {
+        Ok(self.mean_values(&[value])?[0])
+    }
+
+    /// The element-wise mean of `values` over all ranks, in one all-reduce (every rank must
+    /// pass as many values). Every rank gets the same result, so decisions taken on it (a
+    /// hook stopping the run, a divergence check) agree across ranks.
+    pub fn mean_values(&self, values: &[f64]) -> Result<Vec<f64>> {
+        if values.is_empty() || self.world_size() == 1 {
+            return Ok(values.to_vec());
+        }
         // On the parameters' device: NCCL reduces CUDA tensors only.
         let device = self.vars.first().map_or(tch::Device::Cpu, |(_, t)| t.device());
-        let t = Tensor::from_slice(&[value]).to_kind(Kind::Double).to_device(device);
+        let t = Tensor::from_slice(values).to_kind(Kind::Double).to_device(device);
         self.pg.all_reduce_mean(std::slice::from_ref(&t))?;
-        Ok(t.double_value(&[0]))
+        Ok(Vec::<f64>::try_from(t.to_device(tch::Device::Cpu))?)
+    }
+
+    /// Give the process group back (to reuse it for another model).
+    pub fn into_process_group(self) -> ProcessGroup {
+        self.pg
     }
 
     /// A metrics logger in `dir` on rank 0 (`resumed`: appending to a resumed run's logs);

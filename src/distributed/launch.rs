@@ -46,7 +46,7 @@ impl LaunchOptions {
 }
 
 /// Run `nproc` local workers of the current executable with `args` and wait for all of them;
-/// fails as soon as one fails. The lead's `graft run --nproc N` calls this.
+/// fails as soon as one fails. `graft launch` and `graft run --nproc N` call it.
 pub fn launch(nproc: usize, args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<()> {
     launch_with(&LaunchOptions::new(nproc, args))
 }

@@ -16,6 +16,7 @@
 //! - [`data_parallel`]: [`DataParallel`], the training-loop helper.
 //! - [`launch`]: spawning N local workers with the torchrun variables set.
 //! - [`check`]: a small data-parallel training run (the `graft dist check` command).
+//! - [`world`]: the job of this process and its one process group, for training loops.
 
 pub mod check;
 pub mod data_parallel;
@@ -26,6 +27,7 @@ pub mod nccl;
 pub mod process_group;
 pub mod sampler;
 pub mod store;
+pub mod world;
 
 pub use check::{run_check, CheckConfig, CheckReport};
 pub use data_parallel::DataParallel;

@@ -18,6 +18,16 @@
 //! fresh moments and a fresh Adam bias correction, as if new to the optimizer: moments from
 //! before a freeze describe gradients of a network that has since moved. With `false` it
 //! resumes its old moments — useful when a group is frozen only briefly.
+//!
+//! **Data-parallel** ([`Finetuner::with_process_group`], PyTorch DDP's scheme). Every rank
+//! draws the same epoch permutation; of each mini-batch, rank `r` of `W` takes items
+//! `r, r + W, …`, and its mean loss is weighted by `W · share / batch` so that the averaged
+//! gradients are the gradient of the mean over the whole mini-batch even when the last one
+//! does not split evenly (a rank with no item of it takes a zero-weighted step on the first
+//! one, to join the all-reduce). The logged loss is the mean over the ranks, i.e. the
+//! mini-batch's loss; before each evaluation rank 0's variables (BatchNorm statistics
+//! included) are broadcast, so all ranks evaluate the same model and hooks decide alike.
+//! Rank 0 alone logs and writes checkpoints.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +38,7 @@ use tch::{nn, Kind, Tensor};
 use super::data::{Supervised, Task};
 use super::lora::{Lora, LoraConfig, LORA_GROUP};
 use super::strategy::Strategy;
+use crate::distributed::{DataParallel, ProcessGroup};
 use crate::error::{Error, Result};
 use crate::models::{BnEvalScope, Encoder, LayerGroup};
 use crate::report::MetricsLogger;
@@ -139,6 +150,7 @@ pub struct Finetuner<'a> {
     config: FinetuneConfig,
     step: u64,
     lora: Option<Lora>,
+    dp: Option<DataParallel>,
 }
 
 impl<'a> Finetuner<'a> {
@@ -169,7 +181,24 @@ impl<'a> Finetuner<'a> {
         if let Some(l) = &lora {
             groups.push(l.group());
         }
-        Ok(Finetuner { vs, model, groups, optimizer, config, step: 0, lora })
+        Ok(Finetuner { vs, model, groups, optimizer, config, step: 0, lora, dp: None })
+    }
+
+    /// Train data-parallel over `pg` (see the module docs): broadcasts rank 0's variables
+    /// now (LoRA adapters included). Every rank must call it with the same configuration.
+    pub fn with_process_group(mut self, pg: ProcessGroup) -> Result<Self> {
+        self.dp = Some(DataParallel::new(pg, self.vs)?);
+        Ok(self)
+    }
+
+    /// Give the process group of [`Finetuner::with_process_group`] back.
+    pub fn take_process_group(&mut self) -> Option<ProcessGroup> {
+        self.dp.take().map(DataParallel::into_process_group)
+    }
+
+    /// Whether this process logs and writes checkpoints (rank 0, or not data-parallel).
+    pub fn is_writer(&self) -> bool {
+        self.dp.as_ref().is_none_or(DataParallel::is_master)
     }
 
     /// The configuration.
@@ -225,25 +254,46 @@ impl<'a> Finetuner<'a> {
 
     /// One optimisation step on `(x, y)`; returns the loss.
     pub fn train_step(&mut self, task: Task, x: &Tensor, y: &Tensor) -> Result<f64> {
-        tch::manual_seed(step_seed(self.config.seed, self.step));
+        self.weighted_step(task, x, y, 1.0)
+    }
+
+    /// [`Finetuner::train_step`] with this rank's mean loss scaled by `weight` before the
+    /// gradients are averaged over the ranks; returns the mean of the weighted losses over
+    /// the ranks (the mini-batch's loss).
+    fn weighted_step(&mut self, task: Task, x: &Tensor, y: &Tensor, weight: f64) -> Result<f64> {
+        let (rank, world) = self.dp.as_ref().map_or((0, 1), |d| (d.rank(), d.world_size()));
+        tch::manual_seed(step_seed(self.config.seed, self.step * world as u64 + rank as u64));
         let out = {
             let _bn = BnEvalScope::enter(self.frozen_prefixes());
             let _lora = self.lora.as_ref().map(Lora::scope);
             self.model.forward_t(x, true)
         };
         let loss = self.loss(task, &out, y)?;
-        let value = loss.double_value(&[]);
+        let loss = if weight == 1.0 { loss } else { loss * weight };
+        let mut value = loss.double_value(&[]);
+        if let Some(dp) = &self.dp {
+            value = dp.mean_scalar(value)?;
+        }
         if !value.is_finite() {
             return Err(Error::Diverged { step: self.step as usize, loss: value });
         }
         // With every group frozen (a schedule may do that for a while) nothing requires a
         // gradient: the step only counts.
         if loss.requires_grad() {
-            match self.config.max_grad_norm {
-                Some(m) => {
+            match (self.config.max_grad_norm, &self.dp) {
+                (Some(m), None) => {
                     self.optimizer.backward_step_clip(&loss, m)?;
                 }
-                None => self.optimizer.backward_step(&loss)?,
+                (None, None) => self.optimizer.backward_step(&loss)?,
+                (clip, Some(dp)) => {
+                    self.optimizer.zero_grad();
+                    loss.f_backward()?;
+                    dp.sync_gradients()?;
+                    if let Some(m) = clip {
+                        self.optimizer.clip_grad_norm(m);
+                    }
+                    self.optimizer.step()?;
+                }
             }
         }
         self.step += 1;
@@ -300,13 +350,17 @@ impl<'a> Finetuner<'a> {
         }
     }
 
-    /// Save variables, optimizer state and progress to `path` (atomic).
+    /// Save variables, optimizer state and progress to `path` (atomic); data-parallel,
+    /// rank 0 writes (with the world size) and every rank returns once it is on disk.
     pub fn save(&self, path: &Path, epoch: u64) -> Result<()> {
-        if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent().filter(|_| self.is_writer()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let meta = serde_json::json!({ "step": self.step, "epoch": epoch });
-        save_train_state(path, self.vs, &self.optimizer, &meta)
+        match &self.dp {
+            Some(dp) => dp.save_train_state(path, self.vs, &self.optimizer, &meta),
+            None => save_train_state(path, self.vs, &self.optimizer, &meta),
+        }
     }
 
     /// Train on `train` for the configured epochs, evaluating on `val` after each, calling
@@ -322,6 +376,10 @@ impl<'a> Finetuner<'a> {
         if train.is_empty() {
             return Err(Error::Invalid("finetune: the training set is empty".into()));
         }
+        if !self.is_writer() {
+            logger = None;
+        }
+        let (rank, world) = self.dp.as_ref().map_or((0, 1), |d| (d.rank(), d.world_size()));
         let device = self.vs.device();
         let n = train.len() as i64;
         let batch = self.config.batch_size as i64;
@@ -364,11 +422,22 @@ impl<'a> Finetuner<'a> {
             let mut start = 0;
             while start < n {
                 let len = batch.min(n - start);
-                let (x, y) = train.select(&perm.narrow(0, start, len), device);
+                let items = perm.narrow(0, start, len);
+                // This rank's share: items r, r + W, … of the mini-batch.
+                let share = (len - rank as i64 + world as i64 - 1).max(0) / world as i64;
+                let (idx, weight) = match (world, share) {
+                    (1, _) => (items, 1.0),
+                    (_, 0) => (items.narrow(0, 0, 1), 0.0),
+                    _ => (
+                        items.slice(0, rank as i64, len, world as i64),
+                        (world as i64 * share) as f64 / len as f64,
+                    ),
+                };
+                let (x, y) = train.select(&idx, device);
                 start += len;
                 let factor = self.config.schedule.factor(self.step, total_steps);
                 self.optimizer.set_lr_factor(factor);
-                let loss = self.train_step(train.task, &x, &y)?;
+                let loss = self.weighted_step(train.task, &x, &y, weight)?;
                 loss_sum += loss * len as f64;
                 latest.insert("train/loss".into(), loss);
                 if let Some(l) = logger.as_deref_mut() {
@@ -394,6 +463,10 @@ impl<'a> Finetuner<'a> {
                 }
             }
             latest.insert("train/epoch_loss".into(), loss_sum / n as f64);
+            if let Some(dp) = &self.dp {
+                // The same model on every rank, BatchNorm statistics included.
+                dp.broadcast_variables()?;
+            }
             let mut metrics = match val {
                 Some(v) => self.evaluate(v)?,
                 None => BTreeMap::new(),

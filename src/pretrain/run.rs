@@ -4,6 +4,13 @@
 //! loop, and exports the encoder as `encoder.safetensors` with its [`ModelConfig`] in the
 //! metadata, loadable with [`crate::models::checkpoint::load`] into
 //! `ModelConfig::build(&vs.root())`.
+//!
+//! Under a launcher (`graft launch`, `graft run --nproc`, torchrun: `WORLD_SIZE > 1`) the run
+//! is data-parallel: every rank builds the task, joins the job's process group (Gloo on CPU,
+//! NCCL on `cuda:LOCAL_RANK`), and trains its share of each batch
+//! ([`super::trainer::fit_data_parallel`]); rank 0 alone creates the run directory and writes
+//! `config.json`, the logs, the checkpoints and the encoder, and every rank returns once the
+//! encoder is on disk.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +18,7 @@ use std::path::{Path, PathBuf};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::device::DeviceChoice;
+use crate::distributed::{world, Backend, DataParallel};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{self, CheckpointMeta};
 use crate::models::{key_has_prefix, ModelConfig};
@@ -235,26 +243,65 @@ pub fn run(
     out_dir: &Path,
     hooks: &mut dyn TrainHooks,
 ) -> Result<PretrainOutcome> {
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let dist = world::from_env()?;
+    let writer = dist.as_ref().is_none_or(|e| e.is_master());
+    let mut config = config.clone();
+    if let Some(env) = &dist {
+        // One GPU per rank: `cuda` (or `auto` on a CUDA machine) means cuda:LOCAL_RANK.
+        let device = config.device.parse::<DeviceChoice>()?.resolve()?;
+        if matches!(device, Device::Cuda(_)) && !config.device.contains(':') {
+            config.device = format!("cuda:{}", env.local_rank);
+        }
+    }
+    let config = &config;
+    if writer {
+        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    }
     let Prepared { mut task, mut vs, mut optimizer, model } = prepare(config)?;
-    let mut saved = config.clone();
-    saved.model = model.clone();
-    let cfg_path = out_dir.join("config.json");
-    std::fs::write(&cfg_path, saved.to_json()).map_err(|e| Error::io(&cfg_path, e))?;
-    let outcome = trainer::fit(
-        task.as_mut(),
-        Loop {
-            config: &config.trainer,
-            vs: &mut vs,
-            optimizer: &mut optimizer,
-            out_dir,
-            resume: config.resume,
-            hooks,
-            halt_after: None,
-        },
-    )?;
-    let encoder_path = out_dir.join(ENCODER_FILE);
-    export_encoder(&vs, &model, outcome.steps, &encoder_path)?;
+    // The rendezvous comes before rank 0 writes anything, so every rank has passed its own
+    // checks of the run directory by then.
+    let dp = match &dist {
+        Some(env) => {
+            let backend = if vs.device() == Device::Cpu { Backend::Gloo } else { Backend::Nccl };
+            let pg = world::take_group(backend, env)?;
+            Some(DataParallel::new(pg, &vs)?)
+        }
+        None => None,
+    };
+    let result = (|| -> Result<(trainer::LoopOutcome, PathBuf)> {
+        if writer {
+            let mut saved = config.clone();
+            saved.model = model.clone();
+            let cfg_path = out_dir.join("config.json");
+            std::fs::write(&cfg_path, saved.to_json()).map_err(|e| Error::io(&cfg_path, e))?;
+        }
+        let outcome = trainer::fit_data_parallel(
+            task.as_mut(),
+            Loop {
+                config: &config.trainer,
+                vs: &mut vs,
+                optimizer: &mut optimizer,
+                out_dir,
+                resume: config.resume,
+                hooks,
+                halt_after: None,
+            },
+            dp.as_ref(),
+        )?;
+        let encoder_path = out_dir.join(ENCODER_FILE);
+        if writer {
+            export_encoder(&vs, &model, outcome.steps, &encoder_path)?;
+        }
+        if let Some(dp) = &dp {
+            // The other ranks may read the encoder next (a script fine-tuning it).
+            dp.process_group().barrier()?;
+        }
+        Ok((outcome, encoder_path))
+    })();
+    if let Some(dp) = dp {
+        world::return_group(dp.into_process_group());
+    }
+    let (outcome, encoder_path) = result?;
     Ok(PretrainOutcome {
         steps: outcome.steps,
         stopped_early: outcome.stopped_early,

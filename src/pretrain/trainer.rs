@@ -21,6 +21,22 @@
 //! **Divergence.** A non-finite loss stops the run with [`Error::Diverged`] before the bad
 //! step is applied; checkpoints are written only after checking every variable is finite,
 //! so the last good checkpoint is never overwritten with a broken state.
+//!
+//! **Data-parallel** ([`fit_data_parallel`], PyTorch DDP's scheme through
+//! [`DataParallel`]). `batch_size` stays the *global* batch: the sampler draws the same
+//! step batch on every rank, and rank `r` of `W` takes its items `r, r + W, …` (so `W` must
+//! divide `batch_size`) — over an epoch the ranks' shards are disjoint and together are the
+//! single-process epoch, as with PyTorch's `DistributedSampler`. Every rank's loss is a mean
+//! over its share; the gradients are averaged before clipping and the optimizer step, so a
+//! loss that is a mean over independent items takes the step one process would on the
+//! combined batch. Losses that couple the items of a batch (contrastive negatives, BatchNorm
+//! statistics) see only the rank's share, as under DDP. libtorch is seeded with
+//! `step_seed(seed, step * W + r)` (the single-process seed when `W = 1`), so ranks draw
+//! different augmentations and a resume with the same world size is still exact. The loss
+//! and metrics are averaged over the ranks, so hooks take the same decisions on every rank.
+//! Rank 0 alone logs, draws the progress bar and writes checkpoints (with the world size in
+//! their metadata); every rank resumes from the same checkpoint, which must have been written
+//! by a job of the same world size (a single process refuses a multi-rank one too).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -33,6 +49,8 @@ use tch::{nn, Device, Tensor};
 
 use graft_envs::EnvRng;
 
+use crate::distributed::data_parallel::check_world_size;
+use crate::distributed::DataParallel;
 use crate::error::{Error, Result};
 use crate::report::MetricsLogger;
 use crate::train::{
@@ -158,16 +176,52 @@ pub fn total_steps(config: &TrainerConfig, n: usize) -> Result<u64> {
 
 /// Run the loop to the end (or until a hook stops it); see the module docs.
 pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
+    fit_data_parallel(task, run, None)
+}
+
+/// [`fit`], data-parallel over `dp` when given (see the module docs); `None` is [`fit`].
+/// Every rank calls it with the same configuration; `dp` must have been made for `run.vs`.
+pub fn fit_data_parallel(
+    task: &mut dyn PretextTask,
+    run: Loop<'_>,
+    dp: Option<&DataParallel>,
+) -> Result<LoopOutcome> {
     let Loop { config, vs, optimizer, out_dir, resume, hooks, halt_after } = run;
+    let (rank, world) = dp.map_or((0, 1), |d| (d.rank(), d.world_size()));
+    let writer = rank == 0;
+    if config.batch_size % world != 0 {
+        return Err(Error::Invalid(format!(
+            "batch size {} is the global batch of {world} processes and must be a multiple of \
+             it (each rank takes an equal share)",
+            config.batch_size
+        )));
+    }
     let n = task.num_items();
     let total = total_steps(config, n)?;
     let mut sampler = Sampler::new(n, config.batch_size, config.seed)?;
     let ckpt_dir = checkpoint_dir(out_dir);
-    std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
+    if writer {
+        std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
+    }
     let last = ckpt_dir.join(LAST_CHECKPOINT);
 
     let mut start = 0u64;
-    if resume && last.exists() {
+    let mut found = resume && last.exists();
+    if let (Some(dp), true) = (dp, resume) {
+        // Ranks that disagree on whether there is a checkpoint would train different runs.
+        let seen = dp.mean_scalar(if found { 1.0 } else { 0.0 })?;
+        if seen != 0.0 && seen != 1.0 {
+            return Err(Error::Checkpoint {
+                path: last.clone(),
+                problem: "visible to some ranks only; every rank must read the run directory \
+                          (a shared filesystem) to resume"
+                    .into(),
+            });
+        }
+        found = seen == 1.0;
+    }
+    if found {
+        check_world_size(&last, world)?;
         let meta = load_train_state(&last, vs, optimizer)?;
         start = meta.get("step").and_then(|s| s.as_u64()).ok_or_else(|| Error::Checkpoint {
             path: last.clone(),
@@ -182,9 +236,12 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
     }
 
     // A resumed run appends to its metrics and starts a new event file beside the old one.
-    let mut logger =
-        if start > 0 { MetricsLogger::append(out_dir)? } else { MetricsLogger::create(out_dir)? };
-    let bar = progress_bar(config.progress, total, start);
+    let mut logger = match (writer, start > 0) {
+        (false, _) => None,
+        (true, true) => Some(MetricsLogger::append(out_dir)?),
+        (true, false) => Some(MetricsLogger::create(out_dir)?),
+    };
+    let bar = progress_bar(config.progress && writer, total, start);
     let cuda = vs.device() != Device::Cpu;
     let autocast = config.bf16 && cuda;
     let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
@@ -207,9 +264,12 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
                 break;
             }
         }
-        let indices = sampler.indices(step).to_vec();
-        let (out, loss) = match train_step(task, optimizer, config, step, total, &indices, autocast)
-        {
+        // This rank's share of the global batch (all of it when alone).
+        let indices: Vec<usize> =
+            sampler.indices(step).iter().skip(rank).step_by(world).copied().collect();
+        let step_run =
+            train_step_data_parallel(task, optimizer, config, step, total, &indices, autocast, dp);
+        let (out, loss) = match step_run {
             Ok(r) => r,
             Err(e) => {
                 bar.abandon();
@@ -243,8 +303,17 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
             for (name, sum) in metric_sums.drain(..) {
                 values.push((name.into(), f64::try_from(sum)? / loss_count as f64));
             }
+            if let Some(dp) = dp {
+                // Rates and task metrics averaged over the ranks (the loss already is).
+                let local: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+                for ((_, v), m) in values.iter_mut().zip(dp.mean_values(&local)?) {
+                    *v = m;
+                }
+            }
             let refs: Vec<(&str, f64)> = values.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-            logger.log_all(step, &refs)?;
+            if let Some(logger) = logger.as_mut() {
+                logger.log_all(step, &refs)?;
+            }
             for (k, v) in values {
                 metrics.insert(k, v);
             }
@@ -266,13 +335,15 @@ pub fn fit(task: &mut dyn PretextTask, run: Loop<'_>) -> Result<LoopOutcome> {
             stopped_early |= ctx.stop;
         }
         if save || step == total || stopped_early {
-            save_checkpoint(&last, vs, optimizer, step, total)?;
+            save_checkpoint(&last, vs, optimizer, step, total, dp)?;
         }
         if stopped_early || halt_after == Some(step) {
             break;
         }
     }
-    logger.flush()?;
+    if let Some(logger) = logger.as_mut() {
+        logger.flush()?;
+    }
     bar.finish_and_clear();
     Ok(LoopOutcome { steps: step, stopped_early, first_loss, final_loss, metrics })
 }
@@ -290,18 +361,48 @@ pub fn train_step(
     indices: &[usize],
     autocast: bool,
 ) -> Result<(TaskLoss, f64)> {
+    train_step_data_parallel(task, optimizer, config, step, total, indices, autocast, None)
+}
+
+/// [`train_step`] on this rank's share `indices`, with the gradients averaged over `dp`'s
+/// ranks before clipping and stepping; the returned loss is the mean over the ranks.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step_data_parallel(
+    task: &mut dyn PretextTask,
+    optimizer: &mut Optimizer,
+    config: &TrainerConfig,
+    step: u64,
+    total: u64,
+    indices: &[usize],
+    autocast: bool,
+    dp: Option<&DataParallel>,
+) -> Result<(TaskLoss, f64)> {
     optimizer.set_lr_factor(config.schedule.factor(step, total));
-    tch::manual_seed(step_seed(config.seed, step));
+    let (rank, world) = dp.map_or((0, 1), |d| (d.rank() as u64, d.world_size() as u64));
+    tch::manual_seed(step_seed(config.seed, step * world + rank));
     let out = tch::autocast(autocast, || task.loss(indices, true))?;
-    let loss = f64::try_from(&out.loss)?;
+    let mut loss = f64::try_from(&out.loss)?;
+    if let Some(dp) = dp {
+        // The same value on every rank, so all of them stop together on divergence.
+        loss = dp.mean_scalar(loss)?;
+    }
     if !loss.is_finite() {
         return Err(Error::Diverged { step: step as usize + 1, loss });
     }
-    match config.grad_clip {
-        Some(c) => {
+    match (config.grad_clip, dp) {
+        (Some(c), None) => {
             optimizer.backward_step_clip(&out.loss, c)?;
         }
-        None => optimizer.backward_step(&out.loss)?,
+        (None, None) => optimizer.backward_step(&out.loss)?,
+        (clip, Some(dp)) => {
+            optimizer.zero_grad();
+            out.loss.f_backward()?;
+            dp.sync_gradients()?;
+            if let Some(c) = clip {
+                optimizer.clip_grad_norm(c);
+            }
+            optimizer.step()?;
+        }
     }
     task.after_step(step + 1, total)?;
     Ok((out, loss))
@@ -317,13 +418,15 @@ fn context<'a>(
     HookContext::new(step, epoch, total_steps, optimizer, metrics)
 }
 
-/// Write the training state after checking every variable is finite (see the module docs).
+/// Write the training state after checking every variable is finite (see the module docs);
+/// data-parallel, every rank checks and rank 0 writes.
 fn save_checkpoint(
     path: &Path,
     vs: &nn::VarStore,
     optimizer: &Optimizer,
     step: u64,
     total: u64,
+    dp: Option<&DataParallel>,
 ) -> Result<()> {
     for (name, t) in vs.variables() {
         if t.is_floating_point() && !bool::try_from(t.isfinite().all())? {
@@ -334,7 +437,11 @@ fn save_checkpoint(
             )));
         }
     }
-    save_train_state(path, vs, optimizer, &json!({"step": step, "total_steps": total}))
+    let meta = json!({"step": step, "total_steps": total});
+    match dp {
+        Some(dp) => dp.save_train_state(path, vs, optimizer, &meta),
+        None => save_train_state(path, vs, optimizer, &meta),
+    }
 }
 
 fn progress_bar(enabled: bool, total: u64, start: u64) -> ProgressBar {

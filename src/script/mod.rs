@@ -113,13 +113,21 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
     }
     let run_dir = match &options.out {
         Some(dir) => {
-            if dir.join(session::RUN_CONFIG).exists() {
+            // Under `graft run --nproc N` rank 0 may already have written it; it checks.
+            if dir.join(session::RUN_CONFIG).exists() && crate::distributed::world::is_writer() {
                 return Err(Error::Invalid(format!(
                     "--out {}: the directory already holds a run; choose a new one",
                     dir.display()
                 )));
             }
             dir.clone()
+        }
+        None if crate::distributed::world::from_env()?.is_some() => {
+            return Err(Error::Invalid(
+                "a multi-process run needs --out so every rank uses the same run directory \
+                 (`graft run --nproc N` passes one)"
+                    .into(),
+            ))
         }
         None => default_run_dir(&options.script),
     };
@@ -132,8 +140,10 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
         echo: options.echo,
     })?;
     let file_name = options.script.file_name().map_or("script.rhai".into(), |n| n.to_owned());
-    let copy = run_dir.join(&file_name);
-    std::fs::write(&copy, &source).map_err(|e| Error::io(&copy, e))?;
+    if session.is_writer() {
+        let copy = run_dir.join(&file_name);
+        std::fs::write(&copy, &source).map_err(|e| Error::io(&copy, e))?;
+    }
     session.log_line(&format!("graft run {} -> {}", options.script.display(), run_dir.display()));
 
     let shown = options.script.display().to_string();
@@ -164,7 +174,7 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
 }
 
 /// `runs/<stem>-<YYYYmmdd-HHMMSS>` (UTC), with `-2`, `-3`, … if taken.
-fn default_run_dir(script: &Path) -> PathBuf {
+pub fn default_run_dir(script: &Path) -> PathBuf {
     let stem = script.file_stem().map_or("run".into(), |s| s.to_string_lossy().into_owned());
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let base = format!("{stem}-{}", utc_stamp(secs));

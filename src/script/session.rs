@@ -9,6 +9,13 @@
 //! read, so even a run that fails early leaves its resolved configuration. An override of
 //! the wrong type is an error naming the parameter, the expected type and the value.
 //! Overrides the script never reads are reported by [`Session::unused_overrides`].
+//!
+//! **Ranks.** Under `graft run --nproc N` every rank runs the same script, and only rank 0
+//! writes the run directory (log, `config.json`, metrics, the stages' outputs). The other
+//! ranks write nothing there: the data-parallel stages (`pretrain::run`, `finetune::run`)
+//! write on rank 0 only, and what the single-process stages would write (RL, collected data,
+//! saved models, plots, `report::log`) goes to a private scratch folder of the rank, deleted
+//! when the run ends, while reads still find rank 0's files in the run directory.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +54,8 @@ pub struct SessionOptions {
 
 struct State {
     options: SessionOptions,
+    /// `None` on rank 0 (or alone); the private folder of another rank.
+    scratch: Option<PathBuf>,
     log: Option<File>,
     params: BTreeMap<String, Value>,
     used: BTreeSet<String>,
@@ -66,15 +75,30 @@ enum Metrics {
 pub struct Session(Rc<RefCell<State>>);
 
 impl Session {
-    /// Create the run directory and its log, and write the initial `config.json`.
+    /// Create the run directory and its log, and write the initial `config.json` — on rank 0
+    /// of a multi-process job (or alone); another rank gets a reader's session (see the
+    /// module docs).
     pub fn create(options: SessionOptions) -> Result<Session> {
-        let dir = &options.run_dir;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let log_path = dir.join(RUN_LOG);
-        let log = File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+        Self::create_for_rank(options, crate::distributed::world::rank())
+    }
+
+    /// [`Session::create`] as rank `rank` of a job.
+    pub fn create_for_rank(options: SessionOptions, rank: usize) -> Result<Session> {
+        let (log, scratch) = if rank == 0 {
+            let dir = &options.run_dir;
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let log_path = dir.join(RUN_LOG);
+            (Some(File::create(&log_path).map_err(|e| Error::io(&log_path, e))?), None)
+        } else {
+            let dir =
+                std::env::temp_dir().join(format!("graft-run-rank{rank}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            (None, Some(dir))
+        };
         let session = Session(Rc::new(RefCell::new(State {
             options,
-            log: Some(log),
+            scratch,
+            log,
             params: BTreeMap::new(),
             used: BTreeSet::new(),
             metrics: Metrics::Unopened,
@@ -87,6 +111,17 @@ impl Session {
     /// The run directory.
     pub fn run_dir(&self) -> PathBuf {
         self.0.borrow().options.run_dir.clone()
+    }
+
+    /// Whether this process writes the run directory (rank 0, or a process alone).
+    pub fn is_writer(&self) -> bool {
+        self.0.borrow().scratch.is_none()
+    }
+
+    /// Where this process writes: the run directory, or another rank's scratch folder.
+    pub fn write_dir(&self) -> PathBuf {
+        let st = self.0.borrow();
+        st.scratch.clone().unwrap_or_else(|| st.options.run_dir.clone())
     }
 
     /// The script's path.
@@ -142,13 +177,15 @@ impl Session {
         let mut st = self.0.borrow_mut();
         match std::mem::replace(&mut st.metrics, Metrics::Lent) {
             Metrics::Open(m) => Ok(m),
-            Metrics::Unopened => match MetricsLogger::create(&st.options.run_dir) {
-                Ok(m) => Ok(m),
-                Err(e) => {
-                    st.metrics = Metrics::Unopened;
-                    Err(e)
+            Metrics::Unopened => {
+                match MetricsLogger::create(st.scratch.as_ref().unwrap_or(&st.options.run_dir)) {
+                    Ok(m) => Ok(m),
+                    Err(e) => {
+                        st.metrics = Metrics::Unopened;
+                        Err(e)
+                    }
                 }
-            },
+            }
             Metrics::Lent => Err(Error::Invalid(
                 "report::log cannot write metrics while training runs (inside a hook); the \
                  training loop logs them"
@@ -202,6 +239,9 @@ impl Session {
     /// Rewrite `config.json` (atomically): script, seed, device, parameters and overrides.
     pub fn write_config(&self) -> Result<()> {
         let st = self.0.borrow();
+        if st.scratch.is_some() {
+            return Ok(());
+        }
         let config = json!({
             "script": st.options.script.display().to_string(),
             "seed": st.options.seed,
@@ -226,20 +266,17 @@ impl Session {
         Ok(())
     }
 
-    /// A path for the script to write: relative paths go inside the run directory; absolute
-    /// paths and `..` are refused (scripts write only into their run).
+    /// A path for the script to write: relative paths go inside the run directory (on ranks
+    /// other than 0, inside their scratch folder); absolute paths and `..` are refused
+    /// (scripts write only into their run).
     pub fn output_path(&self, rel: &str) -> Result<PathBuf> {
-        let p = Path::new(rel);
-        if rel.is_empty()
-            || p.is_absolute()
-            || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            return Err(Error::Invalid(format!(
-                "output path '{rel}': scripts write only inside their run directory; give a \
-                 relative path without '..'"
-            )));
-        }
-        Ok(self.run_dir().join(p))
+        Ok(self.write_dir().join(relative_output(rel)?))
+    }
+
+    /// [`Session::output_path`] in the run directory on every rank, for data-parallel stages
+    /// that write on rank 0 only and that every rank reads (resume, the exported encoder).
+    pub fn shared_output_path(&self, rel: &str) -> Result<PathBuf> {
+        Ok(self.run_dir().join(relative_output(rel)?))
     }
 
     /// A path for the script to read: relative paths are taken from the script's folder,
@@ -248,6 +285,11 @@ impl Session {
         let p = Path::new(path);
         if p.is_absolute() {
             return p.to_path_buf();
+        }
+        if let Some(mine) = self.0.borrow().scratch.as_ref().map(|d| d.join(p)) {
+            if mine.exists() {
+                return mine;
+            }
         }
         let in_run = self.run_dir().join(p);
         if in_run.exists() {
@@ -260,6 +302,30 @@ impl Session {
             beside
         } else {
             p.to_path_buf()
+        }
+    }
+}
+
+/// `rel` as a path inside a run directory: relative, without `..`.
+fn relative_output(rel: &str) -> Result<&Path> {
+    let p = Path::new(rel);
+    if rel.is_empty()
+        || p.is_absolute()
+        || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(Error::Invalid(format!(
+            "output path '{rel}': scripts write only inside their run directory; give a \
+             relative path without '..'"
+        )));
+    }
+    Ok(p)
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // A rank's scratch folder holds only duplicates of rank 0's outputs.
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -329,5 +395,37 @@ mod tests {
         assert_eq!(parse_like("bn", "false", &json!(true)).unwrap(), json!(false));
         assert!(parse_like("bn", "0", &json!(true)).is_err());
         assert_eq!(parse_like("name", "resnet18", &json!("mlp")).unwrap(), json!("resnet18"));
+    }
+
+    #[test]
+    fn other_ranks_write_nothing_into_the_run_directory() {
+        let run_dir =
+            std::env::temp_dir().join(format!("graft-session-rank-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&run_dir);
+        let options = SessionOptions {
+            script: PathBuf::from("s.rhai"),
+            run_dir: run_dir.clone(),
+            overrides: BTreeMap::from([("lr".to_string(), "0.5".to_string())]),
+            seed: 0,
+            device: Device::Cpu,
+            echo: false,
+        };
+        let s = Session::create_for_rank(options, 1).unwrap();
+        assert!(!s.is_writer());
+        assert_eq!(s.param("lr", json!(0.1)).unwrap(), json!(0.5));
+        s.log_line("hello");
+        s.with_metrics(|m| m.log(1, "x", 1.0)).unwrap();
+        let scratch = s.write_dir();
+        assert_ne!(scratch, run_dir);
+        assert_eq!(s.output_path("m.st").unwrap(), scratch.join("m.st"));
+        assert_eq!(s.shared_output_path("pre").unwrap(), run_dir.join("pre"));
+        assert!(s.output_path("../x").is_err() && s.shared_output_path("/x").is_err());
+        // A file this rank wrote is read back from its scratch folder first.
+        std::fs::write(scratch.join("m.st"), b"x").unwrap();
+        assert_eq!(s.input_path("m.st"), scratch.join("m.st"));
+        s.flush().unwrap();
+        assert!(!run_dir.exists(), "rank 1 created the run directory");
+        drop(s);
+        assert!(!scratch.exists(), "the scratch folder outlived the session");
     }
 }

@@ -20,6 +20,7 @@ use rhai::{Array, Dynamic, Map, Module, NativeCallContext};
 use super::data::SupervisedHandle;
 use super::model::ModelHandle;
 use super::{fail, from_map, to_dyn, RhaiResult};
+use crate::distributed::{world, Backend};
 use crate::finetune::{FinetuneConfig, Finetuner};
 use crate::script::error::to_rhai;
 use crate::script::hooks::{Caller, HookFns, RhaiHooks};
@@ -64,6 +65,14 @@ fn run(
     let st = model.0.borrow();
     let Some(net) = st.net.as_ref() else { return fail("model is busy".into()) };
     let mut trainer = Finetuner::new(&st.vs, net.as_ref(), config).map_err(to_rhai)?;
+    // Under `graft run --nproc N` every rank trains its share of each mini-batch and rank 0
+    // writes the checkpoints into the run directory.
+    if let Some(env) = world::from_env().map_err(to_rhai)? {
+        let backend =
+            if st.vs.device() == tch::Device::Cpu { Backend::Gloo } else { Backend::Nccl };
+        let pg = world::take_group(backend, &env).map_err(to_rhai)?;
+        trainer = trainer.with_process_group(pg).map_err(to_rhai)?;
+    }
     let run_dir = session.run_dir();
     let val = if val.is_empty() { None } else { Some(&val) };
     // The logger is lent to the loop for the whole run; `report::log` inside a hook is
@@ -71,6 +80,9 @@ fn run(
     let mut logger = session.take_metrics().map_err(to_rhai)?;
     let result = trainer.fit(&train, val, &mut rhai_hooks, Some(&mut logger), Some(&run_dir));
     session.return_metrics(logger);
+    if let Some(pg) = trainer.take_process_group() {
+        world::return_group(pg);
+    }
     let summary = match result {
         Ok(s) => s,
         Err(e) => {

@@ -40,7 +40,9 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
         },
     };
     let config: PretrainConfig = from_map("pretrain config", options)?;
-    let out_dir = session.output_path(&name).map_err(to_rhai)?;
+    // The same folder on every rank: under `graft run --nproc N` the run is data-parallel,
+    // rank 0 writes it and every rank resumes from it.
+    let out_dir = session.shared_output_path(&name).map_err(to_rhai)?;
     if out_dir.join("config.json").exists() && !config.resume {
         return fail(format!(
             "pretrain: {} already holds a pretraining run; give another name (or resume: true)",
