@@ -20,6 +20,9 @@ use graft::data::{
 use graft::envs::{ActionRef, BoxSpace, DType, EnvRng, Info, Space};
 use graft::Error;
 
+mod support;
+use support::python;
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("graft-data-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -624,25 +627,6 @@ fn check_pyarrow_fixture(ds: &Dataset) {
     assert_eq!(t.action, ActionRef::Discrete(1));
     assert_eq!(t.next_obs.f32, &[102.0, -2.0]);
     assert!(validate::validate_dataset(ds).is_valid(), "{:?}", validate::validate_dataset(ds));
-}
-
-/// The pinned interop venv's python. Fails (never skips) when Python is unavailable.
-fn python() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run {}: {e}; the pyarrow interop tests need bash and python3",
-            script.display()
-        )
-    });
-    assert!(
-        out.status.success(),
-        "{} failed, so the pyarrow/pandas interop tests cannot run (they need python3 with venv and \
-         PyPI access once):\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 #[test]

@@ -29,6 +29,9 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tch::{Kind, Tensor};
 
+mod support;
+use support::python;
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("graft-images-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -576,19 +579,6 @@ fn loader_refuses_mixed_sizes_without_a_resizing_step() {
 }
 
 // ---------------------------------------------------------------- real data and CLI
-
-/// The pinned test venv's python (scikit-learn for the digits). Fails, never skips.
-fn python() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().expect("bash");
-    assert!(
-        out.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
 
 #[test]
 fn sklearn_digits_export_reads_back_exactly() {

@@ -20,6 +20,9 @@ use graft::pretrain::{prepare, run, Prepared, PretrainConfig, PretrainOutcome};
 use graft::train::{HookContext, LrSchedule, NoHooks, OptimizerConfig, TrainHooks};
 use tch::{nn, Device, Kind, Tensor};
 
+mod support;
+use support::python;
+
 /// libtorch's random generator is one per process: a run's exact replay, and a loss or
 /// accuracy checked against a threshold, need no other run drawing from it at the same time,
 /// so every training test holds this lock (they run one at a time).
@@ -338,19 +341,6 @@ fn configs_refuse_unknown_fields_and_tasks() {
 }
 
 // --- images: scikit-learn's digits (1,797 8x8 grayscale, 10 classes) -------------------
-
-/// The pinned test venv's python (fails, never skips, when Python is unavailable).
-fn python() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().expect("bash runs");
-    assert!(
-        out.status.success(),
-        "{} failed:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
 
 /// Digits as `[N, 1, 8, 8]` uint8 (values × 16, clamped) with labels, read from scikit-learn.
 fn digits() -> Images {

@@ -13,6 +13,9 @@ use graft::train::{HookContext, LrSchedule, Optimizer, OptimizerConfig, TrainHoo
 use rhai::Map;
 use tch::{nn, Device};
 
+mod support;
+use support::python;
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("graft-script-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -622,14 +625,6 @@ report::json("img.json", #{{n: set.len, half: small.len, classes: set.output_dim
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("odd.png") && e.contains("needs one size"), "{e}");
-}
-
-/// The pinned test venv's python (scikit-learn for the digits). Fails, never skips.
-fn python() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().expect("bash");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 #[test]

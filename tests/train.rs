@@ -12,6 +12,9 @@ use graft::report::{read_metrics_csv, MetricsLogger};
 use graft::train::{load_train_state, save_train_state, Optimizer, OptimizerConfig, OptimizerKind};
 use tch::{nn, Device, Kind, Tensor};
 
+mod support;
+use support::python;
+
 fn tmp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("graft-train-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -288,18 +291,6 @@ fn config_from_json_and_bad_values() {
     assert!(Optimizer::for_all(&vs, &bad).unwrap_err().to_string().contains("lr"));
     let bad = OptimizerConfig { nesterov: true, ..OptimizerConfig::adam(0.1) };
     assert!(Optimizer::for_all(&vs, &bad).is_err());
-}
-
-fn python() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().expect("bash runs");
-    assert!(
-        out.status.success(),
-        "{} failed; the TensorBoard read-back test needs python3 with venv and PyPI access once:\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 #[test]
