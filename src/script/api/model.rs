@@ -93,6 +93,18 @@ fn config_from(value: Dynamic) -> RhaiResult<ModelConfig> {
 }
 
 /// Register the `Model` type and its properties.
+/// A checkpoint and the model config it records (needed to build the model it loads into).
+fn read_with_config(path: &std::path::Path) -> RhaiResult<(checkpoint::Checkpoint, ModelConfig)> {
+    let ckpt = checkpoint::Checkpoint::read(path).map_err(to_rhai)?;
+    match ckpt.meta.model_config().map_err(to_rhai)? {
+        Some(config) => Ok((ckpt, config)),
+        None => fail(format!(
+            "checkpoint {} stores no model config; build the model and load weights into it",
+            path.display()
+        )),
+    }
+}
+
 pub fn register_types(engine: &mut Engine) {
     engine
         .register_type_with_name::<ModelHandle>("Model")
@@ -138,14 +150,7 @@ pub fn module(session: &Session) -> Module {
     });
     let s = session.clone();
     api_fn!(m, "load", |path: &str| {
-        let path = s.input_path(path);
-        let ckpt = checkpoint::Checkpoint::read(&path).map_err(to_rhai)?;
-        let Some(config) = ckpt.meta.model_config().map_err(to_rhai)? else {
-            return fail(format!(
-                "checkpoint {} stores no model config; build the model and load weights into it",
-                path.display()
-            ));
-        };
+        let (ckpt, config) = read_with_config(&s.input_path(path))?;
         let handle = ModelHandle::build(config, s.device()).map_err(to_rhai)?;
         if let Some(h) = ckpt.meta.extra.get(META_HEAD) {
             let out: i64 = h
@@ -159,14 +164,7 @@ pub fn module(session: &Session) -> Module {
     });
     let s = session.clone();
     api_fn!(m, "load_encoder", |path: &str| {
-        let path = s.input_path(path);
-        let ckpt = checkpoint::Checkpoint::read(&path).map_err(to_rhai)?;
-        let Some(config) = ckpt.meta.model_config().map_err(to_rhai)? else {
-            return fail(format!(
-                "checkpoint {} stores no model config; build the model and load weights into it",
-                path.display()
-            ));
-        };
+        let (ckpt, config) = read_with_config(&s.input_path(path))?;
         let handle = ModelHandle::build(config.without_head(), s.device()).map_err(to_rhai)?;
         // Heads (the zoo's own or one attached by fine-tuning) and optimizer state are left
         // behind; every encoder variable must be present.
@@ -179,13 +177,13 @@ pub fn module(session: &Session) -> Module {
         if !report.missing.is_empty() {
             return fail(format!(
                 "checkpoint {} lacks encoder variables: {}",
-                path.display(),
+                ckpt.path.display(),
                 report.missing.join(", ")
             ));
         }
         s.log_line(&format!(
             "loaded encoder from {} ({} tensors; left behind: {})",
-            path.display(),
+            ckpt.path.display(),
             report.loaded.len(),
             report.unexpected.len()
         ));
