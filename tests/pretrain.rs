@@ -662,3 +662,50 @@ fn cli_pretrains_and_probes_on_an_image_folder() {
         1797
     );
 }
+
+/// An encoder pretrained on stacked, grayscale dataset frames must see exactly what an RL
+/// agent with the same `PixelObservation` sees: replay every stored episode through
+/// `PixelObservation::wrap` (same reset seed, same actions) and compare byte for byte,
+/// observation and next observation, including the reset padding at each episode's start.
+#[test]
+fn stacked_dataset_frames_equal_the_agents_pixel_observations() {
+    use graft::envs::wrappers::PixelObservation;
+    use graft::envs::{Action, Kwargs};
+    use graft::pretrain::sources::{FrameOptions, Trajectories};
+
+    let dir = tmp_dir("frames-match");
+    let mut cfg = CollectConfig::new("CartPole-v1", dir.join("noisy.arrow"));
+    (cfg.policy, cfg.episodes, cfg.seed, cfg.workers) = (PolicySpec::Heuristic, 3, 11, 1);
+    (cfg.pixels, cfg.epsilon) = (Some((24, 16)), 0.5);
+    cfg.kwargs.insert("max_episode_steps".into(), graft::envs::Value::Int(30));
+    collect(&cfg, &mut |_, _| {}).unwrap();
+    let (k, h, w) = (3usize, 16i64, 24i64);
+    let data = Trajectories::open(&cfg.output, Device::Cpu, 1.0)
+        .unwrap()
+        .with_frames(FrameOptions { grayscale: true, stack: k })
+        .unwrap();
+    assert_eq!(data.input_shape(), vec![k as i64, h, w]);
+    let pixels = PixelObservation { size: [24, 16], grayscale: true, frame_stack: k };
+    let mut checked = 0;
+    for e in data.dataset().episodes().to_vec() {
+        let mut env = pixels.wrap(graft::envs::make("CartPole-v1", &cfg.kwargs).unwrap()).unwrap();
+        // Collection resets episode e (ids count from 0) with seed + e.
+        let (mut obs, _) = env.reset(Some(11 + e.id as u64), &Kwargs::new()).unwrap();
+        let idx: Vec<usize> = (e.first_transition..e.first_transition + e.len).collect();
+        let b = data.batch(&idx).unwrap();
+        // [B, H, W, k] -> [B, k, H, W], the agent's layout.
+        let as_agent = |t: &Tensor| t.permute([0, 3, 1, 2]).contiguous();
+        let (stored, stored_next) = (as_agent(&b.obs), as_agent(&b.next_obs));
+        let actions = Vec::<i64>::try_from(&b.actions).unwrap();
+        for (t, a) in actions.iter().enumerate() {
+            let here = Vec::<u8>::try_from(&stored.get(t as i64).reshape([-1])).unwrap();
+            assert_eq!(here, obs.u8, "episode {} step {t}: observation", e.id);
+            let step = env.step(&Action::Discrete(*a)).unwrap();
+            let next = Vec::<u8>::try_from(&stored_next.get(t as i64).reshape([-1])).unwrap();
+            assert_eq!(next, step.obs.u8, "episode {} step {t}: next observation", e.id);
+            obs = step.obs;
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} steps compared");
+}

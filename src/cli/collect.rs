@@ -24,6 +24,9 @@ pub struct CollectArgs {
     /// Record WIDTHxHEIGHT RGB frames as observations (the state goes in the `state` column).
     #[arg(long, value_name = "WxH")]
     pixels: Option<String>,
+    /// Probability of a uniformly random action instead of the policy's (a noisy expert).
+    #[arg(long, default_value_t = 0.0)]
+    epsilon: f64,
     /// Worker threads (default: all cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -44,7 +47,7 @@ pub struct CollectArgs {
     output: PathBuf,
 }
 
-fn parse_pixels(s: &str) -> Result<(u32, u32)> {
+pub fn parse_pixels(s: &str) -> Result<(u32, u32)> {
     let bad = || Error::Invalid(format!("--pixels '{s}': expected WIDTHxHEIGHT, e.g. 64x64"));
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
     let (w, h) = (w.parse::<u32>().map_err(|_| bad())?, h.parse::<u32>().map_err(|_| bad())?);
@@ -61,6 +64,10 @@ pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
     let mut cfg = CollectConfig::new(&args.env, args.output);
     cfg.policy = args.policy.parse::<PolicySpec>()?;
     cfg.episodes = args.episodes;
+    if !(0.0..=1.0).contains(&args.epsilon) {
+        return Err(Error::Invalid(format!("--epsilon {} must be in [0, 1]", args.epsilon)));
+    }
+    cfg.epsilon = args.epsilon;
     cfg.pixels = args.pixels.as_deref().map(parse_pixels).transpose()?;
     cfg.seed = seed;
     if let Some(w) = args.workers {

@@ -13,6 +13,7 @@ use graft::models::ModelConfig;
 use graft::pretrain::base::pixel_factor;
 use graft::pretrain::probe::{probe_control, probe_images, ProbeConfig};
 use graft::pretrain::run::open_images;
+use graft::pretrain::sources::FrameOptions;
 use graft::pretrain::{run as pretrain, PretrainConfig, TaskConfig, Trajectories, TASKS};
 use graft::train::{NoHooks, OptimizerConfig, OptimizerKind};
 use graft::{Error, Result};
@@ -34,6 +35,12 @@ pub struct PretrainArgs {
     /// Resize images to this square side (needed when an image folder's sizes differ).
     #[arg(long)]
     image_size: Option<u32>,
+    /// Trajectory frames to grayscale (as `graft rl train --grayscale`).
+    #[arg(long)]
+    grayscale: bool,
+    /// Stack the last N trajectory frames (as `graft rl train --frame-stack N`).
+    #[arg(long)]
+    frame_stack: Option<usize>,
     /// Encoder: a preset (nature_cnn, resnet18, vit_tiny, …), a JSON object or a .json file.
     #[arg(long)]
     model: Option<String>,
@@ -125,6 +132,8 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
         cfg.data.path = d.clone();
     }
     cfg.data.image_size = args.image_size.or(cfg.data.image_size);
+    cfg.data.grayscale |= args.grayscale;
+    cfg.data.frame_stack = args.frame_stack.unwrap_or(cfg.data.frame_stack);
     if cfg.data.path.as_os_str().is_empty() {
         return Err(Error::Invalid("--data is required".into()));
     }
@@ -207,6 +216,12 @@ pub struct ProbeArgs {
     /// Resize images to this square side.
     #[arg(long)]
     image_size: Option<u32>,
+    /// Trajectory frames to grayscale (as the encoder was pretrained).
+    #[arg(long)]
+    grayscale: bool,
+    /// Stack the last N trajectory frames (as the encoder was pretrained).
+    #[arg(long, default_value_t = 1)]
+    frame_stack: usize,
     /// Also probe a random initialisation of the same model (same seed) for comparison.
     #[arg(long)]
     baseline: bool,
@@ -245,7 +260,8 @@ pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
             checkpoint::load(&mut vs, &args.encoder)?;
         }
         Ok(if arrow {
-            let data = Trajectories::open(&args.data, device, factor)?;
+            let frames = FrameOptions { grayscale: args.grayscale, stack: args.frame_stack };
+            let data = Trajectories::open(&args.data, device, factor)?.with_frames(frames)?;
             serde_json::to_value(probe_control(&encoder, &data, &cfg)?)
         } else {
             let images = open_images(&args.data, args.image_size, device)?;

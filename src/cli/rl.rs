@@ -11,7 +11,9 @@ use graft::rl::eval::{eval_seed, evaluate};
 use graft::rl::{AgentConfig, RunOptions, TrainedPolicy};
 use graft::{Error, Result};
 
+use crate::cli::collect::parse_pixels;
 use crate::cli::envs::parse_kwargs;
+use graft::envs::wrappers::PixelObservation;
 
 #[derive(Subcommand)]
 pub enum RlCommand {
@@ -65,6 +67,15 @@ pub struct TrainArgs {
     /// Keyword arguments for the environment (repeatable KEY=VALUE).
     #[arg(long = "kwarg", value_name = "KEY=VALUE")]
     kwargs: Vec<String>,
+    /// Observe WIDTHxHEIGHT rendered frames instead of the state (pixel-based RL).
+    #[arg(long, value_name = "WIDTHxHEIGHT")]
+    pixels: Option<String>,
+    /// With --pixels: grayscale frames.
+    #[arg(long)]
+    grayscale: bool,
+    /// With --pixels: stack the last N frames (so the agent sees motion).
+    #[arg(long, default_value_t = 1)]
+    frame_stack: usize,
     /// Print nothing while training.
     #[arg(long)]
     quiet: bool,
@@ -141,7 +152,26 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
             "--resume needs --out (the run directory holding the checkpoint)".into(),
         ));
     }
+    let pixels = match &a.pixels {
+        Some(s) => {
+            let (w, h) = parse_pixels(s)?;
+            let p = PixelObservation {
+                size: [w, h],
+                grayscale: a.grayscale,
+                frame_stack: a.frame_stack,
+            };
+            p.validate()?;
+            Some(p)
+        }
+        None if a.grayscale || a.frame_stack != 1 => {
+            return Err(Error::Invalid(
+                "--grayscale and --frame-stack need --pixels WIDTHxHEIGHT".into(),
+            ))
+        }
+        None => None,
+    };
     let opts = RunOptions {
+        pixels: pixels.clone(),
         out: a.out.clone(),
         device,
         env_kwargs: parse_kwargs(&a.kwargs)?,
@@ -157,6 +187,7 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         let path = dir.join("config.json");
         let record = serde_json::json!({
             "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
+            "pixels": pixels,
         });
         let text =
             serde_json::to_string_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -198,9 +229,15 @@ fn eval(a: EvalArgs, device: Device) -> Result<()> {
     }
     let meta = graft::rl::state::RunCheckpoint::read(&a.checkpoint)?.meta;
     let env_id = a.env.clone().unwrap_or(meta.env_id.clone());
-    let probe = graft::envs::make(&env_id, &Default::default())?;
-    let policy = TrainedPolicy::load(&a.checkpoint, probe.as_ref(), device)?;
-    let make = || Ok(graft::envs::make(&env_id, &Default::default())?);
+    // The agent sees what it was trained on: the same pixel observations, if any.
+    let make = || -> Result<Box<dyn graft::envs::Env>> {
+        let env = graft::envs::make(&env_id, &Default::default())?;
+        Ok(match &meta.pixels {
+            Some(p) => p.wrap(env)?,
+            None => env,
+        })
+    };
+    let policy = TrainedPolicy::load(&a.checkpoint, make()?.as_ref(), device)?;
     let stats =
         evaluate(&make, a.episodes, eval_seed(meta.seed), device, &|x| policy.act_tensor(x))?;
     println!(

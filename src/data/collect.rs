@@ -89,6 +89,9 @@ pub struct CollectConfig {
     pub compression: Compression,
     /// Store each step's `info` as JSON.
     pub info: bool,
+    /// With this probability a step's action is uniformly random instead of the policy's
+    /// (a "noisy expert": the data then also covers states the expert never visits).
+    pub epsilon: f64,
 }
 
 impl CollectConfig {
@@ -106,6 +109,15 @@ impl CollectConfig {
             dataset_id: None,
             compression: Compression::None,
             info: false,
+            epsilon: 0.0,
+        }
+    }
+
+    /// The policy's name as recorded (`heuristic`, `heuristic+eps0.3`, …).
+    pub fn policy_name(&self) -> String {
+        match self.epsilon {
+            e if e > 0.0 => format!("{}+eps{e}", self.policy.name()),
+            _ => self.policy.name(),
         }
     }
 }
@@ -145,12 +157,57 @@ fn make_env(cfg: &CollectConfig) -> Result<Box<dyn Env>> {
 }
 
 fn make_policy(cfg: &CollectConfig, env: &dyn Env) -> Result<Box<dyn Policy>> {
+    let inner = make_inner_policy(cfg, env)?;
+    if cfg.epsilon > 0.0 {
+        return Ok(Box::new(EpsilonPolicy {
+            inner,
+            epsilon: cfg.epsilon,
+            random: RandomPolicy::new(env.action_space().clone()),
+            name: cfg.policy_name(),
+        }));
+    }
+    Ok(inner)
+}
+
+/// A policy that acts uniformly at random with probability `epsilon`.
+struct EpsilonPolicy {
+    inner: Box<dyn Policy>,
+    epsilon: f64,
+    random: RandomPolicy,
+    name: String,
+}
+
+impl Policy for EpsilonPolicy {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn act(&mut self, obs: ObsView<'_>, rng: &mut EnvRng) -> Result<Action> {
+        // The policy always acts, so a stateful one sees every step.
+        let action = self.inner.act(obs, rng)?;
+        if rng.next_f64() < self.epsilon {
+            return self.random.act(obs, rng);
+        }
+        Ok(action)
+    }
+}
+
+fn make_inner_policy(cfg: &CollectConfig, env: &dyn Env) -> Result<Box<dyn Policy>> {
     match &cfg.policy {
         PolicySpec::Random => Ok(Box::new(RandomPolicy::new(env.action_space().clone()))),
         PolicySpec::Heuristic => Ok(Box::new(expert_for(&cfg.env_id)?)),
         PolicySpec::Checkpoint(p) => {
             // The agent acts on what it was trained on: the env's own observations (with
             // --pixels, the state part), so its spaces come from the unwrapped env.
+            let meta = crate::rl::state::RunCheckpoint::read(p)?.meta;
+            if let Some(pixels) = meta.pixels {
+                return Err(Error::Invalid(format!(
+                    "--policy checkpoint:{}: the agent acts on pixel observations ({pixels:?}); \
+                     collection drives a policy with the env's own observations, so use an \
+                     agent trained on states",
+                    p.display()
+                )));
+            }
             let base = registry::make(&cfg.env_id, &cfg.kwargs)?;
             let agent = TrainedPolicy::load(p, base.as_ref(), tch::Device::Cpu)?;
             if agent.meta.env_id != cfg.env_id {
@@ -259,11 +316,11 @@ pub fn collect(
             dataset_id: cfg
                 .dataset_id
                 .clone()
-                .unwrap_or(format!("{short}/{}-v0", cfg.policy.name())),
+                .unwrap_or(format!("{short}/{}-v0", cfg.policy_name())),
             observation_space: probe.observation_space().clone(),
             action_space: probe.action_space().clone(),
             env_spec: Some(env_spec_to_json(&spec, &cfg.kwargs, wrappers)),
-            algorithm_name: cfg.policy.name(),
+            algorithm_name: cfg.policy_name(),
             info: cfg.info,
         },
         WriterOptions { batch_rows: None, compression: cfg.compression },

@@ -169,7 +169,7 @@ impl Default for TrainerConfig {
 }
 
 /// Where a run's data comes from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
     /// A trajectory dataset (`.arrow`) for the state-action tasks; for the image tasks an
@@ -178,6 +178,27 @@ pub struct DataConfig {
     pub path: PathBuf,
     /// Resize images to this square side (needed when an image folder's sizes differ).
     pub image_size: Option<u32>,
+    /// Trajectory frames: convert RGB to grayscale (as an RL agent's `pixels.grayscale`).
+    pub grayscale: bool,
+    /// Trajectory frames: stack the last N frames along the channels (as an RL agent's
+    /// `pixels.frame_stack`), so the encoder can see motion.
+    pub frame_stack: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig { path: PathBuf::new(), image_size: None, grayscale: false, frame_stack: 1 }
+    }
+}
+
+impl DataConfig {
+    /// The frame options for trajectory datasets.
+    pub fn frames(&self) -> crate::pretrain::sources::FrameOptions {
+        crate::pretrain::sources::FrameOptions {
+            grayscale: self.grayscale,
+            stack: self.frame_stack,
+        }
+    }
 }
 
 /// A complete pretraining run.

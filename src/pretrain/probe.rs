@@ -293,7 +293,8 @@ pub fn probe_control(
         let now = encode(encoder, idx, cfg.batch_size, |c| Ok(data.input(&data.batch(c)?.obs)))?;
         let next =
             encode(encoder, idx, cfg.batch_size, |c| Ok(data.input(&data.batch(c)?.next_obs)))?;
-        let b = data.batch(idx)?;
+        // Actions and states only: read them without the frames' processing.
+        let b = data.dataset().batch(idx, data.device())?;
         let actions = data.targets(&b.actions).to_device(Device::Cpu);
         Ok((now, next, actions, b.state.map(|s| s.to_device(Device::Cpu))))
     };

@@ -79,7 +79,8 @@ pub fn open_source(config: &PretrainConfig, device: Device) -> Result<Source> {
     if config.task.is_image_task() {
         Ok(Source::Images(open_images(path, config.data.image_size, device)?))
     } else {
-        Ok(Source::Trajectories(Box::new(Trajectories::open(path, device, factor)?)))
+        let data = Trajectories::open(path, device, factor)?.with_frames(config.data.frames())?;
+        Ok(Source::Trajectories(Box::new(data)))
     }
 }
 

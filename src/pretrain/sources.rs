@@ -4,12 +4,17 @@
 //!   observations turned into model inputs (pixels `[B, C, H, W]` in `[0, 1]` times the
 //!   model's pixel factor, or state vectors), actions as class indices or vectors, windows of
 //!   consecutive steps inside one episode.
+//!   With [`FrameOptions`] frames are converted to grayscale and the last `stack` frames of
+//!   the episode are stacked along the channels, exactly as an RL agent observing
+//!   `PixelObservation { grayscale, frame_stack }` sees them, so an encoder pretrained here
+//!   fits that agent's torso.
 //! - [`Images`]: labelled or unlabelled images held in memory as one uint8 tensor
 //!   `[N, C, H, W]` (small vision datasets fit; tasks gather and augment batches on the
 //!   device).
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::data::{ActionColumn, Batch, Dataset, ObsColumn};
@@ -27,6 +32,24 @@ pub enum ActionKind {
     Continuous { dim: i64 },
 }
 
+/// How image observations are presented to the model: the preprocessing of
+/// `graft_envs::wrappers::PixelObservation`, applied to stored RGB frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FrameOptions {
+    /// Convert RGB frames to one luma channel (Gymnasium's `GrayscaleObservation`).
+    pub grayscale: bool,
+    /// Stack the episode's last `stack` frames, oldest first, padded at the episode's start
+    /// with its first frame (`FrameStackObservation`'s reset padding).
+    pub stack: usize,
+}
+
+impl Default for FrameOptions {
+    fn default() -> Self {
+        FrameOptions { grayscale: false, stack: 1 }
+    }
+}
+
 /// A trajectory dataset ready for pretext tasks (see the module docs).
 pub struct Trajectories {
     ds: Dataset,
@@ -34,6 +57,9 @@ pub struct Trajectories {
     factor: f64,
     pixel_max: f64,
     actions: ActionKind,
+    frames: FrameOptions,
+    /// Position of each transition inside its episode (filled when stacking).
+    episode_pos: Vec<usize>,
 }
 
 /// The largest value of uint8 observations, from the observation space's `high` (255 for
@@ -76,7 +102,52 @@ impl Trajectories {
             return Err(bad("the dataset has no transitions".into()));
         }
         let pixel_max = pixel_max(&ds.meta().observation_space);
-        Ok(Trajectories { ds, device, factor: pixel_factor, pixel_max, actions })
+        Ok(Trajectories {
+            ds,
+            device,
+            factor: pixel_factor,
+            pixel_max,
+            actions,
+            frames: FrameOptions::default(),
+            episode_pos: Vec::new(),
+        })
+    }
+
+    /// Present image observations with `frames` (grayscale, stacking); refused for state
+    /// vectors and, for grayscale, for images that are not RGB.
+    pub fn with_frames(mut self, frames: FrameOptions) -> Result<Self> {
+        if frames == FrameOptions::default() {
+            return Ok(self);
+        }
+        let bad = |problem: String| Error::Dataset { path: self.ds.path().to_path_buf(), problem };
+        if !self.is_pixels() {
+            return Err(bad("frame options (grayscale, frame stack) need image observations, \
+                            and this dataset stores state vectors"
+                .into()));
+        }
+        if frames.stack == 0 || frames.stack > 64 {
+            return Err(bad(format!("frame stack {} must be between 1 and 64", frames.stack)));
+        }
+        let shape = self.ds.layout().obs.shape().to_vec();
+        if frames.grayscale && shape.last() != Some(&3) {
+            return Err(bad(format!("grayscale needs RGB frames [H, W, 3], got {shape:?}")));
+        }
+        if frames.stack > 1 {
+            let mut pos = vec![0; self.ds.num_transitions()];
+            for e in self.ds.episodes() {
+                for p in 0..e.len {
+                    pos[e.first_transition + p] = p;
+                }
+            }
+            self.episode_pos = pos;
+        }
+        self.frames = frames;
+        Ok(self)
+    }
+
+    /// The frame options in use.
+    pub fn frames(&self) -> FrameOptions {
+        self.frames
     }
 
     /// Open `path` (see [`Trajectories::new`]).
@@ -107,8 +178,9 @@ impl Trajectories {
     /// Shape of one model input: `[C, H, W]` for pixels, `[n]` for vectors.
     pub fn input_shape(&self) -> Vec<i64> {
         let s: Vec<i64> = self.ds.layout().obs.shape().iter().map(|&x| x as i64).collect();
+        let FrameOptions { grayscale, stack } = self.frames;
         match (self.is_pixels(), s.as_slice()) {
-            (true, [h, w, c]) => vec![*c, *h, *w],
+            (true, [h, w, c]) => vec![if grayscale { 1 } else { *c } * stack as i64, *h, *w],
             _ => s,
         }
     }
@@ -118,9 +190,53 @@ impl Trajectories {
         self.ds.layout().state.map(|m| m as i64)
     }
 
-    /// Transitions `indices` as raw tensors on the device.
+    /// Transitions `indices` as raw tensors on the device; with [`FrameOptions`], `obs` and
+    /// `next_obs` are the processed frames `[B, H, W, C']` (`C'` = channels × stack).
     pub fn batch(&self, indices: &[usize]) -> Result<Batch> {
-        self.ds.batch(indices, self.device)
+        let FrameOptions { grayscale, stack } = self.frames;
+        if stack == 1 {
+            let mut b = self.ds.batch(indices, self.device)?;
+            if grayscale {
+                b.obs = luma(&b.obs);
+                b.next_obs = luma(&b.next_obs);
+            }
+            return Ok(b);
+        }
+        // Read the `stack` frames of every item at once: item i's group is the transitions
+        // i - (stack - 1), ..., i, clamped to its episode's first (reset padding).
+        let n = self.ds.num_transitions();
+        let mut all = Vec::with_capacity(indices.len() * stack);
+        for &i in indices {
+            let pos = *self.episode_pos.get(i).ok_or_else(|| Error::Dataset {
+                path: self.ds.path().to_path_buf(),
+                problem: format!("transition {i} is out of range (it has {n})"),
+            })?;
+            all.extend((0..stack).map(|j| i - (stack - 1 - j).min(pos)));
+        }
+        let g = self.ds.batch(&all, self.device)?;
+        let (b, k) = (indices.len() as i64, stack as i64);
+        let (obs, next) =
+            if grayscale { (luma(&g.obs), luma(&g.next_obs)) } else { (g.obs, g.next_obs) };
+        let [h, w, c] = [obs.size()[1], obs.size()[2], obs.size()[3]];
+        let frames = obs.view([b, k, h, w, c]);
+        // The next stack drops the oldest frame and appends the item's next observation.
+        let newest_next = next.view([b, k, h, w, c]).select(1, k - 1).unsqueeze(1);
+        let next_frames = Tensor::cat(&[frames.narrow(1, 1, k - 1), newest_next], 1);
+        let to_channels = |f: Tensor| f.permute([0, 2, 3, 1, 4]).reshape([b, h, w, k * c]);
+        // Every other column belongs to the item itself, the last of its group.
+        let own =
+            Tensor::arange_start_step(k - 1, b * k, k, (tch::Kind::Int64, g.actions.device()));
+        let pick = |t: &Tensor| t.index_select(0, &own);
+        Ok(Batch {
+            obs: to_channels(frames),
+            next_obs: to_channels(next_frames),
+            actions: pick(&g.actions),
+            rewards: pick(&g.rewards),
+            terminated: pick(&g.terminated),
+            truncated: pick(&g.truncated),
+            state: g.state.as_ref().map(pick),
+            next_state: g.next_state.as_ref().map(pick),
+        })
     }
 
     /// Observations (or next observations) of a batch as model inputs: uint8 observations
@@ -154,6 +270,16 @@ impl Trajectories {
         }
         Ok(starts)
     }
+}
+
+/// `[N, H, W, 3]` uint8 RGB to `[N, H, W, 1]` luma exactly as Gymnasium 1.x's
+/// `GrayscaleObservation` (and Graft's): `r·0.2125 + g·0.7154 + b·0.0721` in float64, in that
+/// order, truncated to uint8.
+pub fn luma(rgb: &Tensor) -> Tensor {
+    let [wr, wg, wb] = graft_envs::wrappers::grayscale::LUMA_WEIGHTS;
+    let x = rgb.to_kind(Kind::Double);
+    let ch = |i: i64| x.narrow(-1, i, 1);
+    ((ch(0) * wr + ch(1) * wg) + ch(2) * wb).to_kind(Kind::Uint8)
 }
 
 /// Images in memory (see the module docs).

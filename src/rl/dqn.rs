@@ -25,9 +25,11 @@ use crate::models::Activation;
 use crate::rl::buffer::{NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
-use crate::rl::run::{Recorder, RunOptions, TrainSummary};
+use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
-use crate::train::{copy_vars, ema_update, step_seed, Optimizer, OptimizerConfig};
+use crate::train::{
+    copy_vars, ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks,
+};
 
 /// The TD loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +220,18 @@ pub fn td_target(
 
 /// Train DQN on `env_id` (see the module docs).
 pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
+    train_with_hooks(cfg, env_id, seed, opts, &mut NoHooks)
+}
+
+/// [`train`] with schedule hooks (see [`HookPoint`]; DQN has a single update round, so
+/// `on_epoch_start` runs once, before the first step taken by this invocation).
+pub fn train_with_hooks(
+    cfg: &DqnConfig,
+    env_id: &str,
+    seed: u64,
+    opts: &RunOptions,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainSummary> {
     cfg.validate()?;
     let started = std::time::Instant::now();
     let device = opts.device;
@@ -255,7 +269,7 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let mut action_log: Vec<f32> = Vec::new();
     let mut updates = 0u64;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "dqn", env_id, seed, &r.ckpt.path)?;
+        check_resumable(&r.meta, "dqn", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("q", &mut q_vs, Some(&mut opt))?;
         r.restore("target", &mut target_vs, None)?;
         action_log = r.actions()?;
@@ -269,6 +283,8 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
     let mut next = obs.clone();
     let mut summary = TrainSummary::default();
+    let at = |step| (step, 0, cfg.total_timesteps);
+    let mut asked = call_hooks(hooks, HookPoint::EpochStart, at(replayed), &mut opt, rec.latest())?;
 
     for global_step in 0..cfg.total_timesteps {
         // ---- Act: the logged action while replaying, else ε-greedy. ----
@@ -359,9 +375,13 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             }
         }
 
-        // ---- Evaluation and checkpoints (counted in steps done). ----
+        // ---- Hooks, evaluation and checkpoints (counted in steps done). ----
         let done_steps = global_step + 1;
-        let finished = done_steps == cfg.total_timesteps;
+        if RunOptions::due(hooks.step_every(), global_step, done_steps) {
+            let r = call_hooks(hooks, HookPoint::Step, at(done_steps), &mut opt, rec.latest())?;
+            asked.merge(r);
+        }
+        let mut finished = done_steps == cfg.total_timesteps || asked.stop;
         let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
         if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
             let make = || opts.make_env(env_id);
@@ -371,11 +391,19 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
             rec.log_eval(done_steps, &stats, sps)?;
             rec.log(done_steps, &[("charts/epsilon", cfg.epsilon(global_step))])?;
+            let m = eval_metrics(&stats);
+            let r = call_hooks(hooks, HookPoint::Eval(&m), at(done_steps), &mut opt, rec.latest())?;
+            asked.merge(r);
+            finished |= asked.stop;
             summary.evals.push((done_steps, stats.mean()));
             summary.final_eval = Some(stats);
         }
         if let Some(path) = &ckpt_path {
-            if finished || stop || RunOptions::due(opts.checkpoint_every, global_step, done_steps) {
+            if finished
+                || stop
+                || std::mem::take(&mut asked.save)
+                || RunOptions::due(opts.checkpoint_every, global_step, done_steps)
+            {
                 let meta = RunMeta {
                     algo: "dqn".into(),
                     env_id: env_id.into(),
@@ -386,6 +414,7 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     episodes: rec.episodes,
                     actions_per_step: 1,
                     optimizers: Default::default(),
+                    pixels: opts.pixels.clone(),
                 };
                 let parts = [
                     Part { name: "q", vs: &q_vs, opt: Some(&opt) },
@@ -401,6 +430,9 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             break;
         }
         summary.env_steps = done_steps;
+        if asked.stop {
+            break;
+        }
     }
     rec.flush()?;
     summary.episodes = rec.episodes;

@@ -31,6 +31,9 @@ pub enum ObsSpec {
     /// A `u8`/`bool` image stored with this `[C, H, W]` shape, `hwc` when the env lays it
     /// out as `[H, W, C]` (MinAtar's default).
     Image { chw: [i64; 3], hwc: bool },
+    /// `frames` stacked `[H, W, C]` images (`[frames, H, W, C]`, oldest first), fed to the
+    /// network as one image of `frames * C` channels (frame `j`'s channel `c` at `j * C + c`).
+    Stacked { frames: i64, hwc: [i64; 3] },
 }
 
 impl ObsSpec {
@@ -52,6 +55,10 @@ impl ObsSpec {
                 let chw = if hwc { [s[2], s[0], s[1]] } else { [s[0], s[1], s[2]] };
                 Ok(ObsSpec::Image { chw, hwc })
             }
+            Space::Box(b) if b.dtype != DType::F32 && b.shape.len() == 4 => {
+                let s: Vec<i64> = b.shape.iter().map(|&d| d as i64).collect();
+                Ok(ObsSpec::Stacked { frames: s[0], hwc: [s[1], s[2], s[3]] })
+            }
             Space::Box(_) => Err(unsupported("unsupported shape or element type")),
             _ => Err(unsupported("not a Box space")),
         }
@@ -62,6 +69,18 @@ impl ObsSpec {
         match self {
             ObsSpec::Vector(d) => (*d, 0),
             ObsSpec::Image { chw, .. } => (0, chw.iter().product::<i64>() as usize),
+            ObsSpec::Stacked { frames, hwc } => {
+                (0, (frames * hwc.iter().product::<i64>()) as usize)
+            }
+        }
+    }
+
+    /// `[C, H, W]` of the network input for images (`None` for vectors).
+    pub fn image_chw(&self) -> Option<[i64; 3]> {
+        match self {
+            ObsSpec::Vector(_) => None,
+            ObsSpec::Image { chw, .. } => Some(*chw),
+            ObsSpec::Stacked { frames, hwc: [h, w, c] } => Some([frames * c, *h, *w]),
         }
     }
 
@@ -82,6 +101,12 @@ impl ObsSpec {
                 };
                 t.to_kind(Kind::Float)
             }
+            ObsSpec::Stacked { frames, hwc: [h, w, c] } => Tensor::from_slice(u8s)
+                .to_device(device)
+                .view([n, *frames, *h, *w, *c])
+                .permute([0, 1, 4, 2, 3])
+                .reshape([n, frames * c, *h, *w])
+                .to_kind(Kind::Float),
         }
     }
 }
@@ -121,28 +146,28 @@ impl TorsoConfig {
                     ..Default::default()
                 }),
                 ObsSpec::Image { chw: [_, 10, 10], .. } => ModelConfig::preset("minatar_cnn")?,
-                ObsSpec::Image { .. } => ModelConfig::preset("nature_cnn")?,
+                ObsSpec::Image { .. } | ObsSpec::Stacked { .. } => {
+                    ModelConfig::preset("nature_cnn")?
+                }
             },
         }
         .without_head();
         // The env decides the input size; a mismatch with a pretrained file shows up at load.
-        match (&mut model, obs) {
-            (ModelConfig::Mlp(m), ObsSpec::Vector(d)) => m.input_dim = *d as i64,
-            (ModelConfig::NatureCnn(m), ObsSpec::Image { chw: [c, h, w], .. }) => {
-                (m.in_channels, m.height, m.width) = (*c, *h, *w)
-            }
-            (ModelConfig::MinatarCnn(m), ObsSpec::Image { chw: [c, h, w], .. }) => {
-                (m.in_channels, m.height, m.width) = (*c, *h, *w)
-            }
-            (ModelConfig::ImpalaCnn(m), ObsSpec::Image { chw: [c, h, w], .. }) => {
-                (m.in_channels, m.height, m.width) = (*c, *h, *w)
-            }
-            (ModelConfig::Mlp(_), ObsSpec::Image { .. }) => {
+        let input = match obs {
+            ObsSpec::Vector(d) => Err(*d as i64),
+            image => Ok(image.image_chw().unwrap_or_default()),
+        };
+        match (&mut model, input) {
+            (ModelConfig::Mlp(m), Err(d)) => m.input_dim = d,
+            (ModelConfig::NatureCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
+            (ModelConfig::MinatarCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
+            (ModelConfig::ImpalaCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
+            (ModelConfig::Mlp(_), Ok(_)) => {
                 return Err(Error::Invalid(
                     "torso model: an mlp cannot take image observations; use a CNN".into(),
                 ))
             }
-            (m, ObsSpec::Vector(_)) if m.kind() != "mlp" => {
+            (m, Err(_)) => {
                 return Err(Error::Invalid(format!(
                     "torso model: a {} cannot take vector observations; use an mlp",
                     m.kind()

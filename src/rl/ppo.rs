@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use graft_envs::registry::make_vec;
-use graft_envs::{BatchAction, VectorConfig};
+use graft_envs::BatchAction;
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
@@ -28,9 +27,9 @@ use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::gae::gae;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 pub use crate::rl::ppo_net::{clip_to_box, gaussian_logprob_entropy, PpoNet};
-use crate::rl::run::{Recorder, RunOptions, TrainSummary};
+use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
-use crate::train::{step_seed, Optimizer, OptimizerConfig};
+use crate::train::{step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
 
 /// PPO hyperparameters. Defaults are CleanRL `ppo.py`'s (classic control, 500k steps).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -285,10 +284,23 @@ const UPDATE_SALT: u64 = 0x5050_4f5f_5550_4454;
 /// Train PPO on `env_id` (see the module docs); writes metrics and a checkpoint into
 /// `opts.out` when set, resumes from it when `opts.resume`.
 pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
+    train_with_hooks(cfg, env_id, seed, opts, &mut NoHooks)
+}
+
+/// [`train`] with schedule hooks (see [`HookPoint`] for when each runs): a Rhai schedule
+/// can unfreeze torso groups or change their learning rates mid-run. Linear annealing
+/// (`anneal_lr`) multiplies whatever base rates the hooks set.
+pub fn train_with_hooks(
+    cfg: &PpoConfig,
+    env_id: &str,
+    seed: u64,
+    opts: &RunOptions,
+    hooks: &mut dyn TrainHooks,
+) -> Result<TrainSummary> {
     cfg.validate()?;
     let started = std::time::Instant::now();
     let device = opts.device;
-    let mut envs = make_vec(env_id, cfg.num_envs, &opts.env_kwargs, VectorConfig::default())?;
+    let mut envs = opts.make_vec(env_id, cfg.num_envs)?;
     let obs_spec = ObsSpec::from_space(envs.single_observation_space())?;
     let act_spec = ActionSpec::from_space(envs.single_action_space())?;
     let (n, dim) = (cfg.num_envs, act_spec.dim());
@@ -308,7 +320,7 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let mut prev_done = vec![false; n];
     envs.reset(Some(seed), &Default::default())?;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "ppo", env_id, seed, &r.ckpt.path)?;
+        check_resumable(&r.meta, "ppo", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("policy", &mut vs, Some(&mut opt))?;
         action_log = r.actions()?;
         start_iter = r.meta.updates;
@@ -332,6 +344,9 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         if cfg.anneal_lr {
             opt.set_lr_factor(1.0 - iteration as f64 / num_iterations as f64);
         }
+        let at = |step| (step, iteration, cfg.total_timesteps);
+        let mut asked =
+            call_hooks(hooks, HookPoint::EpochStart, at(global_step), &mut opt, rec.latest())?;
         // ---- Rollout: num_steps steps of every env. ----
         rollout.clear();
         for _ in 0..cfg.num_steps {
@@ -436,9 +451,13 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             )?;
         }
 
-        // ---- Evaluation and checkpoints. ----
+        // ---- Hooks, evaluation and checkpoints. ----
         let before = global_step - cfg.batch_size() as u64;
-        let finished = iteration + 1 == num_iterations;
+        if RunOptions::due(hooks.step_every(), before, global_step) {
+            let r = call_hooks(hooks, HookPoint::Step, at(global_step), &mut opt, rec.latest())?;
+            asked.merge(r);
+        }
+        let mut finished = iteration + 1 == num_iterations || asked.stop;
         let stop = opts.stop_after.is_some_and(|s| global_step >= s) && !finished;
         if finished || RunOptions::due(opts.eval_every, before, global_step) {
             let make = || opts.make_env(env_id);
@@ -448,11 +467,20 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             let sps = (global_step - start_iter * cfg.batch_size() as u64) as f64
                 / started.elapsed().as_secs_f64();
             rec.log_eval(global_step, &stats, sps)?;
+            let m = eval_metrics(&stats);
+            let r =
+                call_hooks(hooks, HookPoint::Eval(&m), at(global_step), &mut opt, rec.latest())?;
+            asked.merge(r);
+            finished |= asked.stop;
             summary.evals.push((global_step, stats.mean()));
             summary.final_eval = Some(stats);
         }
         if let Some(path) = &ckpt_path {
-            if finished || stop || RunOptions::due(opts.checkpoint_every, before, global_step) {
+            if finished
+                || stop
+                || asked.save
+                || RunOptions::due(opts.checkpoint_every, before, global_step)
+            {
                 let meta = RunMeta {
                     algo: "ppo".into(),
                     env_id: env_id.into(),
@@ -463,6 +491,7 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     episodes: rec.episodes,
                     actions_per_step: n * dim,
                     optimizers: Default::default(),
+                    pixels: opts.pixels.clone(),
                 };
                 save_run(
                     path,
@@ -475,6 +504,9 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         }
         if stop {
             summary.stopped = true;
+            break;
+        }
+        if asked.stop {
             break;
         }
     }

@@ -3,16 +3,21 @@
 //! vector env, metric logging (CSV + TensorBoard through [`MetricsLogger`]), and the summary a
 //! run returns.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use tch::Device;
 
-use graft_envs::{Env, Kwargs};
+use graft_envs::registry::{make_vec, VecEnv};
+use graft_envs::vector::{VectorConfig, VectorEnv};
+use graft_envs::wrappers::PixelObservation;
+use graft_envs::{Env, EnvError, Kwargs};
 
 use crate::error::Result;
 use crate::report::MetricsLogger;
 use crate::rl::eval::EvalStats;
+use crate::train::{HookContext, Optimizer, TrainHooks};
 
 /// How to run a training job (not hyperparameters: those are the agent's config).
 #[derive(Debug, Clone)]
@@ -35,6 +40,9 @@ pub struct RunOptions {
     pub stop_after: Option<u64>,
     /// Print progress lines to stderr.
     pub verbose: bool,
+    /// Observe rendered frames instead of the env's state (pixel-based RL); recorded in the
+    /// agent's checkpoint so evaluation rebuilds the same observations.
+    pub pixels: Option<PixelObservation>,
 }
 
 impl Default for RunOptions {
@@ -49,20 +57,99 @@ impl Default for RunOptions {
             resume: false,
             stop_after: None,
             verbose: false,
+            pixels: None,
         }
     }
 }
 
 impl RunOptions {
-    /// A training env (`make(id, kwargs)`).
+    /// A training env (`make(id, kwargs)`, then the pixel wrappers if `pixels` is set).
     pub fn make_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
-        Ok(graft_envs::make(env_id, &self.env_kwargs)?)
+        let env = graft_envs::make(env_id, &self.env_kwargs)?;
+        Ok(match &self.pixels {
+            None => env,
+            Some(p) => p.wrap(env)?,
+        })
+    }
+
+    /// `num_envs` training envs stepped as a batch: the native vector env where the id has
+    /// one, else copies of [`make_env`](Self::make_env) (always so with pixels).
+    pub fn make_vec(&self, env_id: &str, num_envs: usize) -> Result<VecEnv> {
+        if self.pixels.is_none() {
+            return Ok(make_vec(env_id, num_envs, &self.env_kwargs, VectorConfig::default())?);
+        }
+        let envs = VectorEnv::from_fn(
+            num_envs,
+            |_| self.make_env(env_id).map_err(|e| EnvError::Other(e.to_string())),
+            VectorConfig::default(),
+        )?;
+        Ok(VecEnv::Sync(envs))
     }
 
     /// Whether `every` divides a crossing between `before` and `after` env steps.
     pub fn due(every: u64, before: u64, after: u64) -> bool {
         every > 0 && before / every != after / every
     }
+}
+
+/// Where an RL loop calls its schedule hooks ([`TrainHooks`]). In RL a hook's `step` is
+/// the env steps done, `total_steps` the run's budget, and `epoch` the update round (PPO's
+/// iteration; DQN has one round): `on_epoch_start` runs before each round, `on_step` when
+/// the env steps cross a multiple of `step_every()`, `on_eval` after each evaluation with
+/// its metrics (`eval/return_mean`, …).
+pub enum HookPoint<'m> {
+    /// Before an update round.
+    EpochStart,
+    /// A multiple of `step_every()` env steps was crossed.
+    Step,
+    /// After an evaluation, with its metrics.
+    Eval(&'m BTreeMap<String, f64>),
+}
+
+/// What hooks asked for at a call point.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HookRequests {
+    /// End training (after the evaluation and checkpoint of this point).
+    pub stop: bool,
+    /// Write the checkpoint now.
+    pub save: bool,
+}
+
+impl HookRequests {
+    /// Both requests, accumulated.
+    pub fn merge(&mut self, other: HookRequests) {
+        self.stop |= other.stop;
+        self.save |= other.save;
+    }
+}
+
+/// Call `hooks` at `point` with env step `step` of `total`, in update round `epoch`.
+pub fn call_hooks(
+    hooks: &mut dyn TrainHooks,
+    point: HookPoint<'_>,
+    (step, epoch, total): (u64, u64, u64),
+    optimizer: &mut Optimizer,
+    metrics: &BTreeMap<String, f64>,
+) -> Result<HookRequests> {
+    let mut ctx = HookContext::new(step, epoch, total, optimizer, metrics);
+    match point {
+        HookPoint::EpochStart => hooks.on_epoch_start(&mut ctx)?,
+        HookPoint::Step => hooks.on_step(&mut ctx)?,
+        HookPoint::Eval(m) => hooks.on_eval(&mut ctx, m)?,
+    }
+    Ok(HookRequests { stop: ctx.stop, save: ctx.save_checkpoint })
+}
+
+/// The metrics of an evaluation, as hooks see them.
+pub fn eval_metrics(stats: &EvalStats) -> BTreeMap<String, f64> {
+    [
+        ("eval/return_mean", stats.mean()),
+        ("eval/return_std", stats.std()),
+        ("eval/length_mean", stats.mean_length()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// What a finished (or stopped) run reports.
@@ -114,6 +201,8 @@ pub struct Recorder {
     started: Instant,
     /// Suppress logging (while replaying the action log on resume).
     pub replaying: bool,
+    /// Latest value of every metric logged (what hooks see).
+    latest: BTreeMap<String, f64>,
 }
 
 impl Recorder {
@@ -144,6 +233,7 @@ impl Recorder {
             verbose: opts.verbose,
             started: Instant::now(),
             replaying: false,
+            latest: BTreeMap::new(),
         })
     }
 
@@ -177,6 +267,12 @@ impl Recorder {
 
     /// Log scalars at `step` (no-op without an output directory or while replaying).
     pub fn log(&mut self, step: u64, values: &[(&str, f64)]) -> Result<()> {
+        if self.replaying {
+            return Ok(());
+        }
+        for (k, v) in values {
+            self.latest.insert(k.to_string(), *v);
+        }
         match &mut self.logger {
             Some(l) if !self.replaying => l.log_all(step, values),
             _ => Ok(()),
@@ -208,6 +304,11 @@ impl Recorder {
             l.flush()?;
         }
         Ok(())
+    }
+
+    /// Latest value of every metric logged.
+    pub fn latest(&self) -> &BTreeMap<String, f64> {
+        &self.latest
     }
 
     /// Flush the logs.

@@ -286,7 +286,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let mut action_log: Vec<f32> = Vec::new();
     let mut updates = 0u64;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "sac", env_id, seed, &r.ckpt.path)?;
+        check_resumable(&r.meta, "sac", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("actor", &mut actor_vs, Some(&mut actor_opt))?;
         r.restore("q", &mut q_vs, Some(&mut q_opt))?;
         r.restore("q_target", &mut q_target_vs, None)?;
@@ -416,6 +416,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     episodes: rec.episodes,
                     actions_per_step: d,
                     optimizers: Default::default(),
+                    pixels: opts.pixels.clone(),
                 };
                 let parts = [
                     Part { name: "actor", vs: &actor_vs, opt: Some(&actor_opt) },

@@ -23,6 +23,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+use graft_envs::wrappers::PixelObservation;
+
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{save_tensors, Checkpoint, CheckpointMeta};
 use crate::train::{GroupState, Optimizer};
@@ -53,6 +55,9 @@ pub struct RunMeta {
     pub actions_per_step: usize,
     /// Optimizer groups and schedule factor per part with an optimizer.
     pub optimizers: BTreeMap<String, (Vec<GroupState>, f64)>,
+    /// The pixel observations the agent acted on (`None`: the env's own observations).
+    #[serde(default)]
+    pub pixels: Option<PixelObservation>,
 }
 
 /// A network (and its optimizer, if it trains) to save under a name.
@@ -190,8 +195,23 @@ pub fn check_resumable(
     algo: &str,
     env_id: &str,
     seed: u64,
+    pixels: Option<&PixelObservation>,
     path: &Path,
 ) -> Result<()> {
+    if meta.pixels.as_ref() != pixels {
+        let show = |p: Option<&PixelObservation>| match p {
+            None => "state observations".to_string(),
+            Some(p) => format!("pixel observations {p:?}"),
+        };
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem: format!(
+                "was trained on {}; cannot resume it on {}",
+                show(meta.pixels.as_ref()),
+                show(pixels)
+            ),
+        });
+    }
     if meta.algo != algo || meta.env_id != env_id || meta.seed != seed {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),

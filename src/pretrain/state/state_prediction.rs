@@ -47,7 +47,8 @@ pub fn state_stats(data: &Trajectories) -> Result<(Tensor, Tensor)> {
     let n = data.dataset().num_transitions();
     let stride = n.div_ceil(20_000).max(1);
     let idx: Vec<usize> = (0..n).step_by(stride).collect();
-    let s = data.batch(&idx)?.state.ok_or_else(|| no_state(data))?;
+    // Straight from the dataset: the frames (and their grayscale/stacking) are not needed.
+    let s = data.dataset().batch(&idx, data.device())?.state.ok_or_else(|| no_state(data))?;
     let mean = s.mean_dim(0, false, Kind::Float);
     let std = s.std_dim(0, false, false).clamp_min(1e-6);
     Ok((mean, std))

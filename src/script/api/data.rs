@@ -43,6 +43,10 @@ pub struct CollectOptions {
     pub seed: Option<u64>,
     /// File name inside `<run>/data/` (default `<env>-<policy>.arrow`).
     pub name: Option<String>,
+    /// Record `[width, height]` RGB frames as observations (the state goes in `state`).
+    pub pixels: Option<[u32; 2]>,
+    /// Probability of a uniformly random action instead of the policy's (noisy expert).
+    pub epsilon: f64,
 }
 
 impl Default for CollectOptions {
@@ -53,6 +57,8 @@ impl Default for CollectOptions {
             episodes: 10,
             seed: None,
             name: None,
+            pixels: None,
+            epsilon: 0.0,
         }
     }
 }
@@ -158,6 +164,11 @@ pub fn module(session: &Session) -> Module {
         let mut cfg = CollectConfig::new(&o.env, &path);
         cfg.policy = policy;
         cfg.episodes = o.episodes;
+        cfg.pixels = o.pixels.map(|[w, h]| (w, h));
+        if !(0.0..=1.0).contains(&o.epsilon) {
+            return fail(format!("data::collect: epsilon {} must be in [0, 1]", o.epsilon));
+        }
+        cfg.epsilon = o.epsilon;
         cfg.seed = o.seed.unwrap_or(s.seed());
         let summary = collect(&cfg, &mut |_, _| {}).map_err(to_rhai)?;
         s.log_line(&format!(

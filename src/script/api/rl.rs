@@ -2,20 +2,27 @@
 //! ([`crate::rl`]) in a registered environment, its outputs (metrics, plots, checkpoint) in a
 //! subfolder of the run (`name`, default `rl-<algo>`). `config` fills the agent's serde
 //! config (`DqnConfig`, `PpoConfig`, `SacConfig`, the same structs as `graft rl`'s JSON),
-//! whose `torso` may name a pretrained encoder (`init_encoder`, `freeze`). Returns
-//! `#{env_steps, episodes, evals: [[step, mean return], …], final_return, checkpoint}`.
+//! whose `torso` may name a pretrained encoder (`init_encoder`, `freeze`). `pixels`
+//! (`#{size: [w, h], grayscale, frame_stack}`) makes the agent observe rendered frames
+//! instead of the state; `hooks` (PPO and DQN) is a schedule as for `finetune::run`, whose
+//! `ctx.step` counts env steps: it can unfreeze torso groups (`actor.torso.<group>`,
+//! `q.torso.<group>`) or set their learning rates mid-run. Returns `#{env_steps, episodes,
+//! evals: [[step, mean return], …], final_return, final_std, wall_secs, checkpoint}`.
 //!
 //! ```rhai
 //! let r = rl::train(#{algo: "ppo", env: "CartPole-v1", config: #{total_timesteps: 20000}});
 //! print(r.final_return);
 //! ```
 
-use rhai::{Array, Dynamic, Map, Module};
+use rhai::{Array, Dynamic, Map, Module, NativeCallContext};
+
+use graft_envs::wrappers::PixelObservation;
 use serde::{Deserialize, Serialize};
 
 use super::{fail, from_map, RhaiResult};
 use crate::rl::{DqnConfig, PpoConfig, RunOptions, SacConfig, TrainSummary};
 use crate::script::error::to_rhai;
+use crate::script::hooks::{Caller, HookFns, RhaiHooks};
 use crate::script::session::Session;
 
 /// `rl::train` options besides the agent's own config.
@@ -41,6 +48,12 @@ struct TrainOptions {
     /// Seed (default: the run's seed).
     #[serde(default)]
     seed: Option<u64>,
+    /// Observe rendered frames instead of the state.
+    #[serde(default)]
+    pixels: Option<PixelObservation>,
+    /// Print an evaluation line to stderr as training goes.
+    #[serde(default)]
+    verbose: bool,
 }
 
 fn default_eval_episodes() -> usize {
@@ -56,8 +69,18 @@ fn agent_config<T: serde::de::DeserializeOwned>(
         .map_err(|e| to_rhai(crate::Error::Invalid(format!("rl::train {algo} config: {e}"))))
 }
 
-fn train(session: &Session, options: Map) -> RhaiResult<Map> {
+fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResult<Map> {
+    let hooks = match options.remove("hooks") {
+        None => None,
+        Some(h) => match h.try_cast::<Map>() {
+            Some(map) => Some(HookFns::from_map(&map).map_err(to_rhai)?),
+            None => return fail("rl::train: hooks must be a map #{on_step: |ctx| ...}".into()),
+        },
+    };
     let o: TrainOptions = from_map("rl::train", options)?;
+    if let Some(p) = &o.pixels {
+        p.validate().map_err(|e| to_rhai(e.into()))?;
+    }
     let name = o.name.clone().unwrap_or_else(|| format!("rl-{}", o.algo));
     let out = session.output_path(&name).map_err(to_rhai)?;
     let opts = RunOptions {
@@ -65,22 +88,37 @@ fn train(session: &Session, options: Map) -> RhaiResult<Map> {
         device: session.device(),
         eval_every: o.eval_every,
         eval_episodes: o.eval_episodes,
+        pixels: o.pixels.clone(),
+        verbose: o.verbose,
         ..RunOptions::default()
     };
     let seed = o.seed.unwrap_or(session.seed());
-    let summary: TrainSummary = match o.algo.as_str() {
-        "dqn" => crate::rl::dqn::train(
+    let main_file = session.script().display().to_string();
+    // Unfreezing a torso group starts its Adam moments afresh, as fine-tuning does.
+    let mut rhai_hooks =
+        RhaiHooks::new(hooks.clone().unwrap_or_default(), Caller::Context(ctx), true, &main_file);
+    let result = match o.algo.as_str() {
+        "dqn" => crate::rl::dqn::train_with_hooks(
             &agent_config::<DqnConfig>("dqn", &o.config)?,
             &o.env,
             seed,
             &opts,
+            &mut rhai_hooks,
         ),
-        "ppo" => crate::rl::ppo::train(
+        "ppo" => crate::rl::ppo::train_with_hooks(
             &agent_config::<PpoConfig>("ppo", &o.config)?,
             &o.env,
             seed,
             &opts,
+            &mut rhai_hooks,
         ),
+        "sac" if hooks.is_some() => {
+            return fail(
+                "rl::train: hooks are supported for ppo and dqn, not sac (its actor, critics \
+                 and temperature have separate optimizers)"
+                    .into(),
+            )
+        }
         "sac" => crate::rl::sac::train(
             &agent_config::<SacConfig>("sac", &o.config)?,
             &o.env,
@@ -90,8 +128,11 @@ fn train(session: &Session, options: Map) -> RhaiResult<Map> {
         other => {
             return fail(format!("rl::train: unknown algo '{other}'; expected dqn, ppo or sac"))
         }
-    }
-    .map_err(to_rhai)?;
+    };
+    let summary: TrainSummary = match result {
+        Ok(s) => s,
+        Err(e) => return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e))),
+    };
     session.log_line(&format!(
         "rl: {} {} for {} env steps, {} episodes, final return {:?}",
         o.algo,
@@ -114,6 +155,11 @@ fn train(session: &Session, options: Map) -> RhaiResult<Map> {
         summary.final_eval.as_ref().map_or(Dynamic::UNIT, |e| Dynamic::from_float(e.mean())),
     );
     out.insert(
+        "final_std".into(),
+        summary.final_eval.as_ref().map_or(Dynamic::UNIT, |e| Dynamic::from_float(e.std())),
+    );
+    out.insert("wall_secs".into(), Dynamic::from_float(summary.wall_secs));
+    out.insert(
         "checkpoint".into(),
         summary.checkpoint.map_or(Dynamic::UNIT, |p| Dynamic::from(p.display().to_string())),
     );
@@ -124,6 +170,8 @@ fn train(session: &Session, options: Map) -> RhaiResult<Map> {
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    api_fn!(m, "train", |options: Map| train(&s, options));
+    m.set_native_fn("train", move |ctx: NativeCallContext, options: Map| {
+        super::located(&ctx, train(&ctx, &s, options))
+    });
     m
 }
