@@ -772,4 +772,14 @@ report::json("probe.json", #{{quad: quad, shuffled: shuffled, control: control}}
     let bad_size =
         format!("let m = model::build(#{{kind: \"mlp\", input_dim: 64, hidden: [8]}});\npretrain::probe(m, {q}, #{{image_size: -1}});\n");
     fails_at("probe-size", &bad_size, "2:", "image_size must be a positive int", &[]);
+    // 4 inputs cannot take 1x8x8 images: refused before any forward pass.
+    let misfit =
+        format!("let m = model::build(#{{kind: \"mlp\", input_dim: 4, hidden: [8]}});\npretrain::probe(m, {q});\n");
+    fails_at(
+        "probe-misfit",
+        &misfit,
+        "2:",
+        "does not fit the data's items of shape [1, 8, 8]",
+        &[],
+    );
 }
