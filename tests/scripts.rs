@@ -96,6 +96,11 @@ fn declared_outputs(text: &str) -> Vec<String> {
 fn run_smoke(script: &Path, out_root: &Path) -> Result<f64, String> {
     let text = std::fs::read_to_string(repo().join(script))
         .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let convention = "does not follow the smoke convention: it must read \
+                      `let smoke = param(\"smoke\", false);` and shrink its budgets when true";
+    if !declared_params(&text).iter().any(|p| p == "smoke") {
+        return Err(convention.into());
+    }
     let name = script.to_string_lossy().replace(['/', '\\'], "_");
     let run_dir = out_root.join(name.trim_end_matches(".rhai"));
     let run = run_dir.display().to_string();
@@ -115,11 +120,6 @@ fn run_smoke(script: &Path, out_root: &Path) -> Result<f64, String> {
     let wall = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let convention = "does not follow the smoke convention: it must read \
-                      `let smoke = param(\"smoke\", false);` and shrink its budgets when true";
-    if !declared_params(&text).iter().any(|p| p == "smoke") {
-        return Err(convention.into());
-    }
     if !o.status.success() {
         return Err(format!("exit status {:?}\n{stderr}", o.status.code()));
     }
