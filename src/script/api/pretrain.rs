@@ -13,11 +13,29 @@
 //! });
 //! let m = model::load_encoder(r.encoder);
 //! ```
+//!
+//! `pretrain::probe(model, data[, options])` evaluates a model's frozen features
+//! ([`crate::pretrain::probe`]): on labelled images a linear probe and k-NN
+//! (`#{linear_accuracy, knn_accuracy, n_train, n_test}`), on a trajectory dataset (`.arrow`)
+//! the state R² and action probes (`#{state_r2, action_accuracy, majority_accuracy, …}`).
+//! `options` fills [`ProbeConfig`] (seed defaults to the run's) plus `image_size` (resize
+//! images to that square side). A freshly built model is the random-init baseline:
+//!
+//! ```rhai
+//! let pre = pretrain::probe(model::load_encoder(r.encoder), "runs/digits");
+//! let random = pretrain::probe(model::build(r.model), "runs/digits");
+//! print(`linear probe: ${pre.linear_accuracy} vs ${random.linear_accuracy} at random init`);
+//! ```
 
 use rhai::{Dynamic, Map, Module, NativeCallContext};
 
+use super::model::ModelHandle;
 use super::{fail, from_map, to_dyn, RhaiResult};
-use crate::pretrain::PretrainConfig;
+use crate::models::ModelConfig;
+use crate::pretrain::base::pixel_factor;
+use crate::pretrain::probe::{probe_control, probe_images, ProbeConfig};
+use crate::pretrain::run::{fit_model, open_images};
+use crate::pretrain::{PretrainConfig, Trajectories};
 use crate::script::error::to_rhai;
 use crate::script::hooks::{Caller, HookFns, RhaiHooks};
 use crate::script::session::Session;
@@ -74,12 +92,79 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
     Ok(out)
 }
 
+/// `pretrain::probe`: the frozen features of `model` on the images or trajectories at `data`.
+fn probe(session: &Session, model: &ModelHandle, data: &str, mut options: Map) -> RhaiResult<Map> {
+    let image_size = match options.remove("image_size") {
+        None => None,
+        Some(v) => match v.as_int() {
+            Ok(s) if s > 0 && s <= u32::MAX as i64 => Some(s as u32),
+            _ => {
+                return fail(format!("pretrain::probe: image_size must be a positive int, got {v}"))
+            }
+        },
+    };
+    if !options.contains_key("seed") {
+        options.insert("seed".into(), Dynamic::from(session.seed() as i64));
+    }
+    let cfg: ProbeConfig = from_map("pretrain::probe options", options)?;
+    let st = model.0.borrow();
+    if st.head.is_some()
+        || st.net.as_ref().is_some_and(|n| n.layer_groups().iter().any(|g| g.name == "head"))
+    {
+        return fail(
+            "pretrain::probe: the model has a head; probe an encoder (model::load_encoder, or a \
+             config built with num_classes: ())"
+                .into(),
+        );
+    }
+    let Some(net) = st.net.as_ref() else { return fail("model is busy".into()) };
+    let path = session.input_path(data);
+    let device = st.vs.device();
+    let factor = pixel_factor(&st.config);
+    let json = if path.extension().is_some_and(|e| e == "arrow") {
+        let trajectories = Trajectories::open(&path, device, factor).map_err(to_rhai)?;
+        check_input(&st.config, &trajectories.input_shape())?;
+        serde_json::to_value(probe_control(net.as_ref(), &trajectories, &cfg).map_err(to_rhai)?)
+    } else {
+        let images = open_images(&path, image_size, device).map_err(to_rhai)?;
+        check_input(&st.config, &images.shape())?;
+        serde_json::to_value(probe_images(net.as_ref(), factor, &images, &cfg).map_err(to_rhai)?)
+    }
+    .map_err(|e| to_rhai(crate::Error::Invalid(format!("pretrain::probe: {e}"))))?;
+    match rhai::serde::to_dynamic(json)?.try_cast::<Map>() {
+        Some(out) => Ok(out),
+        None => fail("pretrain::probe: the probe gave no result map".into()),
+    }
+}
+
+/// Refuse data whose items the model cannot take (a mismatch would otherwise surface as a
+/// libtorch shape error mid-probe): fitting the model's input to `shape` must change nothing.
+fn check_input(model: &ModelConfig, shape: &[i64]) -> RhaiResult<()> {
+    let fitted = fit_model(model, shape).map_err(to_rhai)?;
+    if serde_json::to_value(&fitted).ok() != serde_json::to_value(model.without_head()).ok() {
+        return fail(format!(
+            "pretrain::probe: the model's input does not fit the data's items of shape {shape:?}; \
+             model: {}",
+            serde_json::to_string(model).unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
 /// The `pretrain` module.
 pub fn module(session: &Session) -> Module {
     let mut m = Module::new();
     let s = session.clone();
     m.set_native_fn("run", move |ctx: NativeCallContext, options: Map| {
         super::located(&ctx, run(&ctx, &s, options))
+    });
+    let s = session.clone();
+    api_fn!(m, "probe", |model: &mut ModelHandle, data: &str| {
+        probe(&s, model, data, Map::new())
+    });
+    let s = session.clone();
+    api_fn!(m, "probe", |model: &mut ModelHandle, data: &str, options: Map| {
+        probe(&s, model, data, options)
     });
     m.set_native_fn("tasks", || {
         Ok(crate::pretrain::TASKS
