@@ -1,6 +1,9 @@
 //! RL agents: loss terms against hand-computed values, TD targets at episode ends, a short
 //! PPO run that must beat a random policy, exact resume after a stop, resume after SIGKILL,
-//! a frozen pretrained torso, loading an agent for evaluation and collection, bad input.
+//! a frozen pretrained torso, loading an agent for evaluation and collection, bad input;
+//! pixel observations (recorded in the checkpoint, rebuilt by `rl eval`, checked on resume),
+//! schedule hooks in PPO and DQN at their documented env steps (from Rust and Rhai), and
+//! noisy-expert collection against the expert's own actions.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -922,4 +925,55 @@ fn dqn_torso_groups_have_the_documented_names() {
     graft::rl::dqn::train_with_hooks(&cfg, "CartPole-v1", 0, &RunOptions::default(), &mut hooks)
         .unwrap();
     assert!(hooks.groups.iter().any(|g| g == "q.torso.layers.0"), "{:?}", hooks.groups);
+}
+
+/// Pixels from a script: `data::collect` with `pixels` and `epsilon` records frames, the
+/// state and the noisy policy's name; `rl::train` with `pixels` records them in the agent's
+/// checkpoint. Out-of-range settings are refused at the call.
+#[test]
+fn rhai_pixels_for_collection_and_training() {
+    let _turn = training();
+    let dir = tmp_dir("rhai-pixels");
+    let o = run_script(
+        &dir,
+        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 2, seed: 1,
+    pixels: [24, 16], epsilon: 0.5});
+let r = rl::train(#{algo: "ppo", env: "CartPole-v1", eval_episodes: 1,
+    pixels: #{size: [24, 16], grayscale: true, frame_stack: 2},
+    config: #{total_timesteps: 128, num_envs: 2, num_steps: 64,
+              torso: #{model: #{kind: "minatar_cnn", conv_channels: 4, hidden: 16}}}});
+report::json("out.json", #{data: ds.path, checkpoint: r.checkpoint});
+"#,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/out.json")).unwrap()).unwrap();
+    let ds = graft::data::Dataset::open(r["data"].as_str().unwrap()).unwrap();
+    assert_eq!(ds.meta().algorithm_name, "heuristic+eps0.5");
+    assert_eq!(
+        ds.layout().obs,
+        graft::data::ObsColumn::U8 { len: 24 * 16 * 3, shape: vec![16, 24, 3] }
+    );
+    assert_eq!(ds.layout().state, Some(4));
+    let meta = RunCheckpoint::read(Path::new(r["checkpoint"].as_str().unwrap())).unwrap().meta;
+    assert_eq!(meta.pixels, Some(small_pixels()));
+
+    for (i, (script, message)) in [
+        (
+            "let x = 1;\ndata::collect(#{env: \"CartPole-v1\", episodes: 1, epsilon: 1.5});\n",
+            "epsilon 1.5 must be in [0, 1]",
+        ),
+        (
+            "let x = 1;\nrl::train(#{algo: \"ppo\", env: \"CartPole-v1\",\n    pixels: #{size: [24, 16], frame_stack: 0}});\n",
+            "frame_stack 0 must be between 1 and 64",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = run_script(&tmp_dir(&format!("rhai-pixels-bad{i}")), script);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("s.rhai:2:") && stderr.contains(message), "{stderr}");
+    }
 }
