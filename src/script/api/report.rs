@@ -14,9 +14,9 @@
 use rhai::{Array, Dynamic, Map, Module};
 
 use super::{fail, RhaiResult};
+use crate::error::Error;
 use crate::report::metrics::{read_metrics_csv, METRICS_CSV};
 use crate::report::plot::{plot_series, PlotOptions, Series};
-use crate::error::Error;
 use crate::script::error::to_rhai;
 use crate::script::session::{write_atomic, Session};
 
