@@ -513,11 +513,10 @@ fn resume_with_other_observations_is_refused_naming_both() {
 }
 
 /// A state agent resumed with pixel observations is refused naming both, and so is a pixel
-/// agent with a CNN torso resumed on the state — the latter currently fails earlier, when the
-/// CNN torso is built for vector observations (src/rl/ppo.rs builds the networks before
-/// `check_resumable`), with "a minatar_cnn cannot take vector observations".
+/// agent with a CNN torso resumed on the state: the checkpoint is checked before any network
+/// is built, so the refusal is not a torso shape error ("a minatar_cnn cannot take vector
+/// observations").
 #[test]
-#[ignore = "bug in src/rl/ppo.rs and dqn.rs (reported): networks are built before the resume check"]
 fn resume_of_a_cnn_pixel_agent_on_the_state_names_both() {
     let _turn = training();
     let dir = tmp_dir("pixels-resume-state");
@@ -889,14 +888,11 @@ fn noisy_expert_collection_mixes_in_uniform_actions() {
 
 // ---- Known bugs (reported to the lead; each test fails until its fix lands) ----
 
-/// `ObsSpec::from_space` guesses the channel axis of a 3-axis image as the smallest of the
-/// first and last axes, but a stack of gray frames is `[k, H, W]` with the frames first
-/// whatever `k` is: 10 stacked 8x8 frames are read as an `[H=10, W=8, C=8]` image, and an
-/// RGB frame 2 pixels high (`[2, W, 3]`) as channels-first. The network then trains on
-/// scrambled pixels without any error. The layout is known from `PixelObservation` (and
-/// MinAtar's `channels_first`), so it need not be guessed.
+/// Image layouts are never guessed from axis sizes (a guess read 10 stacked 8x8 gray frames
+/// as an `[H=10, W=8, C=8]` image and a 2-pixel-high RGB frame as channels-first, and the
+/// network trained on scrambled pixels without any error): frames are `[H, W, C]` and
+/// stacks `[k, H, W, C]`, whatever the sizes.
 #[test]
-#[ignore = "bug in src/rl/nets.rs (reported): image layout guessed from axis sizes"]
 fn stacked_frames_are_read_frames_first_whatever_their_count() {
     let chw = |p: PixelObservation| {
         let env = p.wrap(graft::envs::make("CartPole-v1", &Default::default()).unwrap()).unwrap();
@@ -912,19 +908,16 @@ fn stacked_frames_are_read_frames_first_whatever_their_count() {
     );
 }
 
-/// src/script/api/rl.rs documents DQN's torso groups as `q.torso.<group>`, but the Q-network
-/// is built at its VarStore's root, so they are `torso.<group>` (a script following the docs
-/// fails with "unknown parameter group 'q.torso.layers.0'"). Either the docs or the names
-/// should change; this test expects the documented names.
+/// DQN's torso groups are `torso.<group>` (the Q-network is built at its VarStore's root),
+/// as src/script/api/rl.rs documents for schedule hooks.
 #[test]
-#[ignore = "doc/name mismatch in src/script/api/rl.rs or src/rl/dqn.rs (reported)"]
 fn dqn_torso_groups_have_the_documented_names() {
     let _turn = training();
     let cfg = DqnConfig { total_timesteps: 1, learning_starts: 10, ..DqnConfig::default() };
     let mut hooks = Recording::default();
     graft::rl::dqn::train_with_hooks(&cfg, "CartPole-v1", 0, &RunOptions::default(), &mut hooks)
         .unwrap();
-    assert!(hooks.groups.iter().any(|g| g == "q.torso.layers.0"), "{:?}", hooks.groups);
+    assert!(hooks.groups.iter().any(|g| g == "torso.layers.0"), "{:?}", hooks.groups);
 }
 
 /// Pixels from a script: `data::collect` with `pixels` and `epsilon` records frames, the
