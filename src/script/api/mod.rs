@@ -1,6 +1,7 @@
 //! Graft's API as Rhai static modules — `model`, `data`, `finetune`, `pretrain`, `rl`,
 //! `report`, `env` — plus
-//! the run-level functions `param(name, default)`, `seed()` and `run_dir()`. Heavy work
+//! the run-level functions `param(name, default)`, `seed()`, `run_dir()`, `threads()` and
+//! `set_threads(n)` (libtorch's intra-op threads for the rest of the run). Heavy work
 //! happens in Rust: a script call starts a whole collection, training run or evaluation,
 //! never one sample. Config maps go through `rhai::serde::from_dynamic` into the same serde
 //! structs JSON files use.
@@ -84,6 +85,15 @@ fn register_params(engine: &mut Engine, session: &Session) {
     engine.register_fn("seed", move || s.seed() as i64);
     let s = session.clone();
     engine.register_fn("run_dir", move || s.run_dir().display().to_string());
+    // Small networks gain little from intra-op threads, and OpenMP threads that spin-wait
+    // on a busy machine can make a step many times slower: a script may choose.
+    engine.register_fn("set_threads", |n: i64| -> RhaiResult<i64> {
+        if !(1..=1024).contains(&n) {
+            return fail(format!("set_threads({n}): the thread count must be between 1 and 1024"));
+        }
+        Ok(crate::device::set_threads(Some(n as usize)) as i64)
+    });
+    engine.register_fn("threads", || tch::get_num_threads() as i64);
 }
 
 /// Deserialize a Rhai map into a serde struct, naming `what` in the error.
