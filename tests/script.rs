@@ -826,3 +826,22 @@ report::plot("chart.png", [#{name: "logged", points: ys}, #{name: "ints", points
         &[],
     );
 }
+
+/// A script sets libtorch's intra-op threads for the rest of its run; a count out of range
+/// fails at its line.
+#[test]
+fn scripts_choose_their_threads() {
+    let dir = tmp_dir("threads");
+    let script = write(
+        &dir,
+        "t.rhai",
+        "let before = threads();\nset_threads(1);\nreport::json(\"t.json\", #{before: before, after: threads()});\n",
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["--threads", "2", "run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/t.json")).unwrap()).unwrap();
+    assert_eq!(t, serde_json::json!({"before": 2, "after": 1}));
+    fails_at("threads-zero", "set_threads(0);\n", "1:1", "between 1 and 1024", &[]);
+}
