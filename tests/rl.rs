@@ -859,11 +859,11 @@ fn noisy_expert_collection_mixes_in_uniform_actions() {
     // Binomial(n, 1/2): 4 standard deviations either side.
     let sd = 0.5 / (n as f64).sqrt();
     assert!(n > 300 && (agree - 0.5).abs() < 4.0 * sd, "agreement {agree} over {n} steps");
-    assert_eq!(name, "heuristic+eps1");
+    assert_eq!(name, "heuristic-eps1");
     let (agree, n, name) = expert_agreement(&dir, 0.3);
     let sd = (0.85f64 * 0.15 / n as f64).sqrt();
     assert!((agree - 0.85).abs() < 4.0 * sd, "agreement {agree} over {n} steps");
-    assert_eq!(name, "heuristic+eps0.3");
+    assert_eq!(name, "heuristic-eps0.3");
 
     for bad in ["1.5", "-0.1", "NaN"] {
         let out = dir.join(format!("bad{bad}.arrow"));
@@ -942,7 +942,7 @@ report::json("out.json", #{data: ds.path, checkpoint: r.checkpoint});
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("run/out.json")).unwrap()).unwrap();
     let ds = graft::data::Dataset::open(r["data"].as_str().unwrap()).unwrap();
-    assert_eq!(ds.meta().algorithm_name, "heuristic+eps0.5");
+    assert_eq!(ds.meta().algorithm_name, "heuristic-eps0.5");
     assert_eq!(
         ds.layout().obs,
         graft::data::ObsColumn::U8 { len: 24 * 16 * 3, shape: vec![16, 24, 3] }

@@ -115,10 +115,11 @@ impl CollectConfig {
         }
     }
 
-    /// The policy's name as recorded (`heuristic`, `heuristic+eps0.3`, …).
+    /// The policy's name as recorded (`heuristic`, `heuristic-eps0.3`, …): the default
+    /// dataset id `<env>/<name>-v0` then stays within Minari's id characters.
     pub fn policy_name(&self) -> String {
         match self.epsilon {
-            e if e > 0.0 => format!("{}+eps{e}", self.policy.name()),
+            e if e > 0.0 => format!("{}-eps{e}", self.policy.name()),
             _ => self.policy.name(),
         }
     }

@@ -153,6 +153,9 @@ pub fn module(session: &Session) -> Module {
                 "data::collect: give the environment, e.g. #{env: \"CartPole-v1\"}".into(),
             );
         }
+        if !(0.0..=1.0).contains(&o.epsilon) {
+            return fail(format!("data::collect: epsilon {} must be in [0, 1]", o.epsilon));
+        }
         let policy: PolicySpec = o.policy.parse().map_err(to_rhai)?;
         let name = o.name.clone().unwrap_or_else(|| {
             format!("{}-{}.arrow", o.env.replace('/', "_"), policy.name().replace(':', "_"))
@@ -165,9 +168,6 @@ pub fn module(session: &Session) -> Module {
         cfg.policy = policy;
         cfg.episodes = o.episodes;
         cfg.pixels = o.pixels.map(|[w, h]| (w, h));
-        if !(0.0..=1.0).contains(&o.epsilon) {
-            return fail(format!("data::collect: epsilon {} must be in [0, 1]", o.epsilon));
-        }
         cfg.epsilon = o.epsilon;
         cfg.seed = o.seed.unwrap_or(s.seed());
         let summary = collect(&cfg, &mut |_, _| {}).map_err(to_rhai)?;
