@@ -161,6 +161,12 @@ impl<G: Game> MinAtar<G> {
     /// template is copied instead, which saves the memset.
     #[inline(always)]
     fn write_obs(&mut self, out: &mut [u8]) {
+        // Re-slicing to the constant length (which `check_obs` has checked) tells the
+        // compiler the buffer's size, so the games' writes at constant offsets (gauges, the
+        // static layer's span) need no bounds checks.
+        let Some(out) = out.get_mut(..100 * G::CHANNELS) else {
+            return;
+        };
         if G::HAS_STATIC {
             let key = self.game.static_key();
             if self.template_key != Some(key) {
@@ -286,10 +292,13 @@ impl<G: Game> Env for MinAtar<G> {
             }
         };
         self.check_obs(&obs)?;
-        // minatar: `if self.random.rand() < self.sticky_action_prob` (drawn every step).
-        if self.rng.rand_u53() < self.sticky_threshold {
-            a = self.last_action;
-        }
+        // minatar: `if self.random.rand() < self.sticky_action_prob` (drawn every step), as a
+        // mask: an `if`, or a compare the compiler turns back into one, is a jump that the
+        // random draw defeats one time in ten. Both sides are below 2**53 + 1, so the sign of
+        // the wrapped difference is the compare.
+        let diff = self.rng.rand_u53().wrapping_sub(self.sticky_threshold);
+        let sticky = 0u8.wrapping_sub((diff >> 63) as u8);
+        a ^= (a ^ self.last_action) & sticky;
         self.last_action = a;
         let (reward, terminated) = self.game.act(a, &mut self.rng);
         self.write_obs(obs.u8);
