@@ -386,10 +386,14 @@ impl Game for Seaquest {
         self.f_bullets.truncate(len + fire as usize);
         // (`fire` implies a timer of 0, so this sets it to the cool-down.)
         self.shot_timer += SHOT_COOL_DOWN * fire as i32;
-        let (left, right) = (a == LEFT, a == RIGHT);
-        self.sub_x = (self.sub_x + right as i32 - left as i32).clamp(0, 9);
-        self.sub_y = (self.sub_y + (a == DOWN) as i32 - (a == UP) as i32).clamp(0, 8);
-        self.sub_or = right | (self.sub_or & !left);
+        // The step in x and y per action, looked up: written as compares, the compiler
+        // packed the two coordinates into one vector update of a dozen shuffles.
+        const DX: [i32; 6] = [0, -1, 0, 1, 0, 0];
+        const DY: [i32; 6] = [0, 0, -1, 0, 1, 0];
+        let k = (a as usize).min(5);
+        self.sub_x = (self.sub_x + DX[k]).clamp(0, 9);
+        self.sub_y = (self.sub_y + DY[k]).clamp(0, 8);
+        self.sub_or = (a == RIGHT) | (self.sub_or & (a != LEFT));
 
         self.update_friendly_bullets(&mut r);
         self.update_divers();
