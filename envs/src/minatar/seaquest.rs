@@ -124,7 +124,7 @@ impl Seaquest {
 
     #[inline]
     fn at_sub(&self, x: i32, y: i32) -> bool {
-        x == self.sub_x && y == self.sub_y
+        (x == self.sub_x) & (y == self.sub_y)
     }
 
     fn spawn_enemy(&mut self, rng: &mut RandomState) {
@@ -226,9 +226,7 @@ impl Seaquest {
             let mut at: Option<usize> = Some(i);
             let mut detached: Sub = self.e_subs[i];
             let s = self.e_subs[i];
-            if self.at_sub(s[0], s[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(s[0], s[1]);
             if s[3] == 0 {
                 let s = &mut self.e_subs[i];
                 s[3] = self.move_speed;
@@ -266,9 +264,7 @@ impl Seaquest {
         let mut idx = self.e_bullets.len() as isize - 1;
         while let Some(i) = rev_next(&mut idx, self.e_bullets.len()) {
             let b = self.e_bullets[i];
-            if self.at_sub(b[0], b[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(b[0], b[1]);
             self.e_bullets[i][0] += step_x(b[2]);
             let b = self.e_bullets[i];
             if !(0..=9).contains(&b[0]) {
@@ -283,9 +279,7 @@ impl Seaquest {
         let mut idx = self.e_fish.len() as isize - 1;
         while let Some(i) = rev_next(&mut idx, self.e_fish.len()) {
             let f = self.e_fish[i];
-            if self.at_sub(f[0], f[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(f[0], f[1]);
             if f[3] == 0 {
                 let f = &mut self.e_fish[i];
                 f[3] = self.move_speed;
