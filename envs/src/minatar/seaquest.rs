@@ -182,11 +182,13 @@ impl Seaquest {
             let b = self.f_bullets[i];
             if !(0..=9).contains(&b[0]) {
                 self.f_bullets.remove_eq(b);
-            } else if let Some(j) = self.e_fish.iter().position(|f| f[0] == b[0] && f[1] == b[1]) {
+            } else if let Some(j) = self.e_fish.iter().position(|f| (f[0] == b[0]) & (f[1] == b[1]))
+            {
                 self.e_fish.remove(j);
                 self.f_bullets.remove_eq(b);
                 *r += 1;
-            } else if let Some(j) = self.e_subs.iter().position(|s| s[0] == b[0] && s[1] == b[1]) {
+            } else if let Some(j) = self.e_subs.iter().position(|s| (s[0] == b[0]) & (s[1] == b[1]))
+            {
                 self.e_subs.remove(j);
                 self.f_bullets.remove_eq(b);
                 *r += 1;
@@ -237,7 +239,7 @@ impl Seaquest {
                 } else if self.at_sub(s[0], s[1]) {
                     self.terminal = true;
                 } else if let Some(j) =
-                    self.f_bullets.iter().position(|b| b[0] == s[0] && b[1] == s[1])
+                    self.f_bullets.iter().position(|b| (b[0] == s[0]) & (b[1] == s[1]))
                 {
                     remove_tracked(&mut self.e_subs, &mut at, &mut detached);
                     self.f_bullets.remove(j);
@@ -290,7 +292,7 @@ impl Seaquest {
                 } else if self.at_sub(f[0], f[1]) {
                     self.terminal = true;
                 } else if let Some(j) =
-                    self.f_bullets.iter().position(|b| b[0] == f[0] && b[1] == f[1])
+                    self.f_bullets.iter().position(|b| (b[0] == f[0]) & (b[1] == f[1]))
                 {
                     self.e_fish.remove_eq(f);
                     self.f_bullets.remove(j);
@@ -435,7 +437,7 @@ impl Game for Seaquest {
         grid.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };
         // numpy reads index -1 as the last column; the game never produces 10.
-        grid.set(self.sub_y, back.rem_euclid(10), 1);
+        grid.set(self.sub_y, back + 10 * (back < 0) as i32, 1);
         for b in &self.f_bullets {
             grid.set(b[1], b[0], 2);
         }
