@@ -161,12 +161,6 @@ impl<G: Game> MinAtar<G> {
     /// template is copied instead, which saves the memset.
     #[inline(always)]
     fn write_obs(&mut self, out: &mut [u8]) {
-        // Re-slicing to the constant length (which `check_obs` has checked) tells the
-        // compiler the buffer's size, so the games' writes at constant offsets (gauges, the
-        // static layer's span) need no bounds checks.
-        let Some(out) = out.get_mut(..100 * G::CHANNELS) else {
-            return;
-        };
         if G::HAS_STATIC {
             let key = self.game.static_key();
             if self.template_key != Some(key) {
@@ -182,11 +176,24 @@ impl<G: Game> MinAtar<G> {
                     to.copy_from_slice(from);
                 }
             }
+            self.write_dynamic(out);
         } else {
             out.fill(0);
+            // Re-slicing to the constant length (which `check_obs` has checked) tells the
+            // compiler the buffer's size, so writes at constant offsets (Seaquest's gauges)
+            // need no bounds checks: Seaquest 30.4 -> 29.8 ns, Asterix 20.0 -> 19.0 ns. Not
+            // for the games with a static layer: Space Invaders' writes then compiled to
+            // slower code (35.9 -> 39.7 ns).
+            if let Some(out) = out.get_mut(..100 * G::CHANNELS) {
+                self.write_dynamic(out);
+            }
         }
-        // One call per layout, each with literal strides, so that the game's cell writes
-        // compile to constant offsets.
+    }
+
+    /// The game's moving parts into `out`, with one call per layout, each with literal
+    /// strides, so that the game's cell writes compile to constant offsets.
+    #[inline(always)]
+    fn write_dynamic(&self, out: &mut [u8]) {
         if self.config.channels_first {
             self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, true));
         } else {
