@@ -153,9 +153,10 @@ impl<G: Game> MinAtar<G> {
     /// minatar's `state()` into `out` (of length `obs_len`): cleared, the cached static layer
     /// copied in (games without one skip that), then the moving parts set.
     ///
-    /// The static layers are small (Breakout's three brick rows, Seaquest's gauge row), so
-    /// only the span holding them is copied: a memset and a short copy cost much less than
-    /// copying the whole 400-1000 byte template.
+    /// The static layers are small (Breakout's three brick rows), so only the span holding
+    /// them is copied: a memset and a short copy cost much less than copying the whole
+    /// 400-1000 byte template. (Seaquest's gauges, which change every few frames, are not
+    /// cached: the game stores them directly.)
     ///
     /// When the layer can cover most of the grid (Space Invaders' alien block), the whole
     /// template is copied instead, which saves the memset.
