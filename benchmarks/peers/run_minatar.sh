@@ -18,6 +18,7 @@ if ! "$VENV/bin/python" -c 'import importlib.metadata as m; assert m.version("mi
   "$VENV/bin/pip" install -q "minatar==1.0.15"
 fi
 
+echo "== machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== Python minatar $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("minatar"))'), numpy $("$VENV/bin/python" -c 'import numpy; print(numpy.__version__)')"
 PY_OUT="$(mktemp)"
 "$VENV/bin/python" benchmarks/peers/minatar_peer.py \
@@ -41,4 +42,5 @@ for game, rate in py.items():
     ours = 1e9 / ns
     print(f"{game:<14} {rate:>12,.0f} {ours:>14,.0f} {ours / rate:>7.0f}x")
 PY
+echo "== load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$PY_OUT"

@@ -153,9 +153,10 @@ impl<G: Game> MinAtar<G> {
     /// minatar's `state()` into `out` (of length `obs_len`): cleared, the cached static layer
     /// copied in (games without one skip that), then the moving parts set.
     ///
-    /// The static layers are small (Breakout's three brick rows, Seaquest's gauge row), so
-    /// only the span holding them is copied: a memset and a short copy cost much less than
-    /// copying the whole 400-1000 byte template.
+    /// The static layers are small (Breakout's three brick rows), so only the span holding
+    /// them is copied: a memset and a short copy cost much less than copying the whole
+    /// 400-1000 byte template. (Seaquest's gauges, which change every few frames, are not
+    /// cached: the game stores them directly.)
     ///
     /// When the layer can cover most of the grid (Space Invaders' alien block), the whole
     /// template is copied instead, which saves the memset.
@@ -176,11 +177,24 @@ impl<G: Game> MinAtar<G> {
                     to.copy_from_slice(from);
                 }
             }
+            self.write_dynamic(out);
         } else {
             out.fill(0);
+            // Re-slicing to the constant length (which `check_obs` has checked) tells the
+            // compiler the buffer's size, so writes at constant offsets (Seaquest's gauges)
+            // need no bounds checks: Seaquest 30.4 -> 29.8 ns, Asterix 20.0 -> 19.0 ns. Not
+            // for the games with a static layer: Space Invaders' writes then compiled to
+            // slower code (35.9 -> 39.7 ns).
+            if let Some(out) = out.get_mut(..100 * G::CHANNELS) {
+                self.write_dynamic(out);
+            }
         }
-        // One call per layout, each with literal strides, so that the game's cell writes
-        // compile to constant offsets.
+    }
+
+    /// The game's moving parts into `out`, with one call per layout, each with literal
+    /// strides, so that the game's cell writes compile to constant offsets.
+    #[inline(always)]
+    fn write_dynamic(&self, out: &mut [u8]) {
         if self.config.channels_first {
             self.game.write_dynamic(&mut Grid::new(out, G::CHANNELS, true));
         } else {
@@ -286,10 +300,13 @@ impl<G: Game> Env for MinAtar<G> {
             }
         };
         self.check_obs(&obs)?;
-        // minatar: `if self.random.rand() < self.sticky_action_prob` (drawn every step).
-        if self.rng.rand_u53() < self.sticky_threshold {
-            a = self.last_action;
-        }
+        // minatar: `if self.random.rand() < self.sticky_action_prob` (drawn every step), as a
+        // mask: an `if`, or a compare the compiler turns back into one, is a jump that the
+        // random draw defeats one time in ten. Both sides are below 2**53 + 1, so the sign of
+        // the wrapped difference is the compare.
+        let diff = self.rng.rand_u53().wrapping_sub(self.sticky_threshold);
+        let sticky = 0u8.wrapping_sub((diff >> 63) as u8);
+        a ^= (a ^ self.last_action) & sticky;
         self.last_action = a;
         let (reward, terminated) = self.game.act(a, &mut self.rng);
         self.write_obs(obs.u8);

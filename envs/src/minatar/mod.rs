@@ -153,6 +153,18 @@ impl<'a> Grid<'a> {
         }
     }
 
+    /// Store `on` into cell (`y`, `x`) of channel `c`, 0 included: for cells that no other
+    /// write of the observation reaches (a gauge), where a plain store replaces a test.
+    #[inline]
+    pub fn put(&mut self, y: i32, x: i32, c: usize, on: bool) {
+        debug_assert!((0..10).contains(&y) && (0..10).contains(&x));
+        let cell = (y * 10 + x) as usize;
+        let i = cell.wrapping_mul(self.cell_stride).wrapping_add(c * self.chan_stride);
+        if let Some(v) = self.buf.get_mut(i) {
+            *v = on as u8;
+        }
+    }
+
     /// Set every cell whose bit `y * 10 + x` is set in `mask`, in channel `c`.
     #[inline]
     pub fn set_mask(&mut self, mask: u128, c: usize) {

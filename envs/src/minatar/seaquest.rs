@@ -50,10 +50,11 @@ impl<T: PartialEq + Copy> PyList<T> for Vec<T> {
 }
 
 /// `reversed(list)`'s cursor: it yields index `len - 1` down to 0 and stops early when the
-/// index falls outside the (possibly shrunk) list, as CPython's `listreviter` does.
+/// index falls outside the (possibly shrunk) list, as CPython's `listreviter` does. (One
+/// unsigned compare covers both ends: -1 wraps to `usize::MAX`.)
 #[inline]
 fn rev_next(idx: &mut isize, len: usize) -> Option<usize> {
-    if *idx >= 0 && (*idx as usize) < len {
+    if (*idx as usize) < len {
         let i = *idx as usize;
         *idx -= 1;
         Some(i)
@@ -123,7 +124,7 @@ impl Seaquest {
 
     #[inline]
     fn at_sub(&self, x: i32, y: i32) -> bool {
-        x == self.sub_x && y == self.sub_y
+        (x == self.sub_x) & (y == self.sub_y)
     }
 
     fn spawn_enemy(&mut self, rng: &mut RandomState) {
@@ -181,11 +182,13 @@ impl Seaquest {
             let b = self.f_bullets[i];
             if !(0..=9).contains(&b[0]) {
                 self.f_bullets.remove_eq(b);
-            } else if let Some(j) = self.e_fish.iter().position(|f| f[0] == b[0] && f[1] == b[1]) {
+            } else if let Some(j) = self.e_fish.iter().position(|f| (f[0] == b[0]) & (f[1] == b[1]))
+            {
                 self.e_fish.remove(j);
                 self.f_bullets.remove_eq(b);
                 *r += 1;
-            } else if let Some(j) = self.e_subs.iter().position(|s| s[0] == b[0] && s[1] == b[1]) {
+            } else if let Some(j) = self.e_subs.iter().position(|s| (s[0] == b[0]) & (s[1] == b[1]))
+            {
                 self.e_subs.remove(j);
                 self.f_bullets.remove_eq(b);
                 *r += 1;
@@ -225,9 +228,7 @@ impl Seaquest {
             let mut at: Option<usize> = Some(i);
             let mut detached: Sub = self.e_subs[i];
             let s = self.e_subs[i];
-            if self.at_sub(s[0], s[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(s[0], s[1]);
             if s[3] == 0 {
                 let s = &mut self.e_subs[i];
                 s[3] = self.move_speed;
@@ -238,7 +239,7 @@ impl Seaquest {
                 } else if self.at_sub(s[0], s[1]) {
                     self.terminal = true;
                 } else if let Some(j) =
-                    self.f_bullets.iter().position(|b| b[0] == s[0] && b[1] == s[1])
+                    self.f_bullets.iter().position(|b| (b[0] == s[0]) & (b[1] == s[1]))
                 {
                     remove_tracked(&mut self.e_subs, &mut at, &mut detached);
                     self.f_bullets.remove(j);
@@ -265,9 +266,7 @@ impl Seaquest {
         let mut idx = self.e_bullets.len() as isize - 1;
         while let Some(i) = rev_next(&mut idx, self.e_bullets.len()) {
             let b = self.e_bullets[i];
-            if self.at_sub(b[0], b[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(b[0], b[1]);
             self.e_bullets[i][0] += step_x(b[2]);
             let b = self.e_bullets[i];
             if !(0..=9).contains(&b[0]) {
@@ -282,9 +281,7 @@ impl Seaquest {
         let mut idx = self.e_fish.len() as isize - 1;
         while let Some(i) = rev_next(&mut idx, self.e_fish.len()) {
             let f = self.e_fish[i];
-            if self.at_sub(f[0], f[1]) {
-                self.terminal = true;
-            }
+            self.terminal |= self.at_sub(f[0], f[1]);
             if f[3] == 0 {
                 let f = &mut self.e_fish[i];
                 f[3] = self.move_speed;
@@ -295,7 +292,7 @@ impl Seaquest {
                 } else if self.at_sub(f[0], f[1]) {
                     self.terminal = true;
                 } else if let Some(j) =
-                    self.f_bullets.iter().position(|b| b[0] == f[0] && b[1] == f[1])
+                    self.f_bullets.iter().position(|b| (b[0] == f[0]) & (b[1] == f[1]))
                 {
                     self.e_fish.remove_eq(f);
                     self.f_bullets.remove(j);
@@ -375,17 +372,24 @@ impl Game for Seaquest {
         }
 
         // minatar's `if a == 'f' and shot_timer == 0: ... elif a == 'l': ... elif 'r', 'u',
-        // 'd'`. Only firing needs a branch; the moves are arithmetic on the action (a jump on
-        // random actions is mispredicted most of the time), and each is a no-op for the
-        // other actions, firing included.
-        if a == FIRE && self.shot_timer == 0 {
-            self.f_bullets.push([self.sub_x, self.sub_y, self.sub_or as i32]);
-            self.shot_timer = SHOT_COOL_DOWN;
-        }
-        let (left, right) = (a == LEFT, a == RIGHT);
-        self.sub_x = (self.sub_x + right as i32 - left as i32).clamp(0, 9);
-        self.sub_y = (self.sub_y + (a == DOWN) as i32 - (a == UP) as i32).clamp(0, 8);
-        self.sub_or = right | (self.sub_or & !left);
+        // 'd'`, all as arithmetic on the action: a jump on random actions is mispredicted
+        // most of the time. A shot is always written past the end of the list and kept only
+        // when fired (the length becomes `len + fire`); each move is a no-op for the other
+        // actions, firing included.
+        let fire = (a == FIRE) & (self.shot_timer == 0);
+        let len = self.f_bullets.len();
+        self.f_bullets.push([self.sub_x, self.sub_y, self.sub_or as i32]);
+        self.f_bullets.truncate(len + fire as usize);
+        // (`fire` implies a timer of 0, so this sets it to the cool-down.)
+        self.shot_timer += SHOT_COOL_DOWN * fire as i32;
+        // The step in x and y per action, looked up: written as compares, the compiler
+        // packed the two coordinates into one vector update of a dozen shuffles.
+        const DX: [i32; 6] = [0, -1, 0, 1, 0, 0];
+        const DY: [i32; 6] = [0, 0, -1, 0, 1, 0];
+        let k = (a as usize).min(5);
+        self.sub_x = (self.sub_x + DX[k]).clamp(0, 9);
+        self.sub_y = (self.sub_y + DY[k]).clamp(0, 8);
+        self.sub_or = (a == RIGHT) | (self.sub_or & (a != LEFT));
 
         self.update_friendly_bullets(&mut r);
         self.update_divers();
@@ -414,33 +418,26 @@ impl Game for Seaquest {
         (r, self.terminal)
     }
 
-    /// The oxygen and diver gauges on the bottom row, which change every 20 frames at most:
-    /// the environment caches them (see [`Game::static_key`]).
-    fn write_static(&self, grid: &mut Grid<'_>) {
-        for x in 0..self.oxygen_cells() {
-            grid.set(9, x, 7);
-        }
-        // numpy's `9 - diver_count : 9` slice, empty for the count of -1 after a full load.
-        for x in (9 - self.diver_count).max(0)..9 {
-            grid.set(9, x, 8);
-        }
-    }
-
-    const HAS_STATIC: bool = true;
-    const STATIC_ROWS: std::ops::Range<i32> = 9..10;
-    const STATIC_CHANNELS: std::ops::Range<usize> = 7..9;
-
-    fn static_key(&self) -> u128 {
-        // Both values are small: oxygen cells 0..=10, diver count -1..=6.
-        ((self.oxygen_cells() as u128) << 32) | self.diver_count as u32 as u128
-    }
-
     #[inline(always)]
     fn write_dynamic(&self, grid: &mut Grid<'_>) {
+        // The oxygen and diver gauges, on the bottom row, which nothing else reaches: a 0 or
+        // a 1 stored into each of their 16 cells, with no loop and no jump. (A cached layer
+        // copied in, as Breakout's bricks are, measured 5 ns per step: the gauges change
+        // every few frames, so the cache was redrawn often, and the copy is a call.)
+        let oxygen = self.oxygen_cells();
+        for x in 0..10 {
+            grid.put(9, x, 7, x < oxygen);
+        }
+        // numpy's `9 - diver_count : 9` slice, empty for the count of -1 after a full load;
+        // the count is at most 6, so the slice starts at column 3 or later.
+        let divers_from = 9 - self.diver_count;
+        for x in 3..9 {
+            grid.put(9, x, 8, x >= divers_from);
+        }
         grid.set(self.sub_y, self.sub_x, 0);
         let back = if self.sub_or { self.sub_x - 1 } else { self.sub_x + 1 };
         // numpy reads index -1 as the last column; the game never produces 10.
-        grid.set(self.sub_y, back.rem_euclid(10), 1);
+        grid.set(self.sub_y, back + 10 * (back < 0) as i32, 1);
         for b in &self.f_bullets {
             grid.set(b[1], b[0], 2);
         }
