@@ -52,7 +52,7 @@ fn config(
 ) -> PretrainConfig {
     PretrainConfig {
         task,
-        data: DataConfig { path: data.to_path_buf(), image_size: None },
+        data: DataConfig { path: data.to_path_buf(), ..DataConfig::default() },
         model,
         trainer: TrainerConfig {
             steps,
