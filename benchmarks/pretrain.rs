@@ -61,7 +61,7 @@ fn nature() -> ModelConfig {
 fn config(task: TaskConfig, data: PathBuf, model: ModelConfig) -> PretrainConfig {
     PretrainConfig {
         task,
-        data: DataConfig { path: data, ..DataConfig::default() },
+        data: DataConfig { path: data, image_size: None, ..Default::default() },
         model,
         trainer: TrainerConfig {
             steps: 1_000_000,

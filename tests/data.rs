@@ -559,6 +559,33 @@ fn collection_is_the_same_whatever_the_worker_count() {
     }
 }
 
+/// Regression: MinAtar keeps its sticky `last_action` across resets (as minatar does), so
+/// when each worker reused one env, an episode's first sticky step repeated the last action
+/// of whichever episode that worker ran before — the dataset depended on scheduling. Every
+/// episode now gets a fresh env: the files are byte-identical for 1, 2 and 3 workers.
+#[test]
+fn minatar_collection_is_the_same_whatever_the_worker_count() {
+    let env = "MinAtar/Breakout-v1";
+    let mut files = Vec::new();
+    for workers in [1, 2, 3] {
+        let dir = tmp_dir(&format!("minatar-workers-{workers}"));
+        let mut cfg = CollectConfig::new(env, dir.join("breakout.arrow"));
+        cfg.policy = PolicySpec::Random;
+        cfg.episodes = 40;
+        cfg.workers = workers;
+        cfg.seed = 3;
+        let summary = collect(&cfg, &mut |_, _| {}).unwrap();
+        assert_eq!(summary.episodes, 40);
+        files.push((workers, summary, std::fs::read(dir.join("breakout.arrow")).unwrap()));
+    }
+    let (_, first, bytes) = &files[0];
+    for (workers, summary, other) in &files[1..] {
+        assert_eq!(summary.returns, first.returns, "{workers} workers: other returns");
+        assert_eq!(summary.steps, first.steps, "{workers} workers: other lengths");
+        assert!(other == bytes, "{workers} workers: the dataset file differs from 1 worker's");
+    }
+}
+
 #[test]
 fn pixel_collection_stores_frames_and_state() {
     let dir = tmp_dir("pixel-collect");

@@ -392,3 +392,31 @@ fn lora_trains_only_adapters_and_merge_back_equals_the_adapted_forward() {
     assert!(vs.variables().keys().all(|k| !k.starts_with("lora.")));
     assert_eq!(vs.variables().len(), before.len());
 }
+
+/// Regression: 449 examples at batch 16 leave one example for the last batch. BatchNorm in
+/// training mode on a single example computes an unbiased running variance of 0/0 = NaN
+/// (PyTorch's `F.batch_norm` refuses such a batch; libtorch does not check), which made every
+/// later evaluation NaN. That example now joins the batch before it: 28 steps per epoch.
+#[test]
+fn a_trailing_batch_of_one_example_does_not_poison_batchnorm() {
+    assert_eq!(graft::finetune::train_batch_lengths(449, 16), [vec![16; 27], vec![17]].concat());
+    assert_eq!(graft::finetune::train_batch_lengths(450, 16), [vec![16; 28], vec![2]].concat());
+    assert_eq!(graft::finetune::train_batch_lengths(448, 16), vec![16; 28]);
+    assert_eq!(graft::finetune::train_batch_lengths(1, 16), vec![1]);
+    assert_eq!(graft::finetune::train_batch_lengths(3, 1), vec![1, 1, 1]);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = tiny_resnet(&vs);
+    let mut cfg = config(Strategy::Full);
+    cfg.epochs = 1;
+    cfg.batch_size = 16;
+    let mut t = Finetuner::new(&vs, model.as_ref(), cfg).unwrap();
+    let summary = t.fit(&image_data(449), Some(&image_data(32)), &mut NoHooks, None, None).unwrap();
+    let stats = bn_stats(&vs, "");
+    assert!(!stats.is_empty());
+    for (k, v) in &stats {
+        assert!(bool::try_from(v.isfinite().all()).unwrap(), "{k} is not finite");
+    }
+    let val = summary.metrics["val/loss"];
+    assert!(val.is_finite(), "val/loss {val}");
+    assert_eq!(summary.steps, 28);
+}

@@ -52,7 +52,7 @@ fn config(
 ) -> PretrainConfig {
     PretrainConfig {
         task,
-        data: DataConfig { path: data.to_path_buf(), ..DataConfig::default() },
+        data: DataConfig { path: data.to_path_buf(), image_size: None, ..Default::default() },
         model,
         trainer: TrainerConfig {
             steps,

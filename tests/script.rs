@@ -783,3 +783,46 @@ report::json("probe.json", #{{quad: quad, shuffled: shuffled, control: control}}
         &[],
     );
 }
+
+/// `report::series` reads a logged metric back (ints and floats both plot), `report::plot`
+/// draws the series into a PNG of the documented size, and malformed calls fail at their line.
+#[test]
+fn report_series_and_plot_from_a_script() {
+    let dir = tmp_dir("report-plot");
+    let script = write(
+        &dir,
+        "p.rhai",
+        r#"report::log(1, "curve/y", 2.0);
+report::log(3, "curve/y", 5.5);
+report::log(2, "other", 9.0);
+let ys = report::series(".", "curve/y");
+report::json("series.json", ys);
+report::plot("chart.png", [#{name: "logged", points: ys}, #{name: "ints", points: [[0, 1], [4, 2]]}],
+    #{title: "t", x_label: "step", y_label: "y"});
+"#,
+    );
+    let out = dir.join("run").display().to_string();
+    let o = graft(&["run", &script, "--out", &out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let series: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run/series.json")).unwrap())
+            .unwrap();
+    assert_eq!(series, serde_json::json!([[1, 2.0], [3, 5.5]]));
+    let png = image::open(dir.join("run/chart.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (960, 600));
+
+    fails_at(
+        "report-plot-bad-points",
+        "report::plot(\"c.png\", [#{name: \"a\", points: [1, 2]}], #{});\n",
+        "1:9",
+        "report::plot: series 0 must be",
+        &[],
+    );
+    fails_at(
+        "report-plot-not-png",
+        "report::plot(\"c.jpg\", [#{name: \"a\", points: [[1, 2]]}], #{});\n",
+        "1:9",
+        "must end in .png",
+        &[],
+    );
+}

@@ -1,10 +1,12 @@
 //! `collect`: run a policy in an environment for N episodes and write a trajectory dataset.
 //!
-//! Episodes run in parallel on `workers` threads, each with its own copy of the env; a
-//! worker claims the next episode number, runs the whole episode and hands it to the writer,
-//! which writes episodes in number order. Episode `e` is reset with seed `seed + e` (as
-//! Gymnasium's vector envs seed sub-env `i` with `seed + i`) and its policy draws from a
-//! generator derived from `(seed, e)`, so a dataset is the same whatever the worker count.
+//! Episodes run in parallel on `workers` threads; a worker claims the next episode number,
+//! runs the whole episode in a freshly made env and hands it to the writer, which writes
+//! episodes in number order. Episode `e` is reset with seed `seed + e` (as Gymnasium's vector
+//! envs seed sub-env `i` with `seed + i`) and its policy draws from a generator derived from
+//! `(seed, e)`; the fresh env means no state survives from an earlier episode (MinAtar's
+//! sticky last action does survive a reset), so a dataset is the same whatever the worker
+//! count.
 //! Rendering pixels (`--pixels 64x64`) is what makes collection slow, and what the workers
 //! spread over cores.
 
@@ -336,11 +338,8 @@ pub fn collect(
             let tx = tx.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
-                let setup = make_env(cfg).and_then(|env| {
-                    let policy = make_policy(cfg, env.as_ref())?;
-                    Ok((env, policy))
-                });
-                let (mut env, mut policy) = match setup {
+                let setup = make_env(cfg).and_then(|env| make_policy(cfg, env.as_ref()));
+                let mut policy = match setup {
                     Ok(x) => x,
                     Err(e) => {
                         let _ = tx.send((usize::MAX, Err(e)));
@@ -352,7 +351,15 @@ pub fn collect(
                     if e >= cfg.episodes {
                         break;
                     }
-                    let ep = run_episode(env.as_mut(), policy.as_mut(), cfg.seed, e, cfg.info);
+                    // A fresh env per episode: an env may carry state across resets
+                    // (MinAtar keeps its sticky `last_action`, as minatar does), so with one
+                    // env per worker episode `e` would depend on which episodes that worker
+                    // happened to run before it — on thread scheduling. Fresh, every episode
+                    // depends only on (seed, e) and the dataset on nothing else. (Policies are
+                    // stateless, so one per worker is enough.)
+                    let ep = make_env(cfg).and_then(|mut env| {
+                        run_episode(env.as_mut(), policy.as_mut(), cfg.seed, e, cfg.info)
+                    });
                     if tx.send((e, ep)).is_err() {
                         break;
                     }

@@ -2,10 +2,11 @@
 //! updates them, and schedule hooks ([`TrainHooks`], usually a Rhai script) may change
 //! groups, learning rates and weight decay between steps.
 //!
-//! Per epoch: `on_epoch_start`; shuffled mini-batches, each one optimiser step (with
-//! `on_step` every `hooks.step_every()` steps); evaluation on the held-out set, then
-//! `on_eval` with its metrics; a training-state checkpoint (`checkpoints/last.safetensors`,
-//! written atomically, so a failure later never damages it).
+//! Per epoch: `on_epoch_start`; shuffled mini-batches (a trailing batch of a single example
+//! joins the one before it: BatchNorm cannot train on one, see [`train_batch_lengths`]),
+//! each one optimiser step (with `on_step` every `hooks.step_every()` steps); evaluation on
+//! the held-out set, then `on_eval` with its metrics; a training-state checkpoint
+//! (`checkpoints/last.safetensors`, written atomically, so a failure later never damages it).
 //!
 //! **BatchNorm of frozen groups** runs in evaluation mode (running statistics used and left
 //! untouched) while `frozen_bn_eval` holds — what a frozen feature extractor means in
@@ -49,6 +50,26 @@ use crate::train::{
 /// File name of the rolling checkpoint inside `<run>/checkpoints/`.
 pub const LAST_CHECKPOINT: &str = "last.safetensors";
 
+/// The sizes of an epoch's training mini-batches over `n` examples at `batch` per step: full
+/// batches, then the remainder — except that a remainder of exactly one example is merged
+/// into the batch before it (449 at 16: 27 of 16 and one of 17). BatchNorm in training mode
+/// cannot normalise a single example: PyTorch's `F.batch_norm` raises for it, and libtorch,
+/// which does not check, updates the running variance with an unbiased estimate of 0/0 = NaN
+/// that then turns every evaluation into NaN. Merging (rather than dropping, as PyTorch's
+/// `drop_last` would) keeps every example in every epoch. With `batch` 1 every batch holds
+/// one example by request, and a single-example training set cannot be split either.
+pub fn train_batch_lengths(n: usize, batch: usize) -> Vec<usize> {
+    let batch = batch.max(1);
+    let mut lengths = vec![batch; n / batch];
+    let rest = n % batch;
+    match lengths.last_mut() {
+        Some(last) if rest == 1 && batch > 1 => *last += 1,
+        _ if rest > 0 => lengths.push(rest),
+        _ => {}
+    }
+    lengths
+}
+
 /// Fine-tuning hyperparameters (JSON and Rhai maps fill the same struct).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -57,7 +78,8 @@ pub struct FinetuneConfig {
     pub strategy: Strategy,
     /// Passes over the training set.
     pub epochs: u64,
-    /// Examples per optimisation step.
+    /// Examples per optimisation step. A last training batch of one example joins the batch
+    /// before it (see [`train_batch_lengths`]); evaluation batches are not changed.
     pub batch_size: usize,
     /// Update rule and base learning rate / weight decay of every group.
     pub optimizer: OptimizerConfig,
@@ -382,8 +404,8 @@ impl<'a> Finetuner<'a> {
         let (rank, world) = self.dp.as_ref().map_or((0, 1), |d| (d.rank(), d.world_size()));
         let device = self.vs.device();
         let n = train.len() as i64;
-        let batch = self.config.batch_size as i64;
-        let steps_per_epoch = ((n + batch - 1) / batch) as u64;
+        let lengths = train_batch_lengths(train.len(), self.config.batch_size);
+        let steps_per_epoch = lengths.len() as u64;
         let total_steps = steps_per_epoch * self.config.epochs;
         let every = hooks.step_every();
         let ckpt_path = out_dir.map(|d| d.join("checkpoints").join(LAST_CHECKPOINT));
@@ -420,8 +442,8 @@ impl<'a> Finetuner<'a> {
             let perm = Tensor::randperm(n, (Kind::Int64, tch::Device::Cpu));
             let mut loss_sum = 0.0;
             let mut start = 0;
-            while start < n {
-                let len = batch.min(n - start);
+            for &len in &lengths {
+                let len = len as i64;
                 let items = perm.narrow(0, start, len);
                 // This rank's share: items r, r + W, … of the mini-batch.
                 let share = (len - rank as i64 + world as i64 - 1).max(0) / world as i64;

@@ -26,7 +26,7 @@ use crate::rl::buffer::{NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
+use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
 use crate::train::{
     copy_vars, ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks,
 };
@@ -233,6 +233,7 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
+    let resume = opts.resume_checkpoint("dqn", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
     let mut env = opts.make_env(env_id)?;
@@ -262,14 +263,9 @@ pub fn train_with_hooks(
     }
 
     let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
-    let resume = match &ckpt_path {
-        Some(p) if opts.resume && p.exists() => Some(RunCheckpoint::read(p)?),
-        _ => None,
-    };
     let mut action_log: Vec<f32> = Vec::new();
     let mut updates = 0u64;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "dqn", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("q", &mut q_vs, Some(&mut opt))?;
         r.restore("target", &mut target_vs, None)?;
         action_log = r.actions()?;
@@ -431,6 +427,7 @@ pub fn train_with_hooks(
         }
         summary.env_steps = done_steps;
         if asked.stop {
+            summary.stopped_early = true;
             break;
         }
     }

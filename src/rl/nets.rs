@@ -28,8 +28,8 @@ use crate::models::{key_has_prefix, Activation, Encoder, LayerGroup, MlpConfig, 
 pub enum ObsSpec {
     /// A flat `f32` vector of this width: `[B, D]`.
     Vector(usize),
-    /// A `u8`/`bool` image stored with this `[C, H, W]` shape, `hwc` when the env lays it
-    /// out as `[H, W, C]` (MinAtar's default).
+    /// A `u8`/`bool` image whose network input is `[C, H, W]`; `hwc` when the env lays it
+    /// out as `[H, W, C]` (every env observation: see [`ObsSpec::from_space`]).
     Image { chw: [i64; 3], hwc: bool },
     /// `frames` stacked `[H, W, C]` images (`[frames, H, W, C]`, oldest first), fed to the
     /// network as one image of `frames * C` channels (frame `j`'s channel `c` at `j * C + c`).
@@ -37,7 +37,10 @@ pub enum ObsSpec {
 }
 
 impl ObsSpec {
-    /// The input layout for observations from `space`, or an error naming the space.
+    /// The input layout for observations from `space`, or an error naming the space:
+    /// `float32` vectors; `[H, W, C]` images (Gymnasium's layout; MinAtar with
+    /// `channels_first` is refused by [`crate::rl::RunOptions::make_env`]); `[k, H, W, C]`
+    /// frame stacks.
     pub fn from_space(space: &Space) -> Result<Self> {
         let unsupported = |why: &str| {
             Error::Invalid(format!(
@@ -49,11 +52,11 @@ impl ObsSpec {
                 Ok(ObsSpec::Vector(b.len()))
             }
             Space::Box(b) if b.dtype != DType::F32 && b.shape.len() == 3 => {
+                // Gymnasium's convention for images, kept by every Graft env and wrapper:
+                // [H, W, C]. Never guessed from the sizes: MinAtar's Seaquest is 10x10x10,
+                // and 10 stacked 8x8 frames would look channels-first.
                 let s: Vec<i64> = b.shape.iter().map(|&d| d as i64).collect();
-                // Channels are the smallest axis: [H, W, C] when it comes last.
-                let hwc = s[2] < s[0];
-                let chw = if hwc { [s[2], s[0], s[1]] } else { [s[0], s[1], s[2]] };
-                Ok(ObsSpec::Image { chw, hwc })
+                Ok(ObsSpec::Image { chw: [s[2], s[0], s[1]], hwc: true })
             }
             Space::Box(b) if b.dtype != DType::F32 && b.shape.len() == 4 => {
                 let s: Vec<i64> = b.shape.iter().map(|&d| d as i64).collect();

@@ -28,7 +28,7 @@ use crate::rl::gae::gae;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 pub use crate::rl::ppo_net::{clip_to_box, gaussian_logprob_entropy, PpoNet};
 use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
+use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
 use crate::train::{step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
 
 /// PPO hyperparameters. Defaults are CleanRL `ppo.py`'s (classic control, 500k steps).
@@ -298,6 +298,7 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
+    let resume = opts.resume_checkpoint("ppo", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
     let mut envs = opts.make_vec(env_id, cfg.num_envs)?;
@@ -310,17 +311,12 @@ pub fn train_with_hooks(
 
     // Resume: parameters and optimizer from the checkpoint, envs by replaying the action log.
     let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
-    let resume = match &ckpt_path {
-        Some(p) if opts.resume && p.exists() => Some(RunCheckpoint::read(p)?),
-        _ => None,
-    };
     let mut action_log: Vec<f32> = Vec::new();
     let mut start_iter = 0u64;
     let mut rec = Recorder::new(n, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut prev_done = vec![false; n];
     envs.reset(Some(seed), &Default::default())?;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "ppo", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("policy", &mut vs, Some(&mut opt))?;
         action_log = r.actions()?;
         start_iter = r.meta.updates;
@@ -507,6 +503,7 @@ pub fn train_with_hooks(
             break;
         }
         if asked.stop {
+            summary.stopped_early = true;
             break;
         }
     }

@@ -65,6 +65,7 @@ impl Default for RunOptions {
 impl RunOptions {
     /// A training env (`make(id, kwargs)`, then the pixel wrappers if `pixels` is set).
     pub fn make_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
+        self.check_kwargs(env_id)?;
         let env = graft_envs::make(env_id, &self.env_kwargs)?;
         Ok(match &self.pixels {
             None => env,
@@ -75,6 +76,7 @@ impl RunOptions {
     /// `num_envs` training envs stepped as a batch: the native vector env where the id has
     /// one, else copies of [`make_env`](Self::make_env) (always so with pixels).
     pub fn make_vec(&self, env_id: &str, num_envs: usize) -> Result<VecEnv> {
+        self.check_kwargs(env_id)?;
         if self.pixels.is_none() {
             return Ok(make_vec(env_id, num_envs, &self.env_kwargs, VectorConfig::default())?);
         }
@@ -84,6 +86,45 @@ impl RunOptions {
             VectorConfig::default(),
         )?;
         Ok(VecEnv::Sync(envs))
+    }
+
+    /// The checkpoint to resume from (`out/checkpoint.safetensors` with `resume`), checked
+    /// against this run's algorithm, env, seed and observations *before* any network is
+    /// built, so a mismatch is reported as such rather than as a shape error.
+    pub fn resume_checkpoint(
+        &self,
+        algo: &str,
+        env_id: &str,
+        seed: u64,
+    ) -> Result<Option<crate::rl::state::RunCheckpoint>> {
+        let Some(path) = self.out.as_ref().map(|d| d.join(crate::rl::state::CHECKPOINT_FILE))
+        else {
+            return Ok(None);
+        };
+        if !self.resume || !path.exists() {
+            return Ok(None);
+        }
+        let r = crate::rl::state::RunCheckpoint::read(&path)?;
+        crate::rl::state::check_resumable(
+            &r.meta,
+            algo,
+            env_id,
+            seed,
+            self.pixels.as_ref(),
+            &r.ckpt.path,
+        )?;
+        Ok(Some(r))
+    }
+
+    /// Refuse env arguments agents cannot work with.
+    fn check_kwargs(&self, env_id: &str) -> Result<()> {
+        if self.env_kwargs.get("channels_first") == Some(&graft_envs::Value::Bool(true)) {
+            return Err(crate::error::Error::Invalid(format!(
+                "{env_id}: RL agents read image observations as [H, W, C] and make them \
+                 channels-first themselves; drop channels_first=true"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether `every` divides a crossing between `before` and `after` env steps.
@@ -169,6 +210,8 @@ pub struct TrainSummary {
     pub checkpoint: Option<PathBuf>,
     /// Whether the run stopped early (`stop_after`) instead of finishing.
     pub stopped: bool,
+    /// Whether a schedule hook ended the run before its budget.
+    pub stopped_early: bool,
 }
 
 /// Keep only the header and the complete rows up to `step` of `dir/metrics.csv` (atomically).

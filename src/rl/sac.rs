@@ -21,7 +21,7 @@ use crate::rl::buffer::{NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{check_resumable, save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
+use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
 use crate::train::{ema_update, step_seed, Optimizer, OptimizerConfig};
 
 const LOG_STD_MIN: f64 = -5.0;
@@ -222,6 +222,7 @@ impl SoftQ {
 /// Train SAC on `env_id` (see the module docs).
 pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
     cfg.validate()?;
+    let resume = opts.resume_checkpoint("sac", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
     let mut env = opts.make_env(env_id)?;
@@ -279,14 +280,9 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         |la: &Tensor| if cfg.autotune { la.exp().double_value(&[0]) } else { cfg.alpha };
 
     let ckpt_path = opts.out.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
-    let resume = match &ckpt_path {
-        Some(p) if opts.resume && p.exists() => Some(RunCheckpoint::read(p)?),
-        _ => None,
-    };
     let mut action_log: Vec<f32> = Vec::new();
     let mut updates = 0u64;
     if let Some(r) = &resume {
-        check_resumable(&r.meta, "sac", env_id, seed, opts.pixels.as_ref(), &r.ckpt.path)?;
         r.restore("actor", &mut actor_vs, Some(&mut actor_opt))?;
         r.restore("q", &mut q_vs, Some(&mut q_opt))?;
         r.restore("q_target", &mut q_target_vs, None)?;

@@ -6,8 +6,9 @@
 //! "Human-level control through deep reinforcement learning": grayscale, 4 stacked frames),
 //! without the Atari-specific parts (max-pooling, no-op starts).
 //!
-//! Observation shapes: `[H, W, 3]` (RGB, one frame), `[H, W, 1]` (gray, one frame),
-//! `[k, H, W]` (gray, `k` frames, oldest first), `[k, H, W, 3]` (RGB, `k` frames).
+//! Observation shapes: `[H, W, C]` for one frame, `[k, H, W, C]` for `k` stacked frames
+//! (oldest first), `C` = 3 (RGB) or 1 (gray: the channel axis is kept, so a frame's layout
+//! never depends on the setting and a consumer need not guess which axis is which).
 
 use serde::{Deserialize, Serialize};
 
@@ -71,13 +72,8 @@ impl PixelObservation {
             ..Default::default()
         };
         let env: Box<dyn Env> = Box::new(AddRenderObservation::with_config(env, config)?);
-        // One gray frame keeps its channel axis ([H, W, 1]) so it stays an image; stacked
-        // gray frames drop it, the stack axis then being the channels ([k, H, W]).
-        let env: Box<dyn Env> = if self.grayscale {
-            Box::new(GrayscaleObservation::new(env, self.frame_stack == 1)?)
-        } else {
-            env
-        };
+        let env: Box<dyn Env> =
+            if self.grayscale { Box::new(GrayscaleObservation::new(env, true)?) } else { env };
         if self.frame_stack == 1 {
             return Ok(env);
         }
@@ -104,7 +100,7 @@ mod tests {
             |grayscale, frame_stack| PixelObservation { size: [40, 30], grayscale, frame_stack };
         assert_eq!(shape(&p(false, 1)), vec![30, 40, 3]);
         assert_eq!(shape(&p(true, 1)), vec![30, 40, 1]);
-        assert_eq!(shape(&p(true, 3)), vec![3, 30, 40]);
+        assert_eq!(shape(&p(true, 3)), vec![3, 30, 40, 1]);
         assert_eq!(shape(&p(false, 2)), vec![2, 30, 40, 3]);
     }
 

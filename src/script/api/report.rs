@@ -1,7 +1,7 @@
 //! `report::` — write into the run directory: scalar metrics (`metrics.csv` and TensorBoard
 //! events, shared with training), Markdown or text files, JSON values, PNG line charts; and
 //! read a logged metric back as `[[step, value], …]` (`report::series(dir, tag)`, `dir`
-//! relative to the run directory, e.g. a pretraining's subfolder).
+//! relative to the run directory, e.g. a pretraining's subfolder, or `"."` for the run's own).
 //!
 //! ```rhai
 //! report::log("final/accuracy", r.metrics["val/accuracy"]);
@@ -14,9 +14,9 @@
 use rhai::{Array, Dynamic, Map, Module};
 
 use super::{fail, RhaiResult};
+use crate::error::Error;
 use crate::report::metrics::{read_metrics_csv, METRICS_CSV};
 use crate::report::plot::{plot_series, PlotOptions, Series};
-use crate::error::Error;
 use crate::script::error::to_rhai;
 use crate::script::session::{write_atomic, Session};
 
@@ -79,7 +79,14 @@ fn plot(session: &Session, name: &str, series: Array, texts: Map) -> RhaiResult<
 }
 
 fn series(session: &Session, dir: &str, tag: &str) -> RhaiResult<Array> {
-    let path = session.output_path(dir).map_err(to_rhai)?.join(METRICS_CSV);
+    let path = if dir.is_empty() || dir == "." {
+        // The run's own metrics: what `report::log` wrote so far must be on disk first.
+        session.with_metrics(|l| l.flush()).map_err(to_rhai)?;
+        session.output_path(METRICS_CSV)
+    } else {
+        session.output_path(&format!("{dir}/{METRICS_CSV}"))
+    }
+    .map_err(to_rhai)?;
     let rows = read_metrics_csv(&path).map_err(to_rhai)?;
     Ok(rows
         .iter()

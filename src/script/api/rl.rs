@@ -5,9 +5,10 @@
 //! whose `torso` may name a pretrained encoder (`init_encoder`, `freeze`). `pixels`
 //! (`#{size: [w, h], grayscale, frame_stack}`) makes the agent observe rendered frames
 //! instead of the state; `hooks` (PPO and DQN) is a schedule as for `finetune::run`, whose
-//! `ctx.step` counts env steps: it can unfreeze torso groups (`actor.torso.<group>`,
-//! `q.torso.<group>`) or set their learning rates mid-run. Returns `#{env_steps, episodes,
-//! evals: [[step, mean return], …], final_return, final_std, wall_secs, checkpoint}`.
+//! `ctx.step` counts env steps: it can unfreeze torso groups (PPO: `actor.torso.<group>`,
+//! plus `critic.torso.<group>` unless `shared_torso`; DQN: `torso.<group>`) or set their
+//! learning rates mid-run. Returns `#{env_steps, episodes, evals: [[step, mean return], …],
+//! final_return, final_std, wall_secs, stopped_early, checkpoint}`.
 //!
 //! ```rhai
 //! let r = rl::train(#{algo: "ppo", env: "CartPole-v1", config: #{total_timesteps: 20000}});
@@ -159,6 +160,7 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
         summary.final_eval.as_ref().map_or(Dynamic::UNIT, |e| Dynamic::from_float(e.std())),
     );
     out.insert("wall_secs".into(), Dynamic::from_float(summary.wall_secs));
+    out.insert("stopped_early".into(), Dynamic::from(summary.stopped_early));
     out.insert(
         "checkpoint".into(),
         summary.checkpoint.map_or(Dynamic::UNIT, |p| Dynamic::from(p.display().to_string())),
