@@ -13,7 +13,7 @@
 //! 60×40 (mean absolute pixel change 0.03 grey levels). The information is there — a
 //! logistic regression fitted to convergence on the raw grey pixels of `(o_t, o_{t+1})`
 //! predicts held-out expert actions at 0.84 (`o_t` alone: 0.50, chance) — but a small
-//! Nature CNN trained with Adam (batch 32, lr 1e-3 and 3e-3, up to 1000 steps, 1 or 3
+//! Nature CNN trained with Adam (batch 32, lr 1e-3 to 1e-2, up to 5000 steps, 1 or 3
 //! grayscale stacked frames) stayed at chance (loss 0.693), so evidence for this task on
 //! CartPole frames needs far more than a test's budget (26 Nov 2026, 60×40 frames).
 
