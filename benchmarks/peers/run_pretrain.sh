@@ -7,6 +7,7 @@
 #
 #   benchmarks/peers/run_pretrain.sh            # from anywhere in the repository
 #   SECONDS_PER_TASK=5 benchmarks/peers/run_pretrain.sh
+#   ONLY=mae benchmarks/peers/run_pretrain.sh   # the tasks whose name contains "mae"
 #
 # PyTorch comes from benchmarks/peers/.venv, set up as benchmarks/peers/run_models.sh does.
 set -euo pipefail
@@ -28,11 +29,11 @@ fi
 
 echo "== machine: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== criterion: cargo bench -p graft --bench pretrain"
-cargo bench -p graft --bench pretrain 2>&1 | grep -E "^pretrain/|time:|thrpt:" || true
+cargo bench -p graft --bench pretrain -- ${ONLY:+"$ONLY"} 2>&1 | grep -E "^pretrain/|time:|thrpt:" || true
 
 echo "== PyTorch eager: benchmarks/peers/torch_pretrain.py --threads 2"
 PY_OUT="$(mktemp)"
-"$VENV/bin/python" -W ignore benchmarks/peers/torch_pretrain.py --threads 2 --seconds "${SECONDS_PER_TASK:-8}" | tee "$PY_OUT"
+"$VENV/bin/python" -W ignore benchmarks/peers/torch_pretrain.py --threads 2 --seconds "${SECONDS_PER_TASK:-8}" --only "${ONLY:-}" | tee "$PY_OUT"
 
 echo "== items/s: median and best iteration, each side; ratio = Graft / PyTorch"
 "$VENV/bin/python" - "$TARGET/criterion/pretrain" "$PY_OUT" <<'PY'

@@ -9,7 +9,12 @@ tasks, networks, batch (32) and thread count (2) as the criterion bench:
   probability 0.8, grayscale with probability 0.2) -> Nature CNN -> 512->512->128, NT-Xent 0.5.
 - byol: the same views, projector/predictor 512/128 with BatchNorm, EMA target (lerp).
 - mae: ViT (width 192, 3 heads, 4 pre-norm blocks, patch 8, class token) on the 25 % visible
-  patches, decoder 2 blocks of width 128, normalised-pixel loss on hidden patches.
+  patches, decoder 2 blocks of width 128, normalised-pixel loss on hidden patches, written as
+  the MAE reference code does it (conv over every patch, then drop 75 %; pixels predicted for
+  every patch, then masked).
+- mae_lean: the same model and loss with the work Graft's step skips also skipped here
+  (embed only the kept patches, predict only the hidden ones), to compare the frameworks on
+  the same algorithm. Graft's bench has one MAE case, the lean one.
 
 The augmentation and MAE code mirror src/pretrain/augment.rs and image/mae.rs operation by
 operation, so both sides do the same work. Frame data is random (the work does not depend on
@@ -153,15 +158,26 @@ class Mae(nn.Module):
         self.dln = nn.LayerNorm(dw, eps=1e-5)
         self.pred = nn.Linear(dw, patch * patch * 3)
 
-    def forward(self, x, ratio=0.75):
+    def forward(self, x, ratio=0.75, lean=False):
         b, n = x.shape[0], self.n
         keep_n = max(round(n * (1 - ratio)), 1)
         shuffle = torch.rand(b, n).argsort(1)
         restore = shuffle.argsort(1)
         keep = shuffle[:, :keep_n]
-        t = self.conv_proj(x).flatten(2).transpose(1, 2) + self.pos[:, 1:]
-        d = t.shape[2]
-        t = t.gather(1, keep.unsqueeze(-1).expand(-1, -1, d))
+        p = self.p
+        g = x.shape[2] // p
+        if lean:
+            # Graft's step: embed only the kept patches (the conv weights as a matrix).
+            w = self.conv_proj.weight
+            patches = x.view(b, 3, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(b, g * g, 3 * p * p)
+            kept = patches.gather(1, keep.unsqueeze(-1).expand(-1, -1, 3 * p * p))
+            t = F.linear(kept, w.view(w.shape[0], -1), self.conv_proj.bias)
+            d = t.shape[2]
+            t = t + self.pos[:, 1:].expand(b, -1, -1).gather(1, keep.unsqueeze(-1).expand(-1, -1, d))
+        else:
+            t = self.conv_proj(x).flatten(2).transpose(1, 2) + self.pos[:, 1:]
+            d = t.shape[2]
+            t = t.gather(1, keep.unsqueeze(-1).expand(-1, -1, d))
         t = torch.cat([(self.cls + self.pos[:, :1]).expand(b, -1, -1), t], 1)
         for blk in self.blocks:
             t = blk(t)
@@ -172,10 +188,15 @@ class Mae(nn.Module):
         y = full.gather(1, restore.unsqueeze(-1).expand(-1, -1, dw)) + self.dpos
         for blk in self.dblocks:
             y = blk(y)
-        pred = self.pred(self.dln(y))
-        p = self.p
-        g = x.shape[2] // p
         target = x.view(b, 3, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(b, g * g, p * p * 3)
+        if lean:
+            # Graft's step: pixels and targets for the hidden patches only.
+            hid = shuffle[:, keep_n:].unsqueeze(-1)
+            pred = self.pred(self.dln(y.gather(1, hid.expand(-1, -1, dw))))
+            target = target.gather(1, hid.expand(-1, -1, p * p * 3))
+            mean, var = target.mean(-1, keepdim=True), target.var(-1, keepdim=True, unbiased=True)
+            return (pred - (target - mean) / (var + 1e-6).sqrt()).square().mean()
+        pred = self.pred(self.dln(y))
         mean, var = target.mean(-1, keepdim=True), target.var(-1, keepdim=True, unbiased=True)
         target = (target - mean) / (var + 1e-6).sqrt()
         hidden = (restore >= keep_n).float()
@@ -245,15 +266,16 @@ def make_case(name):
     if name.startswith("mae"):
         model = Mae()
         params = list(model.parameters())
+        lean = name.startswith("mae_lean")
 
         def loss(idx, _):
-            return model(images[idx].float() / 255)
+            return model(images[idx].float() / 255, lean=lean)
         return loss, params, None, 512
     raise ValueError(name)
 
 
 CASES = ["inverse_dynamics_nature_cnn_64_b32", "rotation_nature_cnn_64_b32", "simclr_nature_cnn_64_b32",
-         "byol_nature_cnn_64_b32", "mae_vit_64_p8_b32"]
+         "byol_nature_cnn_64_b32", "mae_vit_64_p8_b32", "mae_lean_vit_64_p8_b32"]
 
 
 def main():

@@ -245,13 +245,13 @@ impl Vit {
     /// # Shapes
     /// `[B, C, S, S]`, `[B, K]` → `[B, K (+1 with a class token), width]`.
     pub fn tokens_visible(&self, xs: &Tensor, keep: &Tensor, train: bool) -> Tensor {
-        let x = self.conv_proj.forward(xs).flatten(2, -1).transpose(1, 2); // [B, N, D]
+        let x = self.embed_patches(xs, keep); // [B, K, D]
         let (b, d) = (x.size()[0], x.size()[2]);
         let cls = i64::from(self.class_token.is_some());
-        let n = x.size()[1];
-        let x = x + self.pos_embedding.narrow(1, cls, n); // patch positions
+        let n = self.config.num_patches();
         let idx = keep.unsqueeze(-1).expand([-1, -1, d], false);
-        let mut x = x.gather(1, &idx, false); // [B, K, D]
+        let pos = self.pos_embedding.narrow(1, cls, n).expand([b, n, d], false);
+        let mut x = x + pos.gather(1, &idx, false); // patch positions
         if let Some(tok) = &self.class_token {
             let tok = tok + self.pos_embedding.narrow(1, 0, 1);
             x = Tensor::cat(&[tok.expand([b, -1, -1], false), x], 1);
@@ -261,6 +261,30 @@ impl Vit {
             x = block.forward_t(&x, None, false, train);
         }
         self.ln.forward(&x)
+    }
+}
+
+impl Vit {
+    /// The patch embedding (`conv_proj`) of only the patches `keep` (`[B, K]`, int64).
+    ///
+    /// The convolution's kernel equals its stride, so each output token is an affine map of
+    /// one patch: the same weights as a `[D, C·P·P]` matrix applied to the patches flattened
+    /// in the kernel's `(c, y, x)` order. Embedding the kept patches only skips the 75 % of
+    /// the convolution (and of its weight gradient) whose tokens MAE drops anyway.
+    ///
+    /// # Shapes
+    /// `[B, C, S, S]`, `[B, K]` → `[B, K, width]`.
+    fn embed_patches(&self, xs: &Tensor, keep: &Tensor) -> Tensor {
+        let (b, c, p) = (xs.size()[0], self.config.in_channels, self.config.patch_size);
+        let g = self.config.image_size / p;
+        let cpp = c * p * p;
+        // [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P], patches row-major as the
+        // convolution's output positions.
+        let patches = xs.reshape([b, c, g, p, g, p]).permute([0, 2, 4, 1, 3, 5]);
+        let patches = patches.reshape([b, g * g, cpp]);
+        let kept = patches.gather(1, &keep.unsqueeze(-1).expand([-1, -1, cpp], false), false);
+        let w = self.conv_proj.ws.view([self.config.width, cpp]);
+        kept.linear(&w, self.conv_proj.bs.as_ref())
     }
 }
 
@@ -302,5 +326,48 @@ impl Encoder for Vit {
             groups.push(group(&self.base, "head", &["heads.head"]));
         }
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    /// The MAE encoder pass embeds kept patches as a matrix product instead of the
+    /// convolution; with every patch kept in a shuffled order it must equal the full forward
+    /// pass (convolution, all tokens) with its tokens in that order, since attention without a
+    /// mask is permutation-equivariant and everything else acts per token.
+    #[test]
+    fn visible_tokens_of_every_patch_shuffled_equal_the_full_pass_shuffled() {
+        tch::manual_seed(7);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = VitConfig {
+            image_size: 16,
+            patch_size: 4,
+            in_channels: 3,
+            depth: 2,
+            width: 24,
+            heads: 3,
+            num_classes: None,
+            ..VitConfig::default()
+        };
+        let model = vit(&vs.root(), &config).unwrap();
+        // A class token that is not zero, so its place in front is checked too.
+        tch::no_grad(|| {
+            let _ = model.class_token.as_ref().unwrap().shallow_clone().normal_(0.0, 1.0);
+        });
+        let x = Tensor::rand([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+        let perm = Tensor::rand([2, 16], (Kind::Float, Device::Cpu)).argsort(1, false);
+        let full = model.tokens(&x, false); // [2, 17, 24]
+        let order = Tensor::cat(&[Tensor::zeros([2, 1], (Kind::Int64, Device::Cpu)), &perm + 1], 1);
+        let want = full.gather(1, &order.unsqueeze(-1).expand([-1, -1, 24], false), false);
+        let got = model.tokens_visible(&x, &perm, false);
+        let err = (got - &want).abs().max().double_value(&[]);
+        assert!(err < 1e-5, "max difference {err}");
+        // A subset of patches: the class token and the kept tokens' embeddings before the
+        // blocks are the same as the convolution's, so only attention makes them differ.
+        let keep = perm.narrow(1, 0, 4);
+        assert_eq!(model.tokens_visible(&x, &keep, false).size(), vec![2, 5, 24]);
     }
 }

@@ -166,7 +166,8 @@ impl PretextTask for Mae {
         let shuffle = Tensor::rand([b, n], (Kind::Float, dev)).argsort(1, false);
         let restore = shuffle.argsort(1, false);
         let keep = shuffle.narrow(1, 0, keep_n);
-        let latent = self.encoder.tokens_visible(&(&x * self.factor), &keep, train);
+        let input = if self.factor == 1.0 { x.shallow_clone() } else { &x * self.factor };
+        let latent = self.encoder.tokens_visible(&input, &keep, train);
         let cls = i64::from(self.encoder.config().pool == Pool::Cls);
         let visible = self.embed.forward(&latent.narrow(1, cls, keep_n)); // [B, K, Dd]
         let dw = self.config.decoder_width;
@@ -176,21 +177,88 @@ impl PretextTask for Mae {
         for block in &self.blocks {
             y = block.forward_t(&y, None, false, train);
         }
-        let pred = self.predict.forward(&self.norm.forward(&y)); // [B, N, p·p·C]
-        let mut target = self.patchify(&x);
+        // The loss is over the hidden patches only, so only their tokens are normalised and
+        // projected to pixels (the rest of the shuffle, in shuffle order: the mean does not
+        // care), and only their targets are built.
+        let hidden = shuffle.narrow(1, keep_n, n - keep_n).unsqueeze(-1); // [B, M, 1]
+        let y = y.gather(1, &hidden.expand([-1, -1, dw], false), false);
+        let pred = self.predict.forward(&self.norm.forward(&y)); // [B, M, p·p·C]
+        let ppc = pred.size()[2];
+        let mut target = self.patchify(&x).gather(1, &hidden.expand([-1, -1, ppc], false), false);
         if self.config.norm_pix_loss {
             let mean = target.mean_dim(-1, true, Kind::Float);
             let var = target.var_dim(-1, true, true);
             target = (target - mean) / (var + 1e-6).sqrt();
         }
-        // 1 where hidden: positions whose rank in the shuffle is >= keep_n.
-        let hidden = restore.ge(keep_n).to_kind(Kind::Float);
-        let per_patch = (pred - target).square().mean_dim(-1, false, Kind::Float);
-        let loss = (per_patch * &hidden).sum(Kind::Float) / hidden.sum(Kind::Float);
+        // Mean over hidden patches of the per-patch mean squared error.
+        let loss = (pred - target).square().mean(Kind::Float);
         Ok(TaskLoss::new(loss))
     }
 
     fn encoder(&self) -> &dyn Encoder {
         &self.encoder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::VitConfig;
+    use tch::Device;
+
+    /// The loss as first written (and as the reference MAE code computes it): pixels
+    /// predicted for every patch, per-patch errors averaged under the 0/1 mask of hidden
+    /// patches.
+    fn masked_mean_over_all_patches(mae: &Mae, indices: &[usize]) -> Tensor {
+        let x = mae.data.unit(indices);
+        let (b, n) = (indices.len() as i64, mae.patches);
+        let keep_n = ((n as f64) * (1.0 - mae.config.mask_ratio)).round().max(1.0) as i64;
+        let shuffle = Tensor::rand([b, n], (Kind::Float, Device::Cpu)).argsort(1, false);
+        let restore = shuffle.argsort(1, false);
+        let keep = shuffle.narrow(1, 0, keep_n);
+        // The encoder pass is checked against the convolution in models::vit's tests.
+        let latent = mae.encoder.tokens_visible(&x, &keep, false);
+        let visible = mae.embed.forward(&latent.narrow(1, 1, keep_n));
+        let dw = mae.config.decoder_width;
+        let full = Tensor::cat(&[visible, mae.mask_token.expand([b, n - keep_n, dw], false)], 1);
+        let idx = restore.unsqueeze(-1).expand([-1, -1, dw], false);
+        let mut y = full.gather(1, &idx, false) + &mae.pos;
+        for block in &mae.blocks {
+            y = block.forward_t(&y, None, false, false);
+        }
+        let pred = mae.predict.forward(&mae.norm.forward(&y));
+        let target = mae.patchify(&x);
+        let mean = target.mean_dim(-1, true, Kind::Float);
+        let var = target.var_dim(-1, true, true);
+        let target = (target - mean) / (var + 1e-6).sqrt();
+        let hidden = restore.ge(keep_n).to_kind(Kind::Float);
+        let per_patch = (pred - target).square().mean_dim(-1, false, Kind::Float);
+        (per_patch * &hidden).sum(Kind::Float) / hidden.sum(Kind::Float)
+    }
+
+    #[test]
+    fn hidden_patch_loss_equals_the_masked_mean_over_all_patches() {
+        tch::manual_seed(3);
+        let images = Tensor::randint(256, [6, 3, 16, 16], (Kind::Uint8, Device::Cpu));
+        let data = Images::new(images, None).unwrap();
+        let model = ModelConfig::Vit(VitConfig {
+            image_size: 16,
+            patch_size: 4,
+            depth: 2,
+            width: 24,
+            heads: 3,
+            num_classes: None,
+            ..VitConfig::default()
+        });
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut mae = Mae::new(&vs, &model, data, 1.0, &MaeConfig::default()).unwrap();
+        let idx = [0, 2, 3, 5];
+        // The same masks on both sides: the same seed before each draws them.
+        tch::manual_seed(11);
+        let got = mae.loss(&idx, false).unwrap().loss.double_value(&[]);
+        tch::manual_seed(11);
+        let want = masked_mean_over_all_patches(&mae, &idx).double_value(&[]);
+        assert!((got - want).abs() <= 1e-5 * want.abs(), "{got} vs {want}");
+        assert!(want > 0.1, "an untrained decoder's loss on normalised pixels is near 1: {want}");
     }
 }
