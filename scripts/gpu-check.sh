@@ -27,4 +27,4 @@ echo "== graft doctor"
 echo "== GPU training smoke test"
 "$graft" --device cuda doctor --train-check --steps "$steps"
 echo "== CPU training smoke test (same binary, same libtorch)"
-"$graft" --device cpu doctor --train-check --steps 30
+"$graft" --device cpu doctor --train-check --steps 50
