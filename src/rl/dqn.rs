@@ -25,7 +25,7 @@ use crate::models::Activation;
 use crate::rl::buffer::{NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
-use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
+use crate::rl::run::{call_hooks, HookPoint, Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
 use crate::train::{
     copy_vars, ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks,
@@ -385,9 +385,8 @@ pub fn train_with_hooks(
                 q.forward(x).argmax(1, false)
             })?;
             let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
-            rec.log_eval(done_steps, &stats, sps)?;
+            let m = rec.log_eval(done_steps, &stats, sps)?;
             rec.log(done_steps, &[("charts/epsilon", cfg.epsilon(global_step))])?;
-            let m = eval_metrics(&stats);
             let r = call_hooks(hooks, HookPoint::Eval(&m), at(done_steps), &mut opt, rec.latest())?;
             asked.merge(r);
             finished |= asked.stop;

@@ -27,7 +27,7 @@ use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::gae::gae;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 pub use crate::rl::ppo_net::{clip_to_box, gaussian_logprob_entropy, PpoNet};
-use crate::rl::run::{call_hooks, eval_metrics, HookPoint, Recorder, RunOptions, TrainSummary};
+use crate::rl::run::{call_hooks, HookPoint, Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
 use crate::train::{step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
 
@@ -462,8 +462,7 @@ pub fn train_with_hooks(
             })?;
             let sps = (global_step - start_iter * cfg.batch_size() as u64) as f64
                 / started.elapsed().as_secs_f64();
-            rec.log_eval(global_step, &stats, sps)?;
-            let m = eval_metrics(&stats);
+            let m = rec.log_eval(global_step, &stats, sps)?;
             let r =
                 call_hooks(hooks, HookPoint::Eval(&m), at(global_step), &mut opt, rec.latest())?;
             asked.merge(r);

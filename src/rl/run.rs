@@ -181,18 +181,6 @@ pub fn call_hooks(
     Ok(HookRequests { stop: ctx.stop, save: ctx.save_checkpoint })
 }
 
-/// The metrics of an evaluation, as hooks see them.
-pub fn eval_metrics(stats: &EvalStats) -> BTreeMap<String, f64> {
-    [
-        ("eval/return_mean", stats.mean()),
-        ("eval/return_std", stats.std()),
-        ("eval/length_mean", stats.mean_length()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 /// What a finished (or stopped) run reports.
 #[derive(Debug, Clone, Default)]
 pub struct TrainSummary {
@@ -322,17 +310,22 @@ impl Recorder {
         }
     }
 
-    /// Log an evaluation and print a progress line.
-    pub fn log_eval(&mut self, step: u64, stats: &EvalStats, sps: f64) -> Result<()> {
-        self.log(
-            step,
-            &[
-                ("eval/return_mean", stats.mean()),
-                ("eval/return_std", stats.std()),
-                ("eval/length_mean", stats.mean_length()),
-                ("charts/SPS", sps),
-            ],
-        )?;
+    /// Log an evaluation and print a progress line; returns the evaluation's metrics, as
+    /// `on_eval` hooks see them.
+    pub fn log_eval(
+        &mut self,
+        step: u64,
+        stats: &EvalStats,
+        sps: f64,
+    ) -> Result<BTreeMap<String, f64>> {
+        let eval = [
+            ("eval/return_mean", stats.mean()),
+            ("eval/return_std", stats.std()),
+            ("eval/length_mean", stats.mean_length()),
+        ];
+        let mut values = eval.to_vec();
+        values.push(("charts/SPS", sps));
+        self.log(step, &values)?;
         if self.verbose {
             eprintln!(
                 "step {step:>9}  eval return {:>8.2} ± {:<7.2} train return (last 20) {:>8.2}  {:>7.0} steps/s  {:.0}s",
@@ -346,7 +339,7 @@ impl Recorder {
         if let Some(l) = &mut self.logger {
             l.flush()?;
         }
-        Ok(())
+        Ok(eval.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
     /// Latest value of every metric logged.
