@@ -122,6 +122,7 @@ fn main() -> ExitCode {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }
     }));
+    device::keep_freed_heap();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
