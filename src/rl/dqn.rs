@@ -181,8 +181,9 @@ impl DqnConfig {
     /// 5000 warm-up steps, one gradient step per env step, target copy every 1000 steps, ε
     /// from 1 to 0.1 over the first 100k steps, Huber loss, γ 0.99, centred RMSprop with lr
     /// 2.5e-4, α 0.95 and ε 0.01. Its torso on a 10×10 MinAtar grid is the paper's network
-    /// (the `minatar_cnn` preset: 16 3×3 filters, 128 hidden units). With `--steps`, set
-    /// `exploration_fraction` so that ε still decays over 100k steps.
+    /// (the `minatar_cnn` preset: 16 3×3 filters, 128 hidden units). The paper's results use
+    /// all six actions: `MinAtar/<Game>-v0`. With `--steps`, set `exploration_fraction` so
+    /// that ε still decays over 100k steps.
     pub fn minatar() -> Self {
         DqnConfig {
             total_timesteps: 5_000_000,
