@@ -134,7 +134,7 @@ fn an_action_repeat_of_zero_is_refused_everywhere() {
     assert!(!run.join("data").exists(), "a data folder was made for a refused collection");
 }
 
-/// The CLI and a script record the repeat they were given.
+/// The CLI and a script record the repeat they were given; `graft data info` shows it.
 #[test]
 fn cli_and_script_collect_with_an_action_repeat() {
     let dir = tmp_dir("cli");
@@ -153,8 +153,11 @@ fn cli_and_script_collect_with_an_action_repeat() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let ds = Dataset::open(&out).unwrap();
     assert_eq!(ds.meta().action_repeat(), 4);
-    // Rewards are sums over the repeated steps: most transitions earn 4.
+    // Rewards are sums over the repeated steps: a first push never ends CartPole.
     assert_eq!(ds.transition(0).unwrap().reward, 4.0);
+    let info = graft(&["data", "info", out.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&info.stdout);
+    assert!(stdout.contains("action_repeat: 4 physics steps per transition"), "{stdout}");
 
     let script = dir.join("s.rhai");
     std::fs::write(
