@@ -80,7 +80,14 @@ enum Command {
 fn run(cli: Cli) -> Result<()> {
     device::init();
     let choice: DeviceChoice = cli.global.device.parse()?;
-    device::set_threads(cli.global.threads);
+    let threads = device::set_threads(cli.global.threads);
+    let trains = matches!(
+        cli.command,
+        Command::Run(_) | Command::Rl(_) | Command::Pretrain(_) | Command::Probe(_)
+    ) || matches!(&cli.command, Command::Doctor { train_check: true, .. });
+    if let Some(note) = trains.then(|| device::contention_note(threads)).flatten() {
+        eprintln!("{note}");
+    }
     match cli.command {
         Command::Doctor { train_check, steps } => {
             print!("{}", doctor::report());
@@ -122,6 +129,7 @@ fn main() -> ExitCode {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());
         }
     }));
+    device::keep_freed_heap();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

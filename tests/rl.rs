@@ -16,7 +16,9 @@ use graft::rl::dqn::td_target;
 use graft::rl::eval::evaluate;
 use graft::rl::nets::ObsSpec;
 use graft::rl::ppo::ppo_loss;
-use graft::rl::{AgentConfig, DqnConfig, PpoConfig, RunOptions, SacConfig, TrainedPolicy};
+use graft::rl::{
+    AgentConfig, DqnConfig, DqnOptimizer, PpoConfig, RunOptions, SacConfig, TrainedPolicy,
+};
 
 mod rl_common;
 use rl_common::{tmp_dir, training};
@@ -333,6 +335,32 @@ fn bad_configs_are_clear_errors() {
         AgentConfig::parse("ppo", None, "Pendulum-v1").unwrap(),
         AgentConfig::Ppo(PpoConfig::continuous())
     );
+    // MinAtar's DQN: the preset, and its optimizer spelled in JSON.
+    let minatar = DqnConfig::minatar();
+    assert_eq!(
+        AgentConfig::parse("dqn", Some("minatar"), "MinAtar/Breakout-v1").unwrap(),
+        AgentConfig::Dqn(minatar.clone())
+    );
+    let json =
+        r#"{"optimizer": {"kind": "rmsprop", "alpha": 0.95, "eps": 0.01, "centered": true}}"#;
+    let AgentConfig::Dqn(parsed) = AgentConfig::parse("dqn", Some(json), "CartPole-v1").unwrap()
+    else {
+        panic!("not a DQN config")
+    };
+    assert_eq!(parsed.optimizer, minatar.optimizer);
+    let e = AgentConfig::parse("dqn", Some(r#"{"optimizer": {"kind": "rmsprob"}}"#), "CartPole-v1")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("rmsprob"), "{e}");
+    let bad_alpha = DqnConfig {
+        total_timesteps: 10,
+        optimizer: DqnOptimizer::Rmsprop { alpha: 1.5, eps: 0.01, centered: true },
+        ..DqnConfig::default()
+    };
+    let e = graft::rl::dqn::train(&bad_alpha, "CartPole-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("alpha"), "{e}");
 }
 
 // ---- Pixel observations ----

@@ -81,6 +81,15 @@ fn optimizer_matches_torch_optim() {
             },
         ),
         ("adamw", OptimizerConfig::adamw(0.02, 0.05)),
+        ("rmsprop_centered", OptimizerConfig::rmsprop(0.01, 0.95, 0.01, true)),
+        (
+            "rmsprop_momentum_l2",
+            OptimizerConfig {
+                momentum: 0.8,
+                weight_decay: 0.1,
+                ..OptimizerConfig::rmsprop(0.005, 0.9, 1e-6, false)
+            },
+        ),
     ];
     for (name, config) in cases {
         let vs = reference_store();
@@ -216,9 +225,25 @@ fn per_group_learning_rates_scale_the_update() {
 
 #[test]
 fn resumed_training_equals_uninterrupted() {
-    let dir = tmp_dir("resume");
+    resume_equals_uninterrupted(
+        "resume",
+        OptimizerConfig { weight_decay: 0.01, ..OptimizerConfig::adamw(0.01, 0.01) },
+    );
+}
+
+/// RMSprop keeps three buffers per tensor (centred average, squared average, momentum): all
+/// three must travel through the checkpoint.
+#[test]
+fn resumed_rmsprop_equals_uninterrupted() {
+    resume_equals_uninterrupted(
+        "resume-rmsprop",
+        OptimizerConfig { momentum: 0.5, ..OptimizerConfig::rmsprop(0.01, 0.95, 0.01, true) },
+    );
+}
+
+fn resume_equals_uninterrupted(name: &str, config: OptimizerConfig) {
+    let dir = tmp_dir(name);
     let ckpt = dir.join("state.safetensors");
-    let config = OptimizerConfig { weight_decay: 0.01, ..OptimizerConfig::adamw(0.01, 0.01) };
 
     let (vs_a, groups) = two_group_store();
     let mut opt_a = Optimizer::new(&vs_a, &groups, &config).unwrap();

@@ -92,19 +92,21 @@ pub fn run(cmd: DistCommand, seed: u64) -> Result<()> {
 }
 
 fn check(args: CheckArgs, seed: u64) -> Result<()> {
-    let kind: OptimizerKind = serde_json::from_value(serde_json::Value::String(
-        args.optimizer.clone(),
-    ))
-    .map_err(|_| {
+    let unknown = || {
         Error::Invalid(format!(
             "unknown optimizer '{}': expected sgd, adam or adamw",
             args.optimizer
         ))
-    })?;
+    };
+    let kind: OptimizerKind =
+        serde_json::from_value(serde_json::Value::String(args.optimizer.clone()))
+            .map_err(|_| unknown())?;
+    // The check's PyTorch peer (benchmarks/peers/torch_ddp.py) knows these three.
     let optimizer = match kind {
         OptimizerKind::Sgd => OptimizerConfig::sgd(args.lr, 0.9),
         OptimizerKind::Adam => OptimizerConfig::adam(args.lr),
         OptimizerKind::AdamW => OptimizerConfig::adamw(args.lr, 0.01),
+        OptimizerKind::RmsProp => return Err(unknown()),
     };
     let cfg = CheckConfig {
         steps: args.steps,

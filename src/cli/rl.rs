@@ -34,7 +34,7 @@ pub struct TrainArgs {
     #[arg(long)]
     env: String,
     /// Hyperparameters: a preset name (ppo: cartpole, continuous, sb3_zoo_cartpole; dqn: cartpole,
-    /// sb3_zoo_cartpole; sac: pendulum, default), a JSON object or a JSON file.
+    /// sb3_zoo_cartpole, minatar; sac: pendulum, default), a JSON object or a JSON file.
     #[arg(long)]
     config: Option<String>,
     /// Env steps to train for (overrides the config's total_timesteps).

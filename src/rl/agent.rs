@@ -31,7 +31,7 @@ pub enum AgentConfig {
 /// Names of the presets [`AgentConfig::parse`] accepts, per algorithm.
 pub const PRESETS: &[(&str, &[&str])] = &[
     ("ppo", &["cartpole", "continuous", "sb3_zoo_cartpole"]),
-    ("dqn", &["cartpole", "sb3_zoo_cartpole"]),
+    ("dqn", &["cartpole", "sb3_zoo_cartpole", "minatar"]),
     ("sac", &["pendulum", "default"]),
 ];
 
@@ -57,6 +57,7 @@ impl AgentConfig {
                 ("ppo", "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
                 ("dqn", "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
                 ("dqn", "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
+                ("dqn", "minatar") => AgentConfig::Dqn(DqnConfig::minatar()),
                 ("sac", "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
                 ("sac", "default") => AgentConfig::Sac(SacConfig::default()),
                 ("ppo" | "dqn" | "sac", _) => return Ok(None),

@@ -41,14 +41,46 @@ pub enum TdLoss {
     Huber,
 }
 
+/// The optimizer of the Q-network.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DqnOptimizer {
+    /// Adam with PyTorch's defaults besides the learning rate (CleanRL, Stable-Baselines3).
+    Adam,
+    /// RMSprop (MinAtar's DQN: centred, α 0.95, ε 0.01; the Nature DQN used a centred variant
+    /// too).
+    Rmsprop {
+        /// Smoothing constant of the squared-gradient average.
+        alpha: f64,
+        /// Added to the denominator.
+        eps: f64,
+        /// Divide by the gradient's standard deviation instead of its root mean square.
+        centered: bool,
+    },
+}
+
+impl DqnOptimizer {
+    /// The optimizer configuration for learning rate `lr`.
+    pub fn config(&self, lr: f64) -> OptimizerConfig {
+        match *self {
+            DqnOptimizer::Adam => OptimizerConfig::adam(lr),
+            DqnOptimizer::Rmsprop { alpha, eps, centered } => {
+                OptimizerConfig::rmsprop(lr, alpha, eps, centered)
+            }
+        }
+    }
+}
+
 /// DQN hyperparameters. Defaults are CleanRL `dqn.py`'s (CartPole-v1, 500k steps).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DqnConfig {
     /// Env steps to train for.
     pub total_timesteps: u64,
-    /// Adam learning rate.
+    /// Learning rate.
     pub learning_rate: f64,
+    /// The optimizer (`{"kind": "adam"}` or `{"kind": "rmsprop", "alpha", "eps", "centered"}`).
+    pub optimizer: DqnOptimizer,
     /// Replay buffer capacity (transitions).
     pub buffer_size: usize,
     /// Discount factor γ.
@@ -92,6 +124,7 @@ impl Default for DqnConfig {
         DqnConfig {
             total_timesteps: 500_000,
             learning_rate: 2.5e-4,
+            optimizer: DqnOptimizer::Adam,
             buffer_size: 10_000,
             gamma: 0.99,
             tau: 1.0,
@@ -139,6 +172,30 @@ impl DqnConfig {
             loss: TdLoss::Huber,
             max_grad_norm: Some(10.0),
             hidden: vec![256, 256],
+            ..Self::default()
+        }
+    }
+
+    /// MinAtar's DQN (Young & Tian 2019, <https://arxiv.org/abs/1903.03176>; `examples/dqn.py`
+    /// of the `minatar` package): 5M frames (one frame per env step), batch 32, 100k replay,
+    /// 5000 warm-up steps, one gradient step per env step, target copy every 1000 steps, ε
+    /// from 1 to 0.1 over the first 100k steps, Huber loss, γ 0.99, centred RMSprop with lr
+    /// 2.5e-4, α 0.95 and ε 0.01. Its torso on a 10×10 MinAtar grid is the paper's network
+    /// (the `minatar_cnn` preset: 16 3×3 filters, 128 hidden units). With `--steps`, set
+    /// `exploration_fraction` so that ε still decays over 100k steps.
+    pub fn minatar() -> Self {
+        DqnConfig {
+            total_timesteps: 5_000_000,
+            learning_rate: 2.5e-4,
+            optimizer: DqnOptimizer::Rmsprop { alpha: 0.95, eps: 0.01, centered: true },
+            buffer_size: 100_000,
+            target_network_frequency: 1000,
+            batch_size: 32,
+            end_e: 0.1,
+            exploration_fraction: 0.02,
+            learning_starts: 5000,
+            train_frequency: 1,
+            loss: TdLoss::Huber,
             ..Self::default()
         }
     }
@@ -255,7 +312,7 @@ pub fn train_with_hooks(
     let target = QNetwork::new(&target_vs.root(), cfg, &obs_spec, n_actions)?;
     copy_vars(&mut target_vs, &q_vs)?;
     let groups = q.torso.layer_groups();
-    let mut opt = Optimizer::new(&q_vs, &groups, &OptimizerConfig::adam(cfg.learning_rate))?;
+    let mut opt = Optimizer::new(&q_vs, &groups, &cfg.optimizer.config(cfg.learning_rate))?;
     if cfg.torso.freeze {
         for g in &groups {
             opt.freeze(&g.name)?;

@@ -18,7 +18,7 @@ pub mod sac;
 pub mod state;
 
 pub use agent::{AgentConfig, TrainedPolicy};
-pub use dqn::DqnConfig;
+pub use dqn::{DqnConfig, DqnOptimizer};
 pub use eval::{evaluate, EvalStats};
 pub use nets::TorsoConfig;
 pub use ppo::PpoConfig;

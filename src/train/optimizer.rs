@@ -1,4 +1,4 @@
-//! Graft's optimizer: SGD (momentum, Nesterov), Adam and AdamW over a VarStore, with one
+//! Graft's optimizer: SGD (momentum, Nesterov), Adam, AdamW and RMSprop over a VarStore, with one
 //! parameter group per model layer group.
 //!
 //! Why not `tch::nn::Optimizer`? It wraps libtorch's C++ optimizers, whose state (momentum
@@ -7,7 +7,8 @@
 //! its state as named tensors ([`Optimizer::state_tensors`]) that checkpoints store.
 //!
 //! The update rules are PyTorch's single-tensor implementations (`torch.optim.SGD`, `Adam`,
-//! `AdamW` with `foreach=False`, no AMSGrad, no maximize), which is what PyTorch runs on CPU:
+//! `AdamW`, `RMSprop` with `foreach=False`, no AMSGrad, no maximize), which is what PyTorch
+//! runs on CPU:
 //!
 //! - **SGD**: `g += wd·p`; with momentum `b = μ·b + g` (the first step sets `b = g`); Nesterov
 //!   uses `g + μ·b`, otherwise `b`; `p -= lr·update`.
@@ -15,6 +16,11 @@
 //!   `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`, `p -= lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + ε)`.
 //! - **AdamW** (Loshchilov & Hutter 2019, <https://arxiv.org/abs/1711.05101>): decoupled decay
 //!   `p *= 1 - lr·wd` first, then the Adam update without the L2 term.
+//! - **RMSprop** (Tieleman & Hinton 2012, lecture 6.5; centred as Graves 2013,
+//!   <https://arxiv.org/abs/1308.0850>): `g += wd·p`; `s = α·s + (1-α)·g²`; centred:
+//!   `ḡ = α·ḡ + (1-α)·g` and `d = √(s - ḡ²) + ε`, otherwise `d = √s + ε`; with momentum
+//!   `b = μ·b + g/d`, `p -= lr·b`, otherwise `p -= lr·g/d`. MinAtar's DQN uses the centred
+//!   form (α 0.95, ε 0.01).
 //!
 //! **Groups.** Each [`LayerGroup`] becomes a parameter group with its own base learning rate,
 //! weight decay and frozen flag; keys no group covers go to a trailing group `other`. The
@@ -49,24 +55,32 @@ pub enum OptimizerKind {
     /// Adam with decoupled weight decay.
     #[serde(rename = "adamw")]
     AdamW,
+    /// RMSprop, optionally centred and with momentum.
+    #[serde(rename = "rmsprop")]
+    RmsProp,
 }
 
 /// Optimizer hyperparameters. Defaults are PyTorch's Adam defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimizerConfig {
-    /// Update rule: `sgd`, `adam` or `adamw`.
+    /// Update rule: `sgd`, `adam`, `adamw` or `rmsprop`.
     pub kind: OptimizerKind,
     /// Base learning rate of every group (groups can be given their own later).
     pub lr: f64,
-    /// SGD momentum μ (0 = plain SGD).
+    /// SGD or RMSprop momentum μ (0 = none).
     pub momentum: f64,
     /// SGD: Nesterov momentum.
     pub nesterov: bool,
     /// Adam(W): decay rates (β1, β2) of the first and second moment estimates.
     pub betas: [f64; 2],
-    /// Adam(W): ε added to the denominator.
+    /// Adam(W), RMSprop: ε added to the denominator.
     pub eps: f64,
+    /// RMSprop: smoothing constant α of the squared-gradient average (PyTorch: 0.99).
+    pub alpha: f64,
+    /// RMSprop: divide by the gradient's estimated standard deviation instead of its root
+    /// mean square (the centred form).
+    pub centered: bool,
     /// Weight decay: L2 added to the gradient (SGD, Adam) or decoupled (AdamW).
     pub weight_decay: f64,
     /// `false`: tensors of rank ≤ 1 (biases, norm scales and shifts) get no weight decay.
@@ -82,6 +96,8 @@ impl Default for OptimizerConfig {
             nesterov: false,
             betas: [0.9, 0.999],
             eps: 1e-8,
+            alpha: 0.99,
+            centered: false,
             weight_decay: 0.0,
             decay_norms_and_biases: false,
         }
@@ -97,6 +113,19 @@ impl OptimizerConfig {
     /// AdamW with learning rate `lr` and decoupled weight decay `weight_decay`.
     pub fn adamw(lr: f64, weight_decay: f64) -> Self {
         OptimizerConfig { kind: OptimizerKind::AdamW, lr, weight_decay, ..Default::default() }
+    }
+
+    /// RMSprop with learning rate `lr`, smoothing constant `alpha`, `eps`, centred or not, no
+    /// momentum and no weight decay.
+    pub fn rmsprop(lr: f64, alpha: f64, eps: f64, centered: bool) -> Self {
+        OptimizerConfig {
+            kind: OptimizerKind::RmsProp,
+            lr,
+            alpha,
+            eps,
+            centered,
+            ..Default::default()
+        }
     }
 
     /// SGD with learning rate `lr` and momentum `momentum`.
@@ -126,6 +155,12 @@ impl OptimizerConfig {
         if !(self.eps.is_finite() && self.eps >= 0.0) {
             return Err(invalid(format!("eps must be ≥ 0, got {}", self.eps)));
         }
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(invalid(format!("alpha must be in [0, 1], got {}", self.alpha)));
+        }
+        if self.centered && self.kind != OptimizerKind::RmsProp {
+            return Err(invalid("centered needs kind \"rmsprop\"".into()));
+        }
         Ok(())
     }
 }
@@ -152,10 +187,12 @@ struct Param {
     key: String,
     tensor: Tensor,
     decay: bool,
-    /// SGD momentum buffer or Adam's first moment.
+    /// SGD's momentum buffer, Adam's first moment or RMSprop's squared-gradient average.
     buf1: Option<Tensor>,
-    /// Adam's second moment.
+    /// Adam's second moment or centred RMSprop's gradient average.
     buf2: Option<Tensor>,
+    /// RMSprop's momentum buffer.
+    buf3: Option<Tensor>,
     /// Updates applied to this tensor (Adam's bias correction counts per tensor, as PyTorch).
     steps: u64,
 }
@@ -239,6 +276,7 @@ impl Optimizer {
                 tensor,
                 buf1: None,
                 buf2: None,
+                buf3: None,
                 steps: 0,
             })
             .collect();
@@ -327,6 +365,7 @@ impl Optimizer {
                         OptimizerKind::Adam | OptimizerKind::AdamW => {
                             adam_update(p, grad, lr, wd, &config)
                         }
+                        OptimizerKind::RmsProp => rmsprop_update(p, grad, lr, wd, &config),
                     }
                 }
             }
@@ -415,6 +454,7 @@ impl Optimizer {
             if reset_state {
                 p.buf1 = None;
                 p.buf2 = None;
+                p.buf3 = None;
                 p.steps = 0;
             }
         }
@@ -437,17 +477,17 @@ impl Optimizer {
     }
 
     /// The state as named tensors: `optimizer/<key>/<buffer>` for the buffers that exist
-    /// (`momentum_buffer` for SGD, `exp_avg` and `exp_avg_sq` for Adam) and
+    /// (PyTorch's names: `momentum_buffer` for SGD, `exp_avg` and `exp_avg_sq` for Adam,
+    /// `square_avg`, `grad_avg` and `momentum_buffer` for RMSprop) and
     /// `optimizer/<key>/step` (int64 scalar) for tensors updated at least once.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let (first, second) = self.buffer_names();
+        let names = self.buffer_names();
         let mut out = Vec::new();
         for p in self.groups.iter().flat_map(|g| g.params.iter()) {
-            if let Some(b) = &p.buf1 {
-                out.push((format!("{STATE_PREFIX}{}/{first}", p.key), b.shallow_clone()));
-            }
-            if let Some(b) = &p.buf2 {
-                out.push((format!("{STATE_PREFIX}{}/{second}", p.key), b.shallow_clone()));
+            for (name, buf) in names.iter().zip([&p.buf1, &p.buf2, &p.buf3]) {
+                if let Some(b) = buf {
+                    out.push((format!("{STATE_PREFIX}{}/{name}", p.key), b.shallow_clone()));
+                }
             }
             if p.steps > 0 {
                 out.push((format!("{STATE_PREFIX}{}/step", p.key), Tensor::from(p.steps as i64)));
@@ -456,10 +496,12 @@ impl Optimizer {
         out
     }
 
-    fn buffer_names(&self) -> (&'static str, &'static str) {
+    /// The checkpoint names of `buf1`, `buf2`, `buf3` (`-`: not used by this rule).
+    fn buffer_names(&self) -> [&'static str; 3] {
         match self.config.kind {
-            OptimizerKind::Sgd => ("momentum_buffer", "unused"),
-            _ => ("exp_avg", "exp_avg_sq"),
+            OptimizerKind::Sgd => ["momentum_buffer", "-", "-"],
+            OptimizerKind::Adam | OptimizerKind::AdamW => ["exp_avg", "exp_avg_sq", "-"],
+            OptimizerKind::RmsProp => ["square_avg", "grad_avg", "momentum_buffer"],
         }
     }
 
@@ -481,7 +523,7 @@ impl Optimizer {
                 ours.join(", ")
             )));
         }
-        let (first, second) = self.buffer_names();
+        let names = self.buffer_names();
         let mut shapes: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
         for p in self.groups.iter().flat_map(|g| g.params.iter()) {
             shapes.insert(p.key.as_str(), p.tensor.size());
@@ -496,7 +538,7 @@ impl Optimizer {
             })?;
             let ok = if buffer == "step" {
                 t.numel() == 1
-            } else if buffer == first || buffer == second {
+            } else if buffer != "-" && names.contains(&buffer) {
                 &t.size() == shape
             } else {
                 return Err(Error::Invalid(format!("optimizer state: unknown buffer in '{name}'")));
@@ -518,8 +560,9 @@ impl Optimizer {
                         t.to_device(p.tensor.device()).to_kind(p.tensor.kind()).contiguous()
                     })
                 };
-                p.buf1 = get(first);
-                p.buf2 = get(second);
+                p.buf1 = get(names[0]);
+                p.buf2 = get(names[1]);
+                p.buf3 = get(names[2]);
                 p.steps = tensors
                     .get(&format!("{STATE_PREFIX}{}/step", p.key))
                     .map(|t| t.int64_value(&[]).max(0) as u64)
@@ -586,4 +629,27 @@ fn adam_update(p: &mut Param, grad: Tensor, lr: f64, wd: f64, c: &OptimizerConfi
     let mut denom = v.sqrt() / bias2_sqrt;
     let _ = denom.g_add_scalar_(c.eps);
     let _ = p.tensor.addcdiv_(&(&*m * -step_size), &denom);
+}
+
+fn rmsprop_update(p: &mut Param, grad: Tensor, lr: f64, wd: f64, c: &OptimizerConfig) {
+    // torch.optim.RMSprop's single-tensor update, operation for operation.
+    let grad = if wd != 0.0 { &grad + &p.tensor * wd } else { grad };
+    let square_avg = p.buf1.get_or_insert_with(|| p.tensor.zeros_like());
+    let _ = square_avg.g_mul_scalar_(c.alpha).addcmul_(&(&grad * (1.0 - c.alpha)), &grad);
+    let mut avg = if c.centered {
+        let grad_avg = p.buf2.get_or_insert_with(|| p.tensor.zeros_like());
+        let _ = grad_avg.lerp_(&grad, 1.0 - c.alpha);
+        (&*square_avg - &*grad_avg * &*grad_avg).sqrt()
+    } else {
+        square_avg.sqrt()
+    };
+    let _ = avg.g_add_scalar_(c.eps);
+    p.steps += 1;
+    if c.momentum > 0.0 {
+        let buf = p.buf3.get_or_insert_with(|| p.tensor.zeros_like());
+        let _ = buf.g_mul_scalar_(c.momentum).addcdiv_(&grad, &avg);
+        let _ = p.tensor.g_add_(&(&*buf * -lr));
+    } else {
+        let _ = p.tensor.addcdiv_(&(&grad * -lr), &avg);
+    }
 }
