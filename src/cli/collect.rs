@@ -27,6 +27,10 @@ pub struct CollectArgs {
     /// Probability of a uniformly random action instead of the policy's (a noisy expert).
     #[arg(long, default_value_t = 0.0)]
     epsilon: f64,
+    /// Physics steps per stored transition, all with the same action (frame skip / action
+    /// repeat; rewards are summed, one frame is stored).
+    #[arg(long, default_value_t = 1)]
+    action_repeat: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -68,6 +72,12 @@ pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
         return Err(Error::Invalid(format!("--epsilon {} must be in [0, 1]", args.epsilon)));
     }
     cfg.epsilon = args.epsilon;
+    if args.action_repeat == 0 {
+        return Err(Error::Invalid(
+            "--action-repeat must be at least 1 (1 = every physics step), got 0".into(),
+        ));
+    }
+    cfg.action_repeat = args.action_repeat;
     cfg.pixels = args.pixels.as_deref().map(parse_pixels).transpose()?;
     cfg.seed = seed;
     if let Some(w) = args.workers {

@@ -100,6 +100,9 @@ fn info(file: &Path) -> Result<()> {
     println!("file: {} ({:.2} MB)", file.display(), ds.file_bytes() as f64 / 1e6);
     println!("dataset_id: {}", m.dataset_id);
     println!("algorithm_name: {}", m.algorithm_name);
+    if m.action_repeat() > 1 {
+        println!("action_repeat: {} physics steps per transition", m.action_repeat());
+    }
     println!("graft_version: {}", m.graft_version);
     if let Some(spec) = &m.env_spec {
         println!("env_spec: {spec}");

@@ -9,6 +9,12 @@
 //! count.
 //! Rendering pixels (`--pixels 64x64`) is what makes collection slow, and what the workers
 //! spread over cores.
+//!
+//! With `action_repeat` k > 1 the env is wrapped in `graft_envs`' `RepeatAction` (the
+//! "frame skip" of pixel control: Atari's 4, DMC's action repeat) under the pixel wrapper, so
+//! each stored transition is k physics steps with one action, its reward their sum, and only
+//! its last frame is rendered. The dataset records it as an `additional_wrappers` entry of
+//! its env spec ([`crate::data::DatasetMeta::action_repeat`] reads it back).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,12 +24,13 @@ use std::sync::mpsc::sync_channel;
 use serde_json::json;
 
 use graft_envs::{
-    registry, Action, AddRenderObservation, Env, EnvRng, Info, Kwargs, Obs, RenderObservationConfig,
+    registry, Action, AddRenderObservation, Env, EnvRng, Info, Kwargs, Obs,
+    RenderObservationConfig, RepeatAction,
 };
 
 use crate::data::experts::{expert_for, Policy, RandomPolicy};
 use crate::data::ipc::Compression;
-use crate::data::schema::{env_spec_to_json, ObsView};
+use crate::data::schema::{env_spec_to_json, ObsView, REPEAT_ACTION};
 use crate::data::writer::{DatasetWriter, NewDataset, WriterOptions};
 use crate::error::{Error, Result};
 use crate::rl::TrainedPolicy;
@@ -94,6 +101,9 @@ pub struct CollectConfig {
     /// With this probability a step's action is uniformly random instead of the policy's
     /// (a "noisy expert": the data then also covers states the expert never visits).
     pub epsilon: f64,
+    /// Physics steps per stored transition, each with the same action (at least 1; 1 = no
+    /// repeat). See the module docs.
+    pub action_repeat: usize,
 }
 
 impl CollectConfig {
@@ -112,6 +122,7 @@ impl CollectConfig {
             compression: Compression::None,
             info: false,
             epsilon: 0.0,
+            action_repeat: 1,
         }
     }
 
@@ -149,7 +160,11 @@ struct EpisodeData {
 }
 
 fn make_env(cfg: &CollectConfig) -> Result<Box<dyn Env>> {
-    let env = registry::make(&cfg.env_id, &cfg.kwargs)?;
+    let mut env = registry::make(&cfg.env_id, &cfg.kwargs)?;
+    if cfg.action_repeat > 1 {
+        // Inside the pixel wrapper: one frame per stored step, not one per physics step.
+        env = Box::new(RepeatAction::new(env, cfg.action_repeat)?);
+    }
     Ok(match cfg.pixels {
         None => env,
         Some(size) => Box::new(AddRenderObservation::with_config(
@@ -301,17 +316,30 @@ pub fn collect(
     cfg: &CollectConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<CollectSummary> {
+    if cfg.action_repeat == 0 {
+        return Err(Error::Invalid(format!(
+            "collect {}: action_repeat must be at least 1 (1 = every physics step), got 0",
+            cfg.env_id
+        )));
+    }
     let probe = make_env(cfg)?;
     // Fail on a bad policy before creating any file.
     drop(make_policy(cfg, probe.as_ref())?);
     let spec = registry::spec(&cfg.env_id)?;
-    let wrappers = match cfg.pixels {
-        Some((w, h)) => vec![json!({
+    // Innermost first, as they are applied.
+    let mut wrappers = Vec::new();
+    if cfg.action_repeat > 1 {
+        wrappers.push(json!({
+            "name": REPEAT_ACTION,
+            "kwargs": {"num_repeats": cfg.action_repeat},
+        }));
+    }
+    if let Some((w, h)) = cfg.pixels {
+        wrappers.push(json!({
             "name": "AddRenderObservation",
             "kwargs": {"render_only": false, "render_key": "pixels", "obs_key": "state", "size": [w, h]},
-        })],
-        None => vec![],
-    };
+        }));
+    }
     let short = cfg.env_id.split('-').next().unwrap_or(&cfg.env_id).to_lowercase();
     let mut writer = DatasetWriter::create(
         &cfg.output,

@@ -394,7 +394,24 @@ impl DatasetMeta {
             graft_version: m.get("graft_version").cloned().unwrap_or_default(),
         })
     }
+
+    /// Physics steps per stored transition: the `num_repeats` of a `RepeatAction` entry in the
+    /// env spec's `additional_wrappers` (written by `graft collect --action-repeat`), else 1.
+    pub fn action_repeat(&self) -> u64 {
+        let wrappers = self.env_spec.as_ref().and_then(|s| s.get("additional_wrappers"));
+        wrappers
+            .and_then(|w| w.as_array())
+            .into_iter()
+            .flatten()
+            .filter(|w| w.get("name").and_then(|n| n.as_str()) == Some(REPEAT_ACTION))
+            .filter_map(|w| w.get("kwargs")?.get("num_repeats")?.as_u64())
+            .product::<u64>()
+            .max(1)
+    }
 }
+
+/// The `additional_wrappers` name that records an action repeat in a dataset's env spec.
+pub const REPEAT_ACTION: &str = "RepeatAction";
 
 fn num_json(x: f64) -> Json {
     // JSON has no infinities; Minari's writer emits `Infinity`, which strict parsers refuse.

@@ -9,7 +9,10 @@
 //!   one 16-channel 3×3/1 convolution and a 128-unit fully connected layer on 10×10×C grids.
 //!
 //! Keys: `conv1`, `conv2`, `conv3` (Nature only), `fc`, `head`; one layer group each.
-//! Inputs are multiplied by `input_scale` first (1/255 turns `u8` frames into `[0, 1]`).
+//! Inputs are multiplied by `input_scale` first (1/255 turns `u8` frames into `[0, 1]`);
+//! the Nature CNN then adds `input_shift` (0 by default; −1 puts a white background at 0,
+//! which inverse dynamics on CartPole frames needs to learn at all — see
+//! `crate::pretrain::state::inverse_dynamics`).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
@@ -32,6 +35,10 @@ pub struct NatureCnnConfig {
     pub hidden: i64,
     /// Factor applied to the input before the first convolution.
     pub input_scale: f64,
+    /// Added to the scaled input: the first convolution sees `x · input_scale + input_shift`.
+    /// With `input_scale` 1/255 and `input_shift` −1 a white background is 0 and the objects
+    /// drawn on it negative (frames are then roughly centred, as standardised inputs are).
+    pub input_shift: f64,
     /// Width of a final linear head (e.g. actions); `None` for features only.
     pub num_outputs: Option<i64>,
 }
@@ -44,6 +51,7 @@ impl Default for NatureCnnConfig {
             width: 84,
             hidden: 512,
             input_scale: 1.0 / 255.0,
+            input_shift: 0.0,
             num_outputs: None,
         }
     }
@@ -67,6 +75,12 @@ impl NatureCnnConfig {
         positive("nature_cnn hidden", self.hidden)?;
         if let Some(n) = self.num_outputs {
             positive("nature_cnn num_outputs", n)?;
+        }
+        if !self.input_shift.is_finite() {
+            return Err(Error::Invalid(format!(
+                "model config: nature_cnn input_shift must be a finite number, got {}",
+                self.input_shift
+            )));
         }
         let (_, h, w) = self.conv_output();
         if h < 1 || w < 1 {
@@ -116,7 +130,11 @@ impl nn::ModuleT for NatureCnn {
     /// # Shapes
     /// `[B, C, H, W]` → `[B, output_dim]`.
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
-        let x = scale_input(xs, self.config.input_scale)
+        let scaled = scale_input(xs, self.config.input_scale);
+        // A new tensor, not `+=`: with `input_scale` 1 `scaled` shares the caller's storage.
+        let shift = self.config.input_shift;
+        let x = if shift == 0.0 { scaled } else { scaled + shift };
+        let x = x
             .apply(&self.conv1)
             .relu()
             .apply(&self.conv2)
@@ -252,5 +270,49 @@ impl Encoder for MinAtarCnn {
             names.push("head");
         }
         names.into_iter().map(|n| group(&self.base, n, &[n])).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::ModuleT;
+    use tch::{Device, Kind};
+
+    /// `input_shift` −1 with `input_scale` 1/255 is the same network as no shift on frames
+    /// with 255 subtracted (same weights): the shift is applied after the scale, once.
+    #[test]
+    fn input_shift_moves_the_scaled_input() {
+        let base = NatureCnnConfig {
+            in_channels: 2,
+            height: 40,
+            width: 60,
+            hidden: 8,
+            ..Default::default()
+        };
+        let shifted = NatureCnnConfig { input_shift: -1.0, ..base.clone() };
+        let (vs_a, mut vs_b) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
+        let a = nature_cnn(&vs_a.root(), &shifted).unwrap();
+        let b = nature_cnn(&vs_b.root(), &base).unwrap();
+        vs_b.copy(&vs_a).unwrap();
+        tch::manual_seed(0);
+        let x = Tensor::randint(256, [3, 2, 40, 60], (Kind::Float, Device::Cpu));
+        let (ya, yb) = (a.forward_t(&x, false), b.forward_t(&(&x - 255.0), false));
+        assert!(ya.allclose(&yb, 1e-5, 1e-6, false));
+        assert!(!ya.allclose(&b.forward_t(&x, false), 1e-5, 1e-6, false));
+        // With `input_scale` 1 the shift must not write into the caller's tensor.
+        let unscaled = NatureCnnConfig { input_scale: 1.0, ..shifted };
+        let c = nature_cnn(&nn::VarStore::new(Device::Cpu).root(), &unscaled).unwrap();
+        let before = x.copy();
+        let _ = c.forward_t(&x, false);
+        assert!(x.equal(&before));
+    }
+
+    #[test]
+    fn a_non_finite_input_shift_is_refused() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = NatureCnnConfig { input_shift: f64::NAN, ..Default::default() };
+        let err = nature_cnn(&vs.root(), &cfg).unwrap_err().to_string();
+        assert!(err.contains("input_shift must be a finite number"), "{err}");
     }
 }

@@ -5,17 +5,36 @@
 //! and a head maps `[φ(o_t), φ(o_{t+1})]` to the action (cross-entropy for discrete actions;
 //! here mean squared error for continuous ones). The features learn what the agent controls.
 //!
-//! On CartPole frames a single pair of frames shows positions, not the velocity change an
-//! action causes (the Euler step moves positions with the old velocity), so with an expert
-//! dataset the head also learns the expert's rule from the positions and their difference.
-//! That difference is tiny: under the heuristic expert (`src/data/experts.rs`), whose action
-//! is dominated by the pole's angular velocity, the pole tip moves ~0.05 px per step at
-//! 60×40 (mean absolute pixel change 0.03 grey levels). The information is there — a
-//! logistic regression fitted to convergence on the raw grey pixels of `(o_t, o_{t+1})`
-//! predicts held-out expert actions at 0.84 (`o_t` alone: 0.50, chance) — but a small
-//! Nature CNN trained with Adam (batch 32, lr 1e-3 to 1e-2, up to 5000 steps, 1 or 3
-//! grayscale stacked frames) stayed at chance (loss 0.693), so evidence for this task on
-//! CartPole frames needs far more than a test's budget (26 Nov 2026, 60×40 frames).
+//! **CartPole frames** (measured 26 Nov 2026; the figures come from
+//! `tests/pretrain.rs::frames_recipe_sweep`, see benchmarks/RESULTS.md). CartPole's default
+//! Euler step moves the positions with the *old* velocities (`x ← x + τ·ẋ`, then
+//! `ẋ ← ẋ + τ·ẍ`), so the frame after one step does not depend on the action taken at all:
+//! from `(o_t, o_{t+1})` a random policy's actions are at chance (0.50), whatever the
+//! network. An action shows one physics step later, so pixel inverse dynamics needs an
+//! action repeat k (`graft collect --action-repeat`, the frame skip of pixel control). Held
+//! for k steps, push-left and push-right differ in the pole angle by
+//! 2τ²·k(k−1)/2·|θ̈_F| (θ̈_F ≈ 14.6 rad/s² for F = 10 N): 0.07 rad for k = 4, about 1 px at the
+//! pole tip at 60 px width (the pole is width/4.8 px long). The velocity before the action
+//! must be visible too, so frames are stacked. Even then the Euler step hides the action's
+//! sign: over three frames the second difference of a position is
+//! τ²·a·(k(k−1)/2·u_t + k(k+1)/2·u_{t−1}) (u = ±1 the pushes), dominated by the *previous*
+//! push; only its magnitude (16 against 4 for k = 4) tells `u_t`. With true states, a
+//! logistic regression on those second differences of (x, θ) gets 0.60 on held-out random
+//! episodes and a random forest 0.96; with the semi-implicit integrator (the
+//! `kinematics_integrator` kwarg) the sums swap and the linear model gets 0.95.
+//!
+//! On 60×40 grayscale frames of a random policy with action repeat 4 and 2 stacked frames, a
+//! Nature CNN with 64 features, Adam lr 1e-3, batch 32, 600 steps (1,700 transitions)
+//! predicts held-out episodes' actions at 0.87 (5 seeds, lowest 0.84); the heuristic
+//! expert's episodes give 0.95. One more thing is needed: the frames' white background must
+//! not be the input's largest value. From `[0, 1]` frames (background 1) the same runs reach
+//! only 0.67 (random; 0.63 on the expert's data, 0.54 to 0.74 by seed); with the CNN's
+//! `input_shift` −1 (background 0, objects negative) they learn within a few hundred steps
+//! (an independent PyTorch copy, `benchmarks/peers/idm_frames.py`, agrees: 0.88 to 0.90
+//! shifted, 0.87 to 0.89 with the inputs standardised, 0.64 to 0.73 raw). Without the
+//! repeat, the expert's data gives 0.50 to 0.76 by seed: its actions are then visible only
+//! through the expert's rule, in ~0.05 px of motion per step, which is why this task stayed
+//! at chance here before (raw 60×40 expert frames, up to 5000 steps).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};

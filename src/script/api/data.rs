@@ -47,6 +47,8 @@ pub struct CollectOptions {
     pub pixels: Option<[u32; 2]>,
     /// Probability of a uniformly random action instead of the policy's (noisy expert).
     pub epsilon: f64,
+    /// Physics steps per stored transition with one action (frame skip; at least 1).
+    pub action_repeat: usize,
 }
 
 impl Default for CollectOptions {
@@ -59,6 +61,7 @@ impl Default for CollectOptions {
             name: None,
             pixels: None,
             epsilon: 0.0,
+            action_repeat: 1,
         }
     }
 }
@@ -156,6 +159,9 @@ pub fn module(session: &Session) -> Module {
         if !(0.0..=1.0).contains(&o.epsilon) {
             return fail(format!("data::collect: epsilon {} must be in [0, 1]", o.epsilon));
         }
+        if o.action_repeat == 0 {
+            return fail("data::collect: action_repeat must be at least 1, got 0".into());
+        }
         let policy: PolicySpec = o.policy.parse().map_err(to_rhai)?;
         let name = o.name.clone().unwrap_or_else(|| {
             format!("{}-{}.arrow", o.env.replace('/', "_"), policy.name().replace(':', "_"))
@@ -169,6 +175,7 @@ pub fn module(session: &Session) -> Module {
         cfg.episodes = o.episodes;
         cfg.pixels = o.pixels.map(|[w, h]| (w, h));
         cfg.epsilon = o.epsilon;
+        cfg.action_repeat = o.action_repeat;
         cfg.seed = o.seed.unwrap_or(s.seed());
         let summary = collect(&cfg, &mut |_, _| {}).map_err(to_rhai)?;
         s.log_line(&format!(
