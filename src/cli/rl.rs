@@ -8,6 +8,7 @@ use tch::Device;
 
 use graft::report::plot::{plot_runs, PlotOptions};
 use graft::rl::eval::{eval_seed, evaluate};
+use graft::rl::run::agent_env;
 use graft::rl::{AgentConfig, RunOptions, TrainedPolicy};
 use graft::{Error, Result};
 
@@ -76,6 +77,10 @@ pub struct TrainArgs {
     /// With --pixels: stack the last N frames (so the agent sees motion).
     #[arg(long, default_value_t = 1)]
     frame_stack: usize,
+    /// Hold each action for K physics steps (frame skip), summing rewards; each env step of
+    /// the run is then one decision. As `graft collect --action-repeat`.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    action_repeat: usize,
     /// Print nothing while training.
     #[arg(long)]
     quiet: bool,
@@ -170,8 +175,14 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         }
         None => None,
     };
+    if a.action_repeat == 0 {
+        return Err(Error::Invalid(
+            "--action-repeat must be at least 1 (1 = every physics step), got 0".into(),
+        ));
+    }
     let opts = RunOptions {
         pixels: pixels.clone(),
+        action_repeat: a.action_repeat,
         out: a.out.clone(),
         device,
         env_kwargs: parse_kwargs(&a.kwargs)?,
@@ -187,7 +198,7 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         let path = dir.join("config.json");
         let record = serde_json::json!({
             "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
-            "pixels": pixels,
+            "pixels": pixels, "action_repeat": a.action_repeat,
         });
         let text =
             serde_json::to_string_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -229,13 +240,10 @@ fn eval(a: EvalArgs, device: Device) -> Result<()> {
     }
     let meta = graft::rl::state::RunCheckpoint::read(&a.checkpoint)?.meta;
     let env_id = a.env.clone().unwrap_or(meta.env_id.clone());
-    // The agent sees what it was trained on: the same pixel observations, if any.
+    // The agent sees what it was trained on: the same action repeat and pixel observations.
     let make = || -> Result<Box<dyn graft::envs::Env>> {
         let env = graft::envs::make(&env_id, &Default::default())?;
-        Ok(match &meta.pixels {
-            Some(p) => p.wrap(env)?,
-            None => env,
-        })
+        agent_env(env, meta.action_repeat, meta.pixels.as_ref())
     };
     let policy = TrainedPolicy::load(&a.checkpoint, make()?.as_ref(), device)?;
     let stats =

@@ -226,6 +226,18 @@ fn make_inner_policy(cfg: &CollectConfig, env: &dyn Env) -> Result<Box<dyn Polic
                     p.display()
                 )));
             }
+            // An agent decides once per `action_repeat` physics steps; driven at another rate it
+            // would act on dynamics it never saw.
+            if meta.action_repeat != cfg.action_repeat {
+                return Err(Error::Invalid(format!(
+                    "--policy checkpoint:{}: the agent was trained with action repeat {}; \
+                     collect with --action-repeat {} (got {})",
+                    p.display(),
+                    meta.action_repeat,
+                    meta.action_repeat,
+                    cfg.action_repeat
+                )));
+            }
             let base = registry::make(&cfg.env_id, &cfg.kwargs)?;
             let agent = TrainedPolicy::load(p, base.as_ref(), tch::Device::Cpu)?;
             if agent.meta.env_id != cfg.env_id {

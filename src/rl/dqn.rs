@@ -468,6 +468,7 @@ pub fn train_with_hooks(
                     actions_per_step: 1,
                     optimizers: Default::default(),
                     pixels: opts.pixels.clone(),
+                    action_repeat: opts.action_repeat,
                 };
                 let parts = [
                     Part { name: "q", vs: &q_vs, opt: Some(&opt) },

@@ -487,6 +487,7 @@ pub fn train_with_hooks(
                     actions_per_step: n * dim,
                     optimizers: Default::default(),
                     pixels: opts.pixels.clone(),
+                    action_repeat: opts.action_repeat,
                 };
                 save_run(
                     path,

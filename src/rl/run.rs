@@ -11,7 +11,7 @@ use tch::Device;
 
 use graft_envs::registry::{make_vec, VecEnv};
 use graft_envs::vector::{VectorConfig, VectorEnv};
-use graft_envs::wrappers::PixelObservation;
+use graft_envs::wrappers::{PixelObservation, RepeatAction};
 use graft_envs::{Env, EnvError, Kwargs};
 
 use crate::error::Result;
@@ -43,6 +43,10 @@ pub struct RunOptions {
     /// Observe rendered frames instead of the env's state (pixel-based RL); recorded in the
     /// agent's checkpoint so evaluation rebuilds the same observations.
     pub pixels: Option<PixelObservation>,
+    /// Repeat each action this many physics steps (1: none), summing the rewards, as
+    /// Gymnasium's `RepeatAction` (frame skip); an env step of the run is one agent decision.
+    /// Recorded in the checkpoint with `pixels`.
+    pub action_repeat: usize,
 }
 
 impl Default for RunOptions {
@@ -58,26 +62,50 @@ impl Default for RunOptions {
             stop_after: None,
             verbose: false,
             pixels: None,
+            action_repeat: 1,
         }
     }
 }
 
+/// `env` as an agent interacts with it: each action held for `action_repeat` physics steps,
+/// then (with `pixels`) rendered observations of the result. The order is collection's
+/// (`graft collect --action-repeat`), so an agent sees the frames a dataset stores.
+pub fn agent_env(
+    env: Box<dyn Env>,
+    action_repeat: usize,
+    pixels: Option<&PixelObservation>,
+) -> Result<Box<dyn Env>> {
+    let env: Box<dyn Env> = match action_repeat {
+        0 => {
+            return Err(crate::error::Error::Invalid(format!(
+                "{}: action_repeat must be at least 1 (1 = every physics step), got 0",
+                env.id()
+            )))
+        }
+        1 => env,
+        k => Box::new(RepeatAction::new(env, k)?),
+    };
+    Ok(match pixels {
+        None => env,
+        Some(p) => p.wrap(env)?,
+    })
+}
+
 impl RunOptions {
-    /// A training env (`make(id, kwargs)`, then the pixel wrappers if `pixels` is set).
+    /// A training env: `make(id, kwargs)`, then the action repeat and pixel wrappers
+    /// ([`agent_env`]).
     pub fn make_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
         self.check_kwargs(env_id)?;
         let env = graft_envs::make(env_id, &self.env_kwargs)?;
-        Ok(match &self.pixels {
-            None => env,
-            Some(p) => p.wrap(env)?,
-        })
+        agent_env(env, self.action_repeat, self.pixels.as_ref())
     }
 
     /// `num_envs` training envs stepped as a batch: the native vector env where the id has
-    /// one, else copies of [`make_env`](Self::make_env) (always so with pixels).
+    /// one, else copies of [`make_env`](Self::make_env) (always so with pixels or an action
+    /// repeat).
     pub fn make_vec(&self, env_id: &str, num_envs: usize) -> Result<VecEnv> {
         self.check_kwargs(env_id)?;
-        if self.pixels.is_none() {
+        if self.pixels.is_none() && self.action_repeat == 1 {
             return Ok(make_vec(env_id, num_envs, &self.env_kwargs, VectorConfig::default())?);
         }
         let envs = VectorEnv::from_fn(
@@ -110,7 +138,7 @@ impl RunOptions {
             algo,
             env_id,
             seed,
-            self.pixels.as_ref(),
+            (self.pixels.as_ref(), self.action_repeat),
             &r.ckpt.path,
         )?;
         Ok(Some(r))

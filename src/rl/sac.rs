@@ -413,6 +413,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     actions_per_step: d,
                     optimizers: Default::default(),
                     pixels: opts.pixels.clone(),
+                    action_repeat: opts.action_repeat,
                 };
                 let parts = [
                     Part { name: "actor", vs: &actor_vs, opt: Some(&actor_opt) },

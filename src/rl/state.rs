@@ -58,6 +58,13 @@ pub struct RunMeta {
     /// The pixel observations the agent acted on (`None`: the env's own observations).
     #[serde(default)]
     pub pixels: Option<PixelObservation>,
+    /// Physics steps per agent decision (1: no action repeat).
+    #[serde(default = "one")]
+    pub action_repeat: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A network (and its optimizer, if it trains) to save under a name.
@@ -189,15 +196,26 @@ impl RunCheckpoint {
     }
 }
 
-/// Refuse to resume a checkpoint written by another algorithm, env or seed.
+/// Refuse to resume a checkpoint written by another algorithm, env, seed or way of
+/// interacting (`(pixels, action_repeat)`).
 pub fn check_resumable(
     meta: &RunMeta,
     algo: &str,
     env_id: &str,
     seed: u64,
-    pixels: Option<&PixelObservation>,
+    (pixels, action_repeat): (Option<&PixelObservation>, usize),
     path: &Path,
 ) -> Result<()> {
+    if meta.action_repeat != action_repeat {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem: format!(
+                "was trained with action repeat {}; cannot resume it with action repeat \
+                 {action_repeat}",
+                meta.action_repeat
+            ),
+        });
+    }
     if meta.pixels.as_ref() != pixels {
         let show = |p: Option<&PixelObservation>| match p {
             None => "state observations".to_string(),

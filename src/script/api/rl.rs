@@ -4,7 +4,8 @@
 //! config (`DqnConfig`, `PpoConfig`, `SacConfig`, the same structs as `graft rl`'s JSON),
 //! whose `torso` may name a pretrained encoder (`init_encoder`, `freeze`). `pixels`
 //! (`#{size: [w, h], grayscale, frame_stack}`) makes the agent observe rendered frames
-//! instead of the state; `hooks` (PPO and DQN) is a schedule as for `finetune::run`, whose
+//! instead of the state; `action_repeat: k` holds each action for k physics steps (frame
+//! skip, as `graft collect --action-repeat`); `hooks` (PPO and DQN) is a schedule as for `finetune::run`, whose
 //! `ctx.step` counts env steps: it can unfreeze torso groups (PPO: `actor.torso.<group>`,
 //! plus `critic.torso.<group>` unless `shared_torso`; DQN: `torso.<group>`) or set their
 //! learning rates mid-run. Returns `#{env_steps, episodes, evals: [[step, mean return], …],
@@ -52,6 +53,9 @@ struct TrainOptions {
     /// Observe rendered frames instead of the state.
     #[serde(default)]
     pixels: Option<PixelObservation>,
+    /// Hold each action for this many physics steps (frame skip).
+    #[serde(default = "default_action_repeat")]
+    action_repeat: usize,
     /// Print an evaluation line to stderr as training goes.
     #[serde(default)]
     verbose: bool,
@@ -59,6 +63,10 @@ struct TrainOptions {
 
 fn default_eval_episodes() -> usize {
     10
+}
+
+fn default_action_repeat() -> usize {
+    1
 }
 
 fn agent_config<T: serde::de::DeserializeOwned>(
@@ -90,6 +98,7 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
         eval_every: o.eval_every,
         eval_episodes: o.eval_episodes,
         pixels: o.pixels.clone(),
+        action_repeat: o.action_repeat,
         verbose: o.verbose,
         ..RunOptions::default()
     };
