@@ -227,30 +227,46 @@ pub fn set_threads(threads: Option<usize>) -> usize {
     n
 }
 
-/// A note for the user when `threads` intra-op threads will share the cores with other work,
-/// read from the 1-minute load average (Linux; `None` elsewhere or when the cores are free).
+/// A note for the user when `threads` intra-op threads will share the cores with other work
+/// (Linux; `None` elsewhere or when the cores are free).
 ///
 /// libtorch's OpenMP threads meet at a barrier after every parallel operation and spin while
 /// they wait: when another process takes a core away from one of them, every operation waits
 /// for its time slice. Measured on the 2-core VM: pretraining steps 5-10x slower with 2
 /// threads under a load of 2-3 than with 1 (8 steps/s against 90 alone).
+///
+/// Other work is counted as the runnable tasks `/proc/loadavg` reports right now, less this
+/// process, at the least of five samples 10 ms apart (a job that holds a core shows in every
+/// sample, a passing one not). The load *average* lags by a minute, so right after another
+/// job ended it reported a busy machine that was idle (two threads then ran PPO 11% faster
+/// than one).
 pub fn contention_note(threads: usize) -> Option<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    let load: f64 = text.split_whitespace().next()?.parse().ok()?;
+    if threads <= 1 {
+        return None;
+    }
+    let mut others = usize::MAX;
+    for i in 0..5 {
+        if i > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+        let running: usize = text.split_whitespace().nth(3)?.split('/').next()?.parse().ok()?;
+        others = others.min(running.saturating_sub(1));
+    }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    contention_note_for(load, cores, threads)
+    contention_note_for(others, cores, threads)
 }
 
-/// [`contention_note`] for a given load average and core count: a note when at least one
-/// other runnable process is about and `threads` would not fit beside the load.
-pub fn contention_note_for(load: f64, cores: usize, threads: usize) -> Option<String> {
-    let busy = threads > 1 && load >= 1.0 && load + threads as f64 > cores as f64 + 0.5;
+/// [`contention_note`] for `others` runnable tasks besides this process on `cores` cores: a
+/// note when there is other work and `threads` would not fit beside it.
+pub fn contention_note_for(others: usize, cores: usize, threads: usize) -> Option<String> {
+    let busy = threads > 1 && others >= 1 && others + threads > cores;
     busy.then(|| {
         format!(
-            "graft: note: the machine is busy (load {load:.1} on {cores} cores) and libtorch will \
-             use {threads} threads; its threads wait for each other when one loses its core, \
-             which can make training several times slower. --threads 1 (or set_threads(1) in a \
-             script) avoids that."
+            "graft: note: {others} other task(s) are running on this machine's {cores} cores and \
+             libtorch will use {threads} threads; its threads wait for each other when one \
+             loses its core, which can make training several times slower. --threads 1 (or \
+             set_threads(1) in a script) avoids that."
         )
     })
 }
@@ -338,14 +354,14 @@ mod tests {
     #[test]
     fn contention_note_only_when_threads_would_share_busy_cores() {
         // One thread never waits for another; an idle machine has room.
-        assert!(contention_note_for(3.0, 2, 1).is_none());
-        assert!(contention_note_for(0.3, 2, 2).is_none());
+        assert!(contention_note_for(3, 2, 1).is_none());
+        assert!(contention_note_for(0, 2, 2).is_none());
         // Another job on one of two cores: two threads would share.
-        let note = contention_note_for(1.2, 2, 2).unwrap();
-        assert!(note.contains("load 1.2 on 2 cores") && note.contains("--threads 1"), "{note}");
-        // Room beside the load on a bigger machine.
-        assert!(contention_note_for(2.0, 16, 8).is_none());
-        assert!(contention_note_for(10.0, 16, 8).is_some());
+        let note = contention_note_for(1, 2, 2).unwrap();
+        assert!(note.contains("1 other task(s)") && note.contains("--threads 1"), "{note}");
+        // Room beside the other work on a bigger machine.
+        assert!(contention_note_for(2, 16, 8).is_none());
+        assert!(contention_note_for(10, 16, 8).is_some());
     }
 
     #[test]

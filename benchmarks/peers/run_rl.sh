@@ -5,6 +5,8 @@
 # table of wall-clock seconds, steps/s, deterministic evaluation returns and the speed ratio.
 #
 # Usage: benchmarks/peers/run_rl.sh [SEEDS...]   (default: 0 1 2)
+#        THREADS=default benchmarks/peers/run_rl.sh ...   each library with its own default thread
+#        count instead of one thread each (torch: all cores; graft: all cores)
 # Env:   CARGO_TARGET_DIR (default: target); SB3_VENV (default: ~/.cache/graft/sb3-venv, made
 #        here: a venv with stable-baselines3==2.9.2 over benchmarks/peers/.venv's torch and
 #        gymnasium when that exists, else with CPU torch from the package index).
@@ -36,11 +38,20 @@ graft="$target/release/graft"
 out="$(mktemp -d)"
 echo "== machine: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-4s %-5s %9s %10s %14s\n' system algo seed wall_s steps/s eval_return
+# One thread each (the default), or each library's own default thread count.
+if [ "${THREADS:-1}" = default ]; then
+    sb3_threads=0
+    graft_threads=()
+else
+    sb3_threads="${THREADS:-1}"
+    graft_threads=(--threads "${THREADS:-1}")
+fi
+echo "== threads: ${THREADS:-1}"
 for seed in "${seeds[@]}"; do
     for algo in ppo dqn; do
-        sb3="$("$venv/bin/python" "$root/benchmarks/peers/sb3_rl.py" "$algo" "$seed")"
+        sb3="$("$venv/bin/python" "$root/benchmarks/peers/sb3_rl.py" "$algo" "$seed" "$sb3_threads")"
         echo "$sb3" >> "$out/sb3.jsonl"
-        line="$("$graft" --threads 1 --seed "$seed" rl train --algo "$algo" --env CartPole-v1 \
+        line="$("$graft" "${graft_threads[@]}" --seed "$seed" rl train --algo "$algo" --env CartPole-v1 \
             --config sb3_zoo_cartpole --eval-every 0 --eval-episodes 10 --checkpoint-every 0 \
             --quiet --out "$out/graft-$algo-$seed")"
         python3 - "$sb3" "$line" "$algo" "$seed" <<'PY'

@@ -3,7 +3,8 @@ Baselines3 Zoo's hyperparameters (the same values as Graft's `sb3_zoo_cartpole` 
 timed from `learn()` start to end, then a deterministic evaluation on 10 episodes.
 
 Prints one JSON line: algo, steps, wall seconds, steps/s, evaluation mean and std.
-Usage: python sb3_rl.py ppo|dqn SEED
+Usage: python sb3_rl.py ppo|dqn SEED [THREADS]   (THREADS: torch threads, default 1; 0 leaves
+torch's own default, all cores, as SB3 runs out of the box)
 """
 import json
 import sys
@@ -22,7 +23,9 @@ def linear(start):
 
 def main():
     algo, seed = sys.argv[1], int(sys.argv[2])
-    torch.set_num_threads(1)
+    threads = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    if threads > 0:
+        torch.set_num_threads(threads)
     if algo == "ppo":
         steps = 100_000
         env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
