@@ -240,9 +240,11 @@ fn eval(a: EvalArgs, device: Device) -> Result<()> {
     }
     let meta = graft::rl::state::RunCheckpoint::read(&a.checkpoint)?.meta;
     let env_id = a.env.clone().unwrap_or(meta.env_id.clone());
-    // The agent sees what it was trained on: the same action repeat and pixel observations.
+    // The agent sees what it was trained on: the same env arguments (on its own env), action
+    // repeat and pixel observations.
+    let kwargs = if env_id == meta.env_id { meta.kwargs()? } else { Default::default() };
     let make = || -> Result<Box<dyn graft::envs::Env>> {
-        let env = graft::envs::make(&env_id, &Default::default())?;
+        let env = graft::envs::make(&env_id, &kwargs)?;
         agent_env(env, meta.action_repeat, meta.pixels.as_ref())
     };
     let policy = TrainedPolicy::load(&a.checkpoint, make()?.as_ref(), device)?;

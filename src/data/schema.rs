@@ -480,6 +480,30 @@ pub fn kwargs_to_json(kwargs: &Kwargs) -> Json {
     Json::Object(kwargs.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
 }
 
+/// Keyword arguments back from [`kwargs_to_json`]'s object. Non-finite floats, which that
+/// writes as strings, come back as strings; anything not a keyword-argument value is refused.
+pub fn kwargs_from_json(j: &Json) -> std::result::Result<Kwargs, String> {
+    fn value(v: &Json) -> std::result::Result<Value, String> {
+        Ok(match v {
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().ok_or("a number out of range")?),
+            },
+            Json::String(s) => Value::Str(s.clone()),
+            Json::Array(xs) => Value::Floats(
+                xs.iter()
+                    .map(|x| x.as_f64().ok_or_else(|| format!("a list holding {x}")))
+                    .collect::<std::result::Result<_, _>>()?,
+            ),
+            Json::Object(_) => Value::Map(kwargs_from_json(v)?.into()),
+            Json::Null => return Err("null".into()),
+        })
+    }
+    let Json::Object(map) = j else { return Err(format!("{j} is not an object")) };
+    map.iter().map(|(k, v)| Ok((k.clone(), value(v).map_err(|e| format!("{k}: {e}"))?))).collect()
+}
+
 /// An env spec laid out as Gymnasium's `EnvSpec.to_json`, with `additional_wrappers` as
 /// given (e.g. the pixel wrapper).
 pub fn env_spec_to_json(spec: &EnvSpec, kwargs: &Kwargs, additional_wrappers: Vec<Json>) -> Json {
@@ -498,6 +522,23 @@ pub fn env_spec_to_json(spec: &EnvSpec, kwargs: &Kwargs, additional_wrappers: Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kwargs_survive_json() {
+        let mut inner = Kwargs::new();
+        inner.insert("a".into(), Value::Int(-3));
+        let mut kw = Kwargs::new();
+        kw.insert("flag".into(), Value::Bool(true));
+        kw.insert("n".into(), Value::Int(7));
+        kw.insert("g".into(), Value::Float(9.81));
+        kw.insert("mode".into(), Value::Str("rgb_array".into()));
+        kw.insert("low".into(), Value::Floats(vec![-0.5, 0.25]));
+        kw.insert("nested".into(), Value::Map(inner.into()));
+        assert_eq!(kwargs_from_json(&kwargs_to_json(&kw)).unwrap(), kw);
+        let e = kwargs_from_json(&json!({"x": null})).unwrap_err();
+        assert!(e.contains('x') && e.contains("null"), "{e}");
+        assert!(kwargs_from_json(&json!([1])).is_err());
+    }
     use graft_envs::BoxSpace;
 
     #[test]

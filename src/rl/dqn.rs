@@ -469,6 +469,7 @@ pub fn train_with_hooks(
                     optimizers: Default::default(),
                     pixels: opts.pixels.clone(),
                     action_repeat: opts.action_repeat,
+                    env_kwargs: opts.kwargs_json(),
                 };
                 let parts = [
                     Part { name: "q", vs: &q_vs, opt: Some(&opt) },

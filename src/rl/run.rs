@@ -141,7 +141,25 @@ impl RunOptions {
             (self.pixels.as_ref(), self.action_repeat),
             &r.ckpt.path,
         )?;
+        if r.meta.env_kwargs != self.kwargs_json() {
+            return Err(crate::error::Error::Checkpoint {
+                path: r.ckpt.path.clone(),
+                problem: format!(
+                    "was trained on {env_id} with env kwargs {}; cannot resume it with {}",
+                    serde_json::Value::Object(r.meta.env_kwargs.clone()),
+                    serde_json::Value::Object(self.kwargs_json())
+                ),
+            });
+        }
         Ok(Some(r))
+    }
+
+    /// `env_kwargs` as the JSON object a checkpoint records.
+    pub fn kwargs_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        match crate::data::schema::kwargs_to_json(&self.env_kwargs) {
+            serde_json::Value::Object(map) => map,
+            _ => Default::default(),
+        }
     }
 
     /// Refuse env arguments agents cannot work with.

@@ -414,6 +414,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                     optimizers: Default::default(),
                     pixels: opts.pixels.clone(),
                     action_repeat: opts.action_repeat,
+                    env_kwargs: opts.kwargs_json(),
                 };
                 let parts = [
                     Part { name: "actor", vs: &actor_vs, opt: Some(&actor_opt) },

@@ -61,6 +61,17 @@ pub struct RunMeta {
     /// Physics steps per agent decision (1: no action repeat).
     #[serde(default = "one")]
     pub action_repeat: usize,
+    /// The keyword arguments the env was made with (a JSON object; empty: the spec's own).
+    #[serde(default)]
+    pub env_kwargs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl RunMeta {
+    /// The env's keyword arguments as `make` takes them.
+    pub fn kwargs(&self) -> Result<graft_envs::Kwargs> {
+        crate::data::schema::kwargs_from_json(&serde_json::Value::Object(self.env_kwargs.clone()))
+            .map_err(|e| Error::Invalid(format!("checkpoint env_kwargs: {e}")))
+    }
 }
 
 fn one() -> usize {

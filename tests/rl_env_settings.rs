@@ -1,6 +1,7 @@
-//! RL with an action repeat (frame skip): the setting reaches the env the agent trains on, is
-//! recorded in the checkpoint, rebuilt by `graft rl eval`, checked on resume and by
-//! collection with a trained agent, and refused when zero.
+//! How an agent meets its env beyond the id: an action repeat (frame skip) and the env's
+//! keyword arguments each reach the env the agent trains on, are recorded in the checkpoint,
+//! rebuilt by `graft rl eval` and checked on resume (the repeat also by collection with a
+//! trained agent); a zero repeat is refused.
 
 use std::process::Command;
 
@@ -96,4 +97,50 @@ fn zero_action_repeat_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("CartPole-v1") && e.contains("action_repeat"), "{e}");
+}
+
+/// Sutton and Barto's CartPole reward (0 per step, -1 on termination) through `--kwarg`: the
+/// evaluation after training and `rl eval` from the checkpoint both score on it (a return of
+/// at most 0 instead of the episode length), and a resume with other kwargs is refused.
+#[test]
+fn env_kwargs_are_recorded_for_evaluation_and_resume() {
+    let _g = training();
+    let dir = tmp_dir("kwargs");
+    let run = dir.join("run");
+    let out = graft(&[
+        "--threads",
+        "1",
+        "rl",
+        "train",
+        "--algo",
+        "dqn",
+        "--env",
+        "CartPole-v1",
+        "--config",
+        r#"{"total_timesteps": 300, "learning_starts": 100, "hidden": [16]}"#,
+        "--kwarg",
+        "sutton_barto_reward=true",
+        "--eval-every",
+        "0",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta = RunCheckpoint::read(&run.join("checkpoint.safetensors")).unwrap().meta;
+    assert_eq!(meta.env_kwargs["sutton_barto_reward"], serde_json::json!(true));
+
+    let out = graft(&["rl", "eval", run.to_str().unwrap(), "--episodes", "3"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rest = &text[text.find("mean return").unwrap() + "mean return".len()..];
+    let ret: f64 = rest.trim_start().split(' ').next().unwrap().parse().unwrap();
+    assert!(ret <= 0.0, "rl eval scored {ret}, not on the Sutton-Barto reward: {text}");
+
+    let mut opts = RunOptions { out: Some(run.clone()), resume: true, ..RunOptions::default() };
+    let cfg = DqnConfig { total_timesteps: 300, learning_starts: 100, ..tiny_dqn() };
+    let e = graft::rl::dqn::train(&cfg, "CartPole-v1", 0, &opts).unwrap_err().to_string();
+    assert!(e.contains("sutton_barto_reward"), "{e}");
+    opts.env_kwargs.insert("sutton_barto_reward".into(), graft::envs::Value::Bool(true));
+    graft::rl::dqn::train(&cfg, "CartPole-v1", 0, &opts).unwrap();
 }
