@@ -144,3 +144,33 @@ fn env_kwargs_are_recorded_for_evaluation_and_resume() {
     opts.env_kwargs.insert("sutton_barto_reward".into(), graft::envs::Value::Bool(true));
     graft::rl::dqn::train(&cfg, "CartPole-v1", 0, &opts).unwrap();
 }
+
+/// The same from a script: `rl::train(#{action_repeat})` reaches the agent's env and its
+/// checkpoint.
+#[test]
+fn scripts_set_the_action_repeat() {
+    let _g = training();
+    let dir = tmp_dir("repeat-script");
+    let script = dir.join("repeat.rhai");
+    std::fs::write(
+        &script,
+        r#"let r = rl::train(#{algo: "dqn", env: "CartPole-v1", action_repeat: 4, eval_episodes: 2,
+    config: #{total_timesteps: 300, learning_starts: 100, hidden: [16]}});
+report::json("r.json", #{ret: r.final_return});
+"#,
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let out = graft(&[
+        "--threads",
+        "1",
+        "run",
+        script.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta = RunCheckpoint::read(&run.join("rl-dqn/checkpoint.safetensors")).unwrap().meta;
+    assert_eq!(meta.action_repeat, 4);
+}
