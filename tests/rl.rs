@@ -303,6 +303,8 @@ fn trained_agent_evaluates_and_collects_with_its_greedy_policy() {
 
 #[test]
 fn bad_configs_are_clear_errors() {
+    // The bad-alpha case seeds libtorch and builds networks before its optimizer refuses.
+    let _turn = training();
     let e = AgentConfig::parse("ppo", Some(r#"{"learning_rat": 1e-3}"#), "CartPole-v1")
         .unwrap_err()
         .to_string();

@@ -72,6 +72,7 @@ fn action_repeat_is_trained_with_recorded_evaluated_and_checked() {
 
 #[test]
 fn zero_action_repeat_is_refused() {
+    let _g = training();
     let dir = tmp_dir("repeat-zero");
     let out = graft(&[
         "rl",
