@@ -83,7 +83,10 @@ fn run(cli: Cli) -> Result<()> {
     let threads = device::set_threads(cli.global.threads);
     let trains = matches!(
         cli.command,
-        Command::Run(_) | Command::Rl(_) | Command::Pretrain(_) | Command::Probe(_)
+        Command::Run(_)
+            | Command::Rl(cli::rl::RlCommand::Train(_))
+            | Command::Pretrain(_)
+            | Command::Probe(_)
     ) || matches!(&cli.command, Command::Doctor { train_check: true, .. });
     if let Some(note) = trains.then(|| device::contention_note(threads)).flatten() {
         eprintln!("{note}");

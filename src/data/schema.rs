@@ -477,7 +477,12 @@ pub fn value_to_json(v: &Value) -> Json {
 
 /// Keyword arguments (or an `info` map) as a JSON object.
 pub fn kwargs_to_json(kwargs: &Kwargs) -> Json {
-    Json::Object(kwargs.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
+    Json::Object(kwargs_to_map(kwargs))
+}
+
+/// Keyword arguments as the entries of a JSON object.
+pub fn kwargs_to_map(kwargs: &Kwargs) -> serde_json::Map<String, Json> {
+    kwargs.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()
 }
 
 /// Keyword arguments back from [`kwargs_to_json`]'s object. Non-finite floats, which that

@@ -133,33 +133,13 @@ impl RunOptions {
             return Ok(None);
         }
         let r = crate::rl::state::RunCheckpoint::read(&path)?;
-        crate::rl::state::check_resumable(
-            &r.meta,
-            algo,
-            env_id,
-            seed,
-            (self.pixels.as_ref(), self.action_repeat),
-            &r.ckpt.path,
-        )?;
-        if r.meta.env_kwargs != self.kwargs_json() {
-            return Err(crate::error::Error::Checkpoint {
-                path: r.ckpt.path.clone(),
-                problem: format!(
-                    "was trained on {env_id} with env kwargs {}; cannot resume it with {}",
-                    serde_json::Value::Object(r.meta.env_kwargs.clone()),
-                    serde_json::Value::Object(self.kwargs_json())
-                ),
-            });
-        }
+        crate::rl::state::check_resumable(&r.meta, algo, env_id, seed, self, &r.ckpt.path)?;
         Ok(Some(r))
     }
 
     /// `env_kwargs` as the JSON object a checkpoint records.
     pub fn kwargs_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        match crate::data::schema::kwargs_to_json(&self.env_kwargs) {
-            serde_json::Value::Object(map) => map,
-            _ => Default::default(),
-        }
+        crate::data::schema::kwargs_to_map(&self.env_kwargs)
     }
 
     /// Refuse env arguments agents cannot work with.

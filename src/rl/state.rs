@@ -27,6 +27,7 @@ use graft_envs::wrappers::PixelObservation;
 
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{save_tensors, Checkpoint, CheckpointMeta};
+use crate::rl::run::RunOptions;
 use crate::train::{GroupState, Optimizer};
 
 /// Metadata key of [`RunMeta`].
@@ -207,16 +208,28 @@ impl RunCheckpoint {
     }
 }
 
-/// Refuse to resume a checkpoint written by another algorithm, env, seed or way of
-/// interacting (`(pixels, action_repeat)`).
+/// Refuse to resume a checkpoint written by another algorithm, env, seed or way of meeting
+/// the env (`opts`' env kwargs, action repeat and pixel observations).
 pub fn check_resumable(
     meta: &RunMeta,
     algo: &str,
     env_id: &str,
     seed: u64,
-    (pixels, action_repeat): (Option<&PixelObservation>, usize),
+    opts: &RunOptions,
     path: &Path,
 ) -> Result<()> {
+    let (pixels, action_repeat) = (opts.pixels.as_ref(), opts.action_repeat);
+    let kwargs = opts.kwargs_json();
+    if meta.env_kwargs != kwargs {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            problem: format!(
+                "was trained on {env_id} with env kwargs {}; cannot resume it with {}",
+                serde_json::Value::Object(meta.env_kwargs.clone()),
+                serde_json::Value::Object(kwargs)
+            ),
+        });
+    }
     if meta.action_repeat != action_repeat {
         return Err(Error::Checkpoint {
             path: path.to_path_buf(),

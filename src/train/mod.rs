@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod optimizer;
 pub mod schedule;
 pub mod state;
+mod update_rules;
 
 pub use ema::{copy_vars, ema_update};
 pub use hooks::{HookContext, NoHooks, TrainHooks};
