@@ -14,6 +14,7 @@ pub mod acrobot;
 pub mod cartpole;
 pub mod cartpole_vector;
 pub mod continuous_mountain_car;
+mod division;
 pub mod mountain_car;
 pub mod pendulum;
 pub mod trig;
