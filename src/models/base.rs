@@ -145,14 +145,27 @@ pub(crate) fn conv_out(size: i64, kernel: i64, stride: i64, padding: i64) -> i64
     (size + 2 * padding - kernel) / stride + 1
 }
 
-/// Convert the input to `f32` and multiply it by `factor` (1/255 for `u8` frames).
-pub(crate) fn scale_input(xs: &Tensor, factor: f64) -> Tensor {
+/// Convert the input to `f32`, then `x · factor + shift` (`factor` 1/255 for `u8` frames;
+/// `shift` −1 then puts a white background at 0). The caller's tensor is never written to.
+pub(crate) fn scale_input(xs: &Tensor, factor: f64, shift: f64) -> Tensor {
     let x = if xs.kind() == Kind::Float { xs.shallow_clone() } else { xs.to_kind(Kind::Float) };
-    if factor == 1.0 {
+    let x = if factor == 1.0 { x } else { x * factor };
+    // A new tensor, not `+=`: with `factor` 1 `x` shares the caller's storage.
+    if shift == 0.0 {
         x
     } else {
-        x * factor
+        x + shift
     }
+}
+
+/// Refuse a non-finite input shift (`what` names the model and key).
+pub(crate) fn finite_shift(what: &str, shift: f64) -> Result<()> {
+    if !shift.is_finite() {
+        return Err(Error::Invalid(format!(
+            "model config: {what} must be a finite number, got {shift}"
+        )));
+    }
+    Ok(())
 }
 
 /// PyTorch's `kaiming_normal_(mode="fan_out", nonlinearity="relu")`, which torchvision uses
@@ -192,6 +205,32 @@ pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> BatchNorm2d {
         },
     );
     BatchNorm2d::new(bn, prefix)
+}
+
+/// Checks shared by the encoders with an `input_shift`: `build(scale, shift)` under a fresh
+/// `VarStore` root, inputs of `shape` drawn from 0..256.
+#[cfg(test)]
+pub(crate) fn check_input_shift<M: nn::ModuleT>(
+    build: impl Fn(&nn::Path, f64, f64) -> M,
+    shape: [i64; 4],
+) {
+    use tch::Device;
+    let (vs_a, mut vs_b) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
+    let shifted = build(&vs_a.root(), 1.0 / 255.0, -1.0);
+    let plain = build(&vs_b.root(), 1.0 / 255.0, 0.0);
+    vs_b.copy(&vs_a).unwrap();
+    tch::manual_seed(0);
+    let x = Tensor::randint(256, shape, (Kind::Float, Device::Cpu));
+    // Shift −1 after scale 1/255 is the same network as no shift on frames with 255 subtracted:
+    // the shift is applied once, after the scale.
+    let (ya, yb) = (shifted.forward_t(&x, false), plain.forward_t(&(&x - 255.0), false));
+    assert!(ya.allclose(&yb, 1e-5, 1e-6, false));
+    assert!(!ya.allclose(&plain.forward_t(&x, false), 1e-5, 1e-6, false));
+    // With scale 1 the shift must not write into the caller's tensor.
+    let unscaled = build(&nn::VarStore::new(Device::Cpu).root(), 1.0, -1.0);
+    let before = x.copy();
+    let _ = unscaled.forward_t(&x, false);
+    assert!(x.equal(&before));
 }
 
 #[cfg(test)]

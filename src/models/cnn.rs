@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use super::base::{conv_out, group, path_prefix, positive, scale_input, Encoder, LayerGroup};
+use super::base::{
+    conv_out, finite_shift, group, path_prefix, positive, scale_input, Encoder, LayerGroup,
+};
 use crate::error::{Error, Result};
 
 /// Nature-DQN CNN hyperparameters.
@@ -76,12 +78,7 @@ impl NatureCnnConfig {
         if let Some(n) = self.num_outputs {
             positive("nature_cnn num_outputs", n)?;
         }
-        if !self.input_shift.is_finite() {
-            return Err(Error::Invalid(format!(
-                "model config: nature_cnn input_shift must be a finite number, got {}",
-                self.input_shift
-            )));
-        }
+        finite_shift("nature_cnn input_shift", self.input_shift)?;
         let (_, h, w) = self.conv_output();
         if h < 1 || w < 1 {
             return Err(Error::Invalid(format!(
@@ -130,11 +127,7 @@ impl nn::ModuleT for NatureCnn {
     /// # Shapes
     /// `[B, C, H, W]` → `[B, output_dim]`.
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
-        let scaled = scale_input(xs, self.config.input_scale);
-        // A new tensor, not `+=`: with `input_scale` 1 `scaled` shares the caller's storage.
-        let shift = self.config.input_shift;
-        let x = if shift == 0.0 { scaled } else { scaled + shift };
-        let x = x
+        let x = scale_input(xs, self.config.input_scale, self.config.input_shift)
             .apply(&self.conv1)
             .relu()
             .apply(&self.conv2)
@@ -250,7 +243,8 @@ impl nn::ModuleT for MinAtarCnn {
     /// # Shapes
     /// `[B, C, 10, 10]` → `[B, output_dim]`.
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
-        let x = scale_input(xs, self.config.input_scale).apply(&self.conv1).relu().flatten(1, -1); // [B, 16*8*8]
+        let x =
+            scale_input(xs, self.config.input_scale, 0.0).apply(&self.conv1).relu().flatten(1, -1); // [B, 16*8*8]
         let x = self.fc.forward(&x).relu();
         match &self.head {
             Some(head) => head.forward(&x),
@@ -276,36 +270,25 @@ impl Encoder for MinAtarCnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::nn::ModuleT;
-    use tch::{Device, Kind};
+    use tch::Device;
 
     /// `input_shift` −1 with `input_scale` 1/255 is the same network as no shift on frames
     /// with 255 subtracted (same weights): the shift is applied after the scale, once.
     #[test]
     fn input_shift_moves_the_scaled_input() {
-        let base = NatureCnnConfig {
-            in_channels: 2,
-            height: 40,
-            width: 60,
-            hidden: 8,
-            ..Default::default()
+        let build = |p: &nn::Path, input_scale, input_shift| {
+            let config = NatureCnnConfig {
+                in_channels: 2,
+                height: 40,
+                width: 60,
+                hidden: 8,
+                input_scale,
+                input_shift,
+                ..Default::default()
+            };
+            nature_cnn(p, &config).unwrap()
         };
-        let shifted = NatureCnnConfig { input_shift: -1.0, ..base.clone() };
-        let (vs_a, mut vs_b) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
-        let a = nature_cnn(&vs_a.root(), &shifted).unwrap();
-        let b = nature_cnn(&vs_b.root(), &base).unwrap();
-        vs_b.copy(&vs_a).unwrap();
-        tch::manual_seed(0);
-        let x = Tensor::randint(256, [3, 2, 40, 60], (Kind::Float, Device::Cpu));
-        let (ya, yb) = (a.forward_t(&x, false), b.forward_t(&(&x - 255.0), false));
-        assert!(ya.allclose(&yb, 1e-5, 1e-6, false));
-        assert!(!ya.allclose(&b.forward_t(&x, false), 1e-5, 1e-6, false));
-        // With `input_scale` 1 the shift must not write into the caller's tensor.
-        let unscaled = NatureCnnConfig { input_scale: 1.0, ..shifted };
-        let c = nature_cnn(&nn::VarStore::new(Device::Cpu).root(), &unscaled).unwrap();
-        let before = x.copy();
-        let _ = c.forward_t(&x, false);
-        assert!(x.equal(&before));
+        crate::models::base::check_input_shift(build, [3, 2, 40, 60]);
     }
 
     #[test]

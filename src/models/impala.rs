@@ -11,7 +11,8 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use super::base::{
-    conv_out, group, join_key, path_prefix, positive, scale_input, Encoder, LayerGroup,
+    conv_out, finite_shift, group, join_key, path_prefix, positive, scale_input, Encoder,
+    LayerGroup,
 };
 use crate::error::Result;
 
@@ -33,6 +34,9 @@ pub struct ImpalaCnnConfig {
     pub hidden: i64,
     /// Factor applied to the input before the first convolution.
     pub input_scale: f64,
+    /// Added to the scaled input: the first convolution sees `x · input_scale + input_shift`
+    /// (as the Nature CNN's; −1 with `input_scale` 1/255 puts a white background at 0).
+    pub input_shift: f64,
     /// Width of a final linear head (e.g. actions); `None` for features only.
     pub num_outputs: Option<i64>,
 }
@@ -47,6 +51,7 @@ impl Default for ImpalaCnnConfig {
             blocks_per_stack: 2,
             hidden: 256,
             input_scale: 1.0 / 255.0,
+            input_shift: 0.0,
             num_outputs: None,
         }
     }
@@ -85,7 +90,7 @@ impl ImpalaCnnConfig {
         if let Some(n) = self.num_outputs {
             positive("impala_cnn num_outputs", n)?;
         }
-        Ok(())
+        finite_shift("impala_cnn input_shift", self.input_shift)
     }
 }
 
@@ -156,7 +161,7 @@ impl nn::ModuleT for ImpalaCnn {
     /// # Shapes
     /// `[B, C, H, W]` → `[B, output_dim]`.
     fn forward_t(&self, xs: &Tensor, _train: bool) -> Tensor {
-        let mut x = scale_input(xs, self.config.input_scale);
+        let mut x = scale_input(xs, self.config.input_scale, self.config.input_shift);
         for stack in &self.stacks {
             x = x.apply(&stack.conv).max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false); // [B, c, ⌈H/2⌉, ⌈W/2⌉]
             for block in &stack.blocks {
@@ -188,5 +193,38 @@ impl Encoder for ImpalaCnn {
             groups.push(group(&self.base, "head", &["head"]));
         }
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The IMPALA CNN's `input_shift` behaves as the Nature CNN's (see `check_input_shift`).
+    #[test]
+    fn input_shift_moves_the_scaled_input() {
+        let build = |p: &nn::Path, input_scale, input_shift| {
+            let config = ImpalaCnnConfig {
+                in_channels: 2,
+                height: 16,
+                width: 16,
+                channels: vec![4, 4],
+                blocks_per_stack: 1,
+                hidden: 8,
+                input_scale,
+                input_shift,
+                num_outputs: None,
+            };
+            impala_cnn(p, &config).unwrap()
+        };
+        crate::models::base::check_input_shift(build, [3, 2, 16, 16]);
+    }
+
+    #[test]
+    fn a_non_finite_input_shift_is_refused() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let cfg = ImpalaCnnConfig { input_shift: f64::INFINITY, ..Default::default() };
+        let err = impala_cnn(&vs.root(), &cfg).unwrap_err().to_string();
+        assert!(err.contains("impala_cnn input_shift must be a finite number"), "{err}");
     }
 }
