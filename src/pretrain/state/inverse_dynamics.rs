@@ -6,7 +6,7 @@
 //! here mean squared error for continuous ones). The features learn what the agent controls.
 //!
 //! **CartPole frames** (measured 26 Nov 2026; the figures come from
-//! `tests/pretrain.rs::frames_recipe_sweep`, see benchmarks/RESULTS.md). CartPole's default
+//! `tests/pretrain_evidence.rs::frames_recipe_sweep`, see benchmarks/RESULTS.md). CartPole's default
 //! Euler step moves the positions with the *old* velocities (`x ← x + τ·ẋ`, then
 //! `ẋ ← ẋ + τ·ẍ`), so the frame after one step does not depend on the action taken at all:
 //! from `(o_t, o_{t+1})` a random policy's actions are at chance (0.50), whatever the
