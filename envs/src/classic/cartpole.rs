@@ -24,7 +24,7 @@ use crate::space::Space;
 
 const ID: &str = "CartPole-v1";
 /// Values per observation: `[x, x_dot, theta, theta_dot]`.
-const OBS_LEN: usize = 4;
+pub(crate) const OBS_LEN: usize = 4;
 
 /// How the state is advanced over one time step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
