@@ -12,6 +12,7 @@
 
 pub mod acrobot;
 pub mod cartpole;
+mod cartpole_config;
 mod cartpole_kernel;
 pub mod cartpole_vector;
 pub mod continuous_mountain_car;

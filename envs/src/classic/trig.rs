@@ -1,8 +1,8 @@
 //! Sine and cosine for CartPole's step, three ways, all within 1 ulp of glibc's `sin`/`cos`
 //! (what Gymnasium's numpy calls):
 //!
-//! * [`libm_sin_cos`]: glibc's `sincos` — exactly `sin` and `cos`, one call.
-//! * [`sin_cos_fast`]: the single env's step: fdlibm's kernels inline for |theta| < pi/4 (every
+//! * `libm_sin_cos`: glibc's `sincos` — exactly `sin` and `cos`, one call.
+//! * `sin_cos_fast`: the single env's step: fdlibm's kernels inline for |theta| < pi/4 (every
 //!   angle of a running episode), `libm_sin_cos` beyond.
 //! * [`sin_cos`]: branch-free and call-free, so that `CartPoleVectorEnv`'s loop over a batch
 //!   vectorises; fdlibm's reduction and kernels (Sun Microsystems, 1993).

@@ -4,10 +4,10 @@
 //! Every function writes an RGB frame as HWC bytes (`width * height * 3`) into `out`.
 //!
 //! * At the native size (CartPole and MountainCar 600x400, Acrobot and Pendulum 500x500)
-//!   the scene goes through [`GfxCanvas`], which follows pygame's primitives rule for rule,
+//!   the scene goes through `GfxCanvas`, which follows pygame's primitives rule for rule,
 //!   so frames match Gymnasium's pixel for pixel except where noted below.
 //! * At any other size the same geometry is scaled and drawn directly with coverage
-//!   anti-aliasing ([`AaCanvas`]); nothing is drawn at full size first. The x and y axes
+//!   anti-aliasing (`AaCanvas`); nothing is drawn at full size first. The x and y axes
 //!   are scaled independently (`width / native_width`, `height / native_height`), so a
 //!   600x400 scene drawn at 64x64 is stretched, as a resize of the full frame would be.
 //!   Thin features (1-pixel lines) become faint, as under an area-averaging resize.
