@@ -10,8 +10,8 @@ use graft::models::cnn::MinAtarCnnConfig;
 use graft::models::vit::{Pool, VitConfig};
 use graft::models::{checkpoint, ModelConfig};
 use graft::pretrain::config::TaskConfig;
-use graft::pretrain::trainer::{self, variables_sorted, Loop};
-use graft::pretrain::{prepare, run, Prepared, PretrainConfig, PretrainOutcome};
+use graft::pretrain::trainer::variables_sorted;
+use graft::pretrain::{run, PretrainConfig, PretrainOutcome};
 use graft::train::{HookContext, LrSchedule, NoHooks, TrainHooks};
 use tch::{nn, Device, Tensor};
 
@@ -82,21 +82,7 @@ fn masked_action_loss_falls() {
 
 /// Run `cfg` in `out` up to `halt_after` (as if killed there), or to the end.
 fn fit(cfg: &PretrainConfig, out: &Path, halt_after: Option<u64>) -> Vec<(String, Tensor)> {
-    let Prepared { mut task, mut vs, mut optimizer, .. } = prepare(cfg).unwrap();
-    trainer::fit(
-        task.as_mut(),
-        Loop {
-            config: &cfg.trainer,
-            vs: &mut vs,
-            optimizer: &mut optimizer,
-            out_dir: out,
-            resume: cfg.resume,
-            hooks: &mut NoHooks,
-            halt_after,
-        },
-    )
-    .unwrap();
-    variables_sorted(&vs)
+    variables_sorted(&prepare_and_fit(cfg, out, halt_after))
 }
 
 fn assert_resume_is_exact(name: &str, mut cfg: PretrainConfig) {

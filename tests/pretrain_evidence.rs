@@ -10,8 +10,7 @@ use graft::models::cnn::{MinAtarCnnConfig, NatureCnnConfig};
 use graft::models::{checkpoint, ModelConfig};
 use graft::pretrain::config::TaskConfig;
 use graft::pretrain::probe::{probe_images, ProbeConfig};
-use graft::pretrain::trainer::{self, Loop};
-use graft::pretrain::{prepare, run, Prepared, PretrainConfig};
+use graft::pretrain::{prepare, run, PretrainConfig};
 use graft::train::NoHooks;
 use tch::{nn, Device};
 
@@ -62,20 +61,7 @@ fn rotation_pretraining_beats_random_init_under_a_linear_probe() {
 /// networks on the unseen episodes of `held_out`: the task is built again on them and the
 /// trained variables copied in (same names). Returns (accuracy, transitions).
 fn held_out_accuracy(cfg: &PretrainConfig, held_out: &Path, name: &str) -> (f64, usize) {
-    let Prepared { mut task, mut vs, mut optimizer, .. } = prepare(cfg).unwrap();
-    trainer::fit(
-        task.as_mut(),
-        Loop {
-            config: &cfg.trainer,
-            vs: &mut vs,
-            optimizer: &mut optimizer,
-            out_dir: &tmp_dir(name),
-            resume: false,
-            hooks: &mut NoHooks,
-            halt_after: None,
-        },
-    )
-    .unwrap();
+    let vs = prepare_and_fit(cfg, &tmp_dir(name), None);
     let mut test_cfg = cfg.clone();
     test_cfg.data.path = held_out.to_path_buf();
     let test = prepare(&test_cfg).unwrap();

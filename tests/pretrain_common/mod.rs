@@ -12,9 +12,10 @@ use graft::models::cnn::NatureCnnConfig;
 use graft::models::ModelConfig;
 use graft::pretrain::config::{DataConfig, TaskConfig, TrainerConfig};
 use graft::pretrain::sources::Images;
-use graft::pretrain::{run, PretrainConfig, PretrainOutcome};
+use graft::pretrain::trainer::{self, Loop};
+use graft::pretrain::{prepare, run, Prepared, PretrainConfig, PretrainOutcome};
 use graft::train::{LrSchedule, NoHooks, OptimizerConfig};
-use tch::{Kind, Tensor};
+use tch::{nn, Kind, Tensor};
 
 use crate::support::python;
 
@@ -161,4 +162,25 @@ pub fn digits_file(side: i64) -> PathBuf {
     Images::new(images, d.labels).unwrap().save(&path).unwrap();
     files.push((side, path.clone()));
     path
+}
+
+/// Build `cfg`'s task, model and optimizer and train them in `out` through the normal
+/// `prepare` / `trainer::fit` path, up to `halt_after` (as if killed there) or to the end;
+/// returns the trained variables.
+pub fn prepare_and_fit(cfg: &PretrainConfig, out: &Path, halt_after: Option<u64>) -> nn::VarStore {
+    let Prepared { mut task, mut vs, mut optimizer, .. } = prepare(cfg).unwrap();
+    trainer::fit(
+        task.as_mut(),
+        Loop {
+            config: &cfg.trainer,
+            vs: &mut vs,
+            optimizer: &mut optimizer,
+            out_dir: out,
+            resume: cfg.resume,
+            hooks: &mut NoHooks,
+            halt_after,
+        },
+    )
+    .unwrap();
+    vs
 }
