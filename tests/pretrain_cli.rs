@@ -19,6 +19,17 @@ fn graft(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_graft")).args(args).output().unwrap()
 }
 
+/// `graft probe --json` of the run's encoder in `run_dir` on `data` (plus `extra` flags), on
+/// the CPU; the parsed report.
+fn probe_json(run_dir: &Path, data: &str, extra: &[&str]) -> serde_json::Value {
+    let enc = run_dir.join("encoder.safetensors");
+    let mut args = vec!["probe", "--encoder", enc.to_str().unwrap(), "--data", data];
+    args.extend(extra.iter().copied().chain(["--json", "--device", "cpu"]));
+    let r = graft(&args);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    serde_json::from_slice(&r.stdout).unwrap()
+}
+
 #[test]
 fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
     let _g = exclusive();
@@ -60,20 +71,7 @@ fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
         })
         .count();
     assert_eq!(events, 1);
-    let enc = out.join("encoder.safetensors");
-    let r = graft(&[
-        "probe",
-        "--encoder",
-        enc.to_str().unwrap(),
-        "--data",
-        &data,
-        "--baseline",
-        "--json",
-        "--device",
-        "cpu",
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = probe_json(&out, &data, &["--baseline"]);
     for side in ["pretrained", "random_init"] {
         let acc = v[side]["action_accuracy"].as_f64().unwrap();
         let r2 = v[side]["state_r2"].as_f64();
@@ -114,19 +112,7 @@ fn cli_pretrains_and_probes_on_an_image_folder() {
         ModelConfig::MinatarCnn(c) => assert_eq!((c.height, c.width), (8, 8)),
         m => panic!("model {m:?}"),
     }
-    let enc = out.join("encoder.safetensors");
-    let r = graft(&[
-        "probe",
-        "--encoder",
-        enc.to_str().unwrap(),
-        "--data",
-        f,
-        "--json",
-        "--device",
-        "cpu",
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = probe_json(&out, f, &[]);
     let acc = v["pretrained"]["linear_accuracy"].as_f64().unwrap();
     assert!(acc > 0.3, "a linear probe on 10 classes of digits: {v}");
     assert_eq!(
