@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Python packages for the tests that check Graft against Python tools: tests/data.rs reads
+# Python packages for the tests that check Graft against Python tools: tests/data_interop.rs reads
 # Graft files with pyarrow and pandas (and Graft reads pyarrow-written files); the training
 # tests read Graft's TensorBoard event files back with tensorboard's own event reader; the
 # image tests export scikit-learn's bundled `digits` to an ImageFolder

@@ -1,7 +1,7 @@
 //! Collection policies: uniform random, and hand-written experts for the classic-control
 //! tasks, which give "expert" datasets without a trained agent.
 //!
-//! | env | rule | measured (`tests/data.rs`) |
+//! | env | rule | measured (`tests/data_collect.rs`) |
 //! |---|---|---|
 //! | CartPole-v1 | linear state feedback (LQR-like): push right when `0.05 x + 0.2 ẋ + 3 θ + 0.6 θ̇ > 0` | return 500 on every seed tried |
 //! | MountainCar-v0 | energy pumping: push in the direction of the velocity | goal in about 115–125 steps |
