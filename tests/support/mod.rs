@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests (each `tests/<area>.rs` includes this module with
-//! `mod support;`).
+//! `mod support;`). Not every test file uses every helper.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,4 +21,11 @@ pub fn python() -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A random `h × w × c` image, the same for the same `seed`.
+pub fn random_image(h: usize, w: usize, c: usize, seed: u64) -> graft::data::images::Image {
+    let mut rng = graft::data::augment::sample_rng(seed, 9, 9, 9);
+    let pixels = (0..h * w * c).map(|_| rng.below(256) as u8).collect();
+    graft::data::images::Image::new(pixels, h, w, c).unwrap()
 }
