@@ -1,6 +1,6 @@
 //! The Rhai schedule library's effect over epochs and steps, driven through the hooks a
 //! training loop calls, against hand-computed tables (and the Rust schedules for the curves
-//! both implement). `graft run` end to end is in tests/script.rs.
+//! both implement). `graft run` end to end is in tests/script.rs and tests/script_modules.rs.
 
 use std::path::PathBuf;
 
