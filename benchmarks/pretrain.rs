@@ -73,6 +73,7 @@ fn config(task: TaskConfig, data: PathBuf, model: ModelConfig) -> PretrainConfig
         },
         device: "cpu".into(),
         resume: false,
+        overwrite: false,
     }
 }
 

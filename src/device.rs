@@ -218,13 +218,62 @@ pub fn cuda_unavailable_reason() -> String {
     }
 }
 
-/// Set libtorch's intra-op thread count (`None`: the number of available cores).
-pub fn set_threads(threads: Option<usize>) -> usize {
-    let n = threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+/// Memory the system can give this process now, in bytes (Linux's `MemAvailable`); `None`
+/// where it cannot be read.
+pub fn available_memory() -> Option<u128> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuse an allocation of `bytes` for `what` that would not fit in the memory available
+/// now, before it is attempted: libtorch's allocator panics (or the kernel's OOM killer ends
+/// the process) on one that does not. Where available memory cannot be read, only sizes past
+/// 2^63 bytes are refused.
+pub fn check_memory(what: &str, bytes: u128) -> Result<()> {
+    let available = available_memory().unwrap_or(1 << 63);
+    if bytes > available {
+        return Err(Error::TooLarge { what: what.to_string(), needed: bytes, available });
+    }
+    Ok(())
+}
+
+/// The most intra-op threads Graft starts, even when forced past the core count.
+pub const MAX_THREADS: usize = 1024;
+
+/// The logical cores this process may run on.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The intra-op thread count for a request on a machine with `cores` logical cores: `None`
+/// means all of them; 0 is refused, and so is more than `cores` unless `force` (threads
+/// beyond the cores only wait on each other at OpenMP's barriers: `--threads 100000` once
+/// spawned over a thousand threads and buried a 2-core machine), and more than
+/// [`MAX_THREADS`] always.
+pub fn thread_count(requested: Option<usize>, cores: usize, force: bool) -> Result<usize> {
+    let Some(n) = requested else { return Ok(cores.max(1)) };
+    let limit = if force { MAX_THREADS } else { cores.clamp(1, MAX_THREADS) };
+    if n == 0 || n > limit {
+        let hint = if force || cores >= MAX_THREADS {
+            String::new()
+        } else {
+            format!(" (this machine has {cores} logical cores; --force-threads allows up to {MAX_THREADS})")
+        };
+        return Err(Error::Invalid(format!(
+            "threads must be between 1 and {limit}, got {n}{hint}"
+        )));
+    }
+    Ok(n)
+}
+
+/// Set libtorch's intra-op thread count (see [`thread_count`] for what is accepted) and
+/// return it.
+pub fn set_threads(requested: Option<usize>, force: bool) -> Result<usize> {
+    let n = thread_count(requested, available_cores(), force)?;
     tch::set_num_threads(n as i32);
-    n
+    Ok(n)
 }
 
 /// A note for the user when `threads` intra-op threads will share the cores with other work
@@ -253,8 +302,7 @@ pub fn contention_note(threads: usize) -> Option<String> {
         let running: usize = text.split_whitespace().nth(3)?.split('/').next()?.parse().ok()?;
         others = others.min(running.saturating_sub(1));
     }
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    contention_note_for(others, cores, threads)
+    contention_note_for(others, available_cores(), threads)
 }
 
 /// [`contention_note`] for `others` runnable tasks besides this process on `cores` cores: a
@@ -340,6 +388,18 @@ impl Seeds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_are_bounded_by_the_cores_unless_forced() {
+        assert_eq!(thread_count(None, 2, false).unwrap(), 2);
+        assert_eq!(thread_count(Some(2), 2, false).unwrap(), 2);
+        let e = thread_count(Some(100_000), 2, false).unwrap_err().to_string();
+        assert!(e.contains("between 1 and 2, got 100000") && e.contains("--force-threads"), "{e}");
+        assert!(thread_count(Some(0), 2, false).is_err());
+        assert_eq!(thread_count(Some(8), 2, true).unwrap(), 8);
+        let e = thread_count(Some(100_000), 2, true).unwrap_err().to_string();
+        assert!(e.contains("between 1 and 1024"), "{e}");
+    }
 
     #[test]
     fn parses_device_strings() {

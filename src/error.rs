@@ -22,6 +22,14 @@ pub enum Error {
     /// A value that does not fit its tensor's expected shape.
     #[error("{what}: expected shape {expected:?}, got {got:?}")]
     ShapeMismatch { what: String, expected: Vec<i64>, got: Vec<i64> },
+    /// A request that would need more memory than the machine has available, refused before
+    /// anything is allocated.
+    #[error(
+        "{what} needs about {} but {} of memory is available; make it smaller",
+        format_bytes(*needed),
+        format_bytes(*available)
+    )]
+    TooLarge { what: String, needed: u128, available: u128 },
     /// A bad command-line or configuration value.
     #[error("{0}")]
     Invalid(String),
@@ -40,6 +48,13 @@ pub enum Error {
     /// A checkpoint file that cannot be read, or does not match the model it is loaded into.
     #[error("checkpoint {path}: {problem}")]
     Checkpoint { path: PathBuf, problem: String },
+    /// A command that writes a run was pointed at a directory that already holds one (see
+    /// [`crate::report::run_dir`]).
+    #[error(
+        "run directory {dir} already holds a run ({found}); continue it with --resume, replace \
+         it with --overwrite, or choose another directory"
+    )]
+    RunExists { dir: PathBuf, found: String },
     /// A trajectory dataset file that cannot be read or written, or is malformed.
     #[error("dataset {path}: {problem}")]
     Dataset { path: PathBuf, problem: String },
@@ -64,6 +79,22 @@ impl Error {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+}
+
+/// A byte count in the largest binary unit that keeps it at or above 1 ("3.2 GiB").
+pub fn format_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 7] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -5,6 +5,7 @@
 //! environments of [`graft_envs`]. This crate holds the libtorch side; the environments are a
 //! separate crate without a libtorch dependency.
 
+pub mod config_error;
 pub mod data;
 pub mod device;
 pub mod distributed;

@@ -1,7 +1,8 @@
 //! The `graft` command line.
 //!
-//! User errors print one paragraph and exit with status 1 (usage errors: clap's 2); an
-//! unexpected panic prints a short "this is a bug" message instead of a backtrace.
+//! User errors print one paragraph and exit with status 1 (usage errors: clap's 2; `graft run`
+//! exits with the code a script passes to `exit(n)`); an unexpected panic prints a short "this
+//! is a bug" message instead of a backtrace.
 
 mod cli;
 
@@ -26,9 +27,13 @@ struct GlobalOpts {
     /// Where to compute: auto, cpu, cuda or cuda:N.
     #[arg(long, global = true, default_value = "auto")]
     device: String,
-    /// libtorch intra-op threads (default: all cores).
+    /// libtorch intra-op threads (default: all cores; at most the logical cores unless
+    /// --force-threads).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// Allow --threads above the machine's logical cores (up to 1024).
+    #[arg(long, global = true)]
+    force_threads: bool,
     /// Master seed; every component's seed derives from it.
     #[arg(long, global = true, default_value_t = 0)]
     seed: u64,
@@ -77,10 +82,10 @@ enum Command {
     Probe(cli::pretrain::ProbeArgs),
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     device::init();
     let choice: DeviceChoice = cli.global.device.parse()?;
-    let threads = device::set_threads(cli.global.threads);
+    let threads = device::set_threads(cli.global.threads, cli.global.force_threads)?;
     let trains = matches!(
         cli.command,
         Command::Run(_)
@@ -105,7 +110,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Collect(args) => cli::collect::run(args, cli.global.seed)?,
         Command::Data(cmd) => cli::data::run(cmd)?,
         Command::Ckpt(cmd) => cli::ckpt::run(cmd)?,
-        Command::Run(args) => cli::run::run(args, choice, cli.global.seed)?,
+        // A script's `exit(n)` is the process's exit code.
+        Command::Run(args) => return cli::run::run(args, choice, cli.global.seed),
         Command::Images(cmd) => cli::images::run(cmd, cli.global.seed)?,
         Command::Launch(args) => cli::dist::launch(args)?,
         Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
@@ -113,7 +119,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
         Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {
@@ -135,7 +141,7 @@ fn main() -> ExitCode {
     device::keep_freed_heap();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("graft: error: {e}");
             ExitCode::FAILURE

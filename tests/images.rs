@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use graft::data::augment::Pipeline;
 use graft::data::images::{
-    train_val_split, Cifar, CifarKind, ColorMode, FolderOptions, Idx, Image, ImageDataset,
+    train_val_split, Check, Cifar, CifarKind, ColorMode, FolderOptions, Idx, Image, ImageDataset,
     ImageFolder, TensorDataset, TensorLayout, TrajectoryFrames, UnknownFiles, Unlabeled,
 };
 use graft::data::loader::{normalize_on_device, BatchKind, Loader, LoaderConfig};
@@ -499,4 +499,59 @@ fn cli_info_and_preview() {
     let out = graft(&["images", "info", dir.join("nothing").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_found_by_name() {
+    let dir = tmp_dir("damaged");
+    let root = dir.join("pets");
+    make_folder(&root, &["cat", "dog"], 2, 12);
+    let mut jpeg = Vec::new();
+    image::RgbImage::from_fn(24, 16, |x, y| image::Rgb([(x * 9) as u8, (y * 13) as u8, 90]))
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    // Complete files pass, including a JPEG with a few bytes of padding after its end marker.
+    let padded = [&jpeg[..], &[0u8; 16][..]].concat();
+    std::fs::write(root.join("dog/x.jpg"), &padded).unwrap();
+    let out = graft(&["images", "info", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let folder = ImageFolder::open(&root).unwrap();
+    assert_eq!(folder.check(4, Check::Complete).unwrap(), (24, 16));
+    assert_eq!(folder.check(4, Check::Decode).unwrap(), (24, 16));
+
+    // A PNG cut just before its IEND chunk (all pixel data there, the file not whole), a JPEG
+    // cut at two thirds, and a PNG whose pixel data is damaged but whose end is intact.
+    let png = std::fs::read(root.join("cat/0.png")).unwrap();
+    std::fs::write(root.join("cat/1.png"), &png[..png.len() - 12]).unwrap();
+    std::fs::write(root.join("dog/x.jpg"), &jpeg[..jpeg.len() * 2 / 3]).unwrap();
+    let mut corrupt = std::fs::read(root.join("dog/0.png")).unwrap();
+    let idat = corrupt.windows(4).position(|w| w == b"IDAT").unwrap();
+    for b in &mut corrupt[idat + 6..idat + 14] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(root.join("dog/1.png"), &corrupt).unwrap();
+
+    let folder = ImageFolder::open(&root).unwrap();
+    expect_err(folder.check(1, Check::Complete), &["cat/1.png", "truncated PNG", "IEND"]);
+    expect_err(folder.check(4, Check::Complete), &["dog/x.jpg", "truncated JPEG"]);
+    assert!(folder.check(3, Check::Complete).is_ok(), "the end of dog/1.png is intact");
+    expect_err(folder.check(3, Check::Decode), &["dog/1.png", "cannot decode"]);
+
+    let out = graft(&["images", "info", root.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("samples: 5"));
+    assert!(
+        stderr.contains("cat/1.png: truncated PNG")
+            && stderr.contains("dog/x.jpg: truncated JPEG")
+            && stderr.contains("2 of 5 image file(s) are damaged"),
+        "{stderr}"
+    );
+    let out = graft(&["images", "info", "--verify", root.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("dog/1.png: cannot decode") && stderr.contains("3 of 5 image file(s)"),
+        "{stderr}"
+    );
 }

@@ -266,7 +266,7 @@ report::json("probe.json", #{{quad: quad, shuffled: shuffled, control: control}}
         "probe-misfit",
         &misfit,
         "2:",
-        "does not fit the data's items of shape [1, 8, 8]",
+        "has examples of shape [1, 8, 8], but the model's input layer takes vectors of 4 values",
         &[],
     );
 }

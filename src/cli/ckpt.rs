@@ -76,6 +76,10 @@ fn groups_for(meta: &CheckpointMeta, keys: &[&String]) -> Result<Vec<LayerGroup>
 fn info(file: &Path) -> Result<()> {
     let ckpt = Checkpoint::read(file)?;
     println!("file: {}", file.display());
+    println!(
+        "checksums: {}",
+        if ckpt.checksummed { "crc32, all match" } else { "none (written by another tool)" }
+    );
     print_meta(&ckpt.meta);
     let keys: Vec<&String> = ckpt.tensors.keys().collect();
     let groups = groups_for(&ckpt.meta, &keys)?;

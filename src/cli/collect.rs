@@ -46,6 +46,9 @@ pub struct CollectArgs {
     /// Keyword arguments for the environment, e.g. --kwarg g=9.81 (repeatable).
     #[arg(long = "kwarg", value_name = "KEY=VALUE")]
     kwargs: Vec<String>,
+    /// Replace the output file if it exists (without it, an existing file is refused).
+    #[arg(long)]
+    overwrite: bool,
     /// Output file (Arrow IPC), e.g. data.arrow.
     #[arg(short, long)]
     output: PathBuf,
@@ -66,6 +69,7 @@ pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
         return Err(Error::Invalid("--episodes must be at least 1".into()));
     }
     let mut cfg = CollectConfig::new(&args.env, args.output);
+    cfg.overwrite = args.overwrite;
     cfg.policy = args.policy.parse::<PolicySpec>()?;
     cfg.episodes = args.episodes;
     if !(0.0..=1.0).contains(&args.epsilon) {
@@ -81,7 +85,10 @@ pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
     cfg.pixels = args.pixels.as_deref().map(parse_pixels).transpose()?;
     cfg.seed = seed;
     if let Some(w) = args.workers {
-        cfg.workers = w.max(1);
+        if w == 0 {
+            return Err(Error::Invalid("--workers must be at least 1, got 0".into()));
+        }
+        cfg.workers = w;
     }
     cfg.kwargs = parse_kwargs(&args.kwargs)?;
     cfg.dataset_id = args.dataset_id;

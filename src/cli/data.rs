@@ -14,7 +14,8 @@ pub enum DataCommand {
         /// An Arrow IPC dataset file.
         file: PathBuf,
     },
-    /// Check a dataset end to end; exits non-zero when it finds a problem.
+    /// Check a dataset end to end (checksums, structure, episodes, counts, non-finite values);
+    /// exits non-zero when it finds a problem.
     Validate {
         /// An Arrow IPC dataset file.
         file: PathBuf,
@@ -98,6 +99,14 @@ fn info(file: &Path) -> Result<()> {
     let ds = Dataset::open(file)?;
     let m = ds.meta();
     println!("file: {} ({:.2} MB)", file.display(), ds.file_bytes() as f64 / 1e6);
+    println!(
+        "checksums: {}",
+        if ds.checksummed() {
+            "crc32, all match"
+        } else {
+            "none (written by another tool or an older Graft; structure checked only)"
+        }
+    );
     println!("dataset_id: {}", m.dataset_id);
     println!("algorithm_name: {}", m.algorithm_name);
     if m.action_repeat() > 1 {

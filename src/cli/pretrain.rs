@@ -12,7 +12,7 @@ use graft::models::checkpoint::{self, Checkpoint};
 use graft::models::ModelConfig;
 use graft::pretrain::base::pixel_factor;
 use graft::pretrain::probe::{probe_control, probe_images, ProbeConfig};
-use graft::pretrain::run::open_images;
+use graft::pretrain::run::{open_images, Source as ProbeData};
 use graft::pretrain::sources::FrameOptions;
 use graft::pretrain::{run as pretrain, PretrainConfig, TaskConfig, Trajectories, TASKS};
 use graft::train::{NoHooks, OptimizerConfig, OptimizerKind};
@@ -78,8 +78,12 @@ pub struct PretrainArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue from the run directory's last checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Replace a run already in --out (its run files are removed once the inputs are
+    /// validated). Without it or --resume, a directory holding a run is refused.
+    #[arg(long)]
+    overwrite: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -111,7 +115,7 @@ fn task_from(name: &str, params: Option<&str>) -> Result<TaskConfig> {
     for (k, x) in add {
         obj.insert(k.clone(), x.clone());
     }
-    serde_json::from_value(v).map_err(|e| Error::Invalid(format!("task '{name}': {e}")))
+    graft::config_error::from_json_value(&format!("task '{name}'"), v)
 }
 
 pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
@@ -181,6 +185,7 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     t.seed = seed;
     cfg.device = device.to_string();
     cfg.resume = args.resume;
+    cfg.overwrite = args.overwrite;
     let out =
         args.out.unwrap_or_else(|| PathBuf::from(format!("runs/pretrain-{}", cfg.task.name())));
     let o = pretrain(&cfg, &out, &mut NoHooks)?;
@@ -252,6 +257,15 @@ pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
     };
     let factor = pixel_factor(&model);
     let arrow = args.data.extension().is_some_and(|e| e == "arrow");
+    // The data is opened once for both probes; the probes refuse data the encoder's input
+    // layer cannot take (a state encoder given pixels) before any forward pass.
+    let data = if arrow {
+        let frames = FrameOptions { grayscale: args.grayscale, stack: args.frame_stack };
+        let data = Trajectories::open(&args.data, device, factor)?.with_frames(frames)?;
+        ProbeData::Trajectories(Box::new(data))
+    } else {
+        ProbeData::Images(open_images(&args.data, args.image_size, device)?)
+    };
     let evaluate = |load: bool| -> Result<serde_json::Value> {
         tch::manual_seed(seed as i64);
         let mut vs = nn::VarStore::new(device);
@@ -259,13 +273,9 @@ pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
         if load {
             checkpoint::load(&mut vs, &args.encoder)?;
         }
-        Ok(if arrow {
-            let frames = FrameOptions { grayscale: args.grayscale, stack: args.frame_stack };
-            let data = Trajectories::open(&args.data, device, factor)?.with_frames(frames)?;
-            serde_json::to_value(probe_control(&encoder, &data, &cfg)?)
-        } else {
-            let images = open_images(&args.data, args.image_size, device)?;
-            serde_json::to_value(probe_images(&encoder, factor, &images, &cfg)?)
+        Ok(match &data {
+            ProbeData::Trajectories(d) => serde_json::to_value(probe_control(&encoder, d, &cfg)?),
+            ProbeData::Images(i) => serde_json::to_value(probe_images(&encoder, factor, i, &cfg)?),
         }
         .unwrap_or_default())
     };

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use tch::Device;
 
+use graft::report::metrics::METRICS_CSV;
 use graft::report::plot::{plot_runs, PlotOptions};
+use graft::report::read_metrics_csv;
 use graft::rl::eval::{eval_seed, evaluate};
 use graft::rl::run::agent_env;
 use graft::rl::{AgentConfig, RunOptions, TrainedPolicy};
@@ -56,15 +58,19 @@ pub struct TrainArgs {
     /// Evaluate every N env steps (0: only at the end).
     #[arg(long, default_value_t = 10_000)]
     eval_every: u64,
-    /// Episodes per evaluation.
-    #[arg(long, default_value_t = 10)]
-    eval_episodes: usize,
+    /// Episodes per evaluation (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    eval_episodes: u64,
     /// Write the checkpoint every N env steps (0: only at the end).
     #[arg(long, default_value_t = 50_000)]
     checkpoint_every: u64,
     /// Continue from the run directory's checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
+    /// Replace a run already in --out (its run files are removed once the inputs are
+    /// validated). Without it or --resume, a directory holding a run is refused.
+    #[arg(long)]
+    overwrite: bool,
     /// Keyword arguments for the environment (repeatable KEY=VALUE).
     #[arg(long = "kwarg", value_name = "KEY=VALUE")]
     kwargs: Vec<String>,
@@ -180,6 +186,13 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
             "--action-repeat must be at least 1 (1 = every physics step), got 0".into(),
         ));
     }
+    // The run directory records what was asked; the agent writes it (with config.json) only
+    // once its inputs have been validated, so a refused command leaves an earlier run as it
+    // was.
+    let record = serde_json::json!({
+        "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
+        "pixels": pixels, "action_repeat": a.action_repeat,
+    });
     let opts = RunOptions {
         pixels: pixels.clone(),
         action_repeat: a.action_repeat,
@@ -187,37 +200,49 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         device,
         env_kwargs: parse_kwargs(&a.kwargs)?,
         eval_every: a.eval_every,
-        eval_episodes: a.eval_episodes.max(1),
+        eval_episodes: a.eval_episodes as usize,
         checkpoint_every: a.checkpoint_every,
         resume: a.resume,
+        overwrite: a.overwrite,
+        record: Some(record),
         stop_after: None,
         verbose: !a.quiet,
     };
-    if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join("config.json");
-        let record = serde_json::json!({
-            "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
-            "pixels": pixels, "action_repeat": a.action_repeat,
-        });
-        let text =
-            serde_json::to_string_pretty(&record).map_err(|e| Error::Invalid(e.to_string()))?;
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-    }
     let summary = cfg.train(&a.env, seed, &opts)?;
-    let eval = summary.final_eval.as_ref();
-    println!(
-        "{} on {} (seed {seed}): {} env steps in {:.1}s ({:.0} steps/s), {} episodes; final evaluation return {:.2} ± {:.2} over {} episodes",
-        cfg.algo(),
-        a.env,
-        summary.env_steps,
-        summary.wall_secs,
-        summary.env_steps as f64 / summary.wall_secs.max(1e-9),
-        summary.episodes,
-        eval.map_or(f64::NAN, |e| e.mean()),
-        eval.map_or(f64::NAN, |e| e.std()),
-        eval.map_or(0, |e| e.returns.len()),
-    );
+    let algo = cfg.algo();
+    match (&summary.final_eval, summary.resumed_from) {
+        (_, Some(done)) if summary.was_already_finished() => {
+            println!(
+                "{algo} on {} (seed {seed}): the run had already finished ({done} env steps); \
+                 nothing to train",
+                a.env
+            );
+            if let Some(last) = a.out.as_deref().and_then(last_eval) {
+                println!("its last evaluation: {last}");
+            }
+        }
+        (Some(eval), resumed) => println!(
+            "{algo} on {} (seed {seed}): {} env steps{} in {:.1}s ({:.0} steps/s), {} episodes; \
+             final evaluation return {:.2} ± {:.2} over {} episodes",
+            a.env,
+            summary.env_steps,
+            resumed.map_or(String::new(), |r| format!(" (resumed at {r})")),
+            summary.wall_secs,
+            summary.steps_per_sec(),
+            summary.episodes,
+            eval.mean(),
+            eval.std(),
+            eval.returns.len(),
+        ),
+        (None, _) => println!(
+            "{algo} on {} (seed {seed}): stopped at {} env steps in {:.1}s ({:.0} steps/s) \
+             before any evaluation",
+            a.env,
+            summary.env_steps,
+            summary.wall_secs,
+            summary.steps_per_sec(),
+        ),
+    }
     if let Some(dir) = &a.out {
         let png = dir.join("curve.png");
         let opts = PlotOptions {
@@ -232,6 +257,15 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The last `eval/return_mean` (with its std and step) of the run in `dir`, as text.
+fn last_eval(dir: &std::path::Path) -> Option<String> {
+    let rows = read_metrics_csv(&dir.join(METRICS_CSV)).ok()?;
+    let last = |tag: &str| rows.iter().rev().find(|r| r.tag == tag);
+    let mean = last("eval/return_mean")?;
+    let std = last("eval/return_std").map_or(String::new(), |r| format!(" ± {:.2}", r.value));
+    Some(format!("mean return {:.2}{std} at {} env steps (metrics.csv)", mean.value, mean.step))
 }
 
 fn eval(a: EvalArgs, device: Device) -> Result<()> {

@@ -6,9 +6,13 @@
 //! The launcher picks the run directory once (`--out`, or the default name) and passes it to
 //! every worker as `--out`, so the ranks agree on it; rank 0 alone writes it, and the
 //! data-parallel stages (`pretrain::run`, `finetune::run`) split every batch across the ranks.
+//!
+//! The process exit code is the script's: 0 when it runs to its end or calls `exit()`, `n`
+//! when it calls `exit(n)` (said on stderr), 1 on an error (see [`graft::script`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Args;
 
@@ -29,8 +33,10 @@ pub struct RunArgs {
     /// Run directory (must not hold a run already); default runs/<script>-<UTC time>.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Rhai operations the script may execute, hooks included (infinite-loop guard).
-    #[arg(long, default_value_t = ScriptLimits::default().max_operations)]
+    /// Rhai operations the script may execute, hooks included (infinite-loop guard); at
+    /// least 1.
+    #[arg(long, default_value_t = ScriptLimits::default().max_operations,
+          value_parser = parse_max_operations)]
     pub max_operations: u64,
     /// Do not echo the log to stderr.
     #[arg(long)]
@@ -41,13 +47,24 @@ pub struct RunArgs {
     pub nproc: usize,
 }
 
-/// Run it.
-pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<()> {
+/// `--max-operations`: a count of at least 1 (Rhai reads 0 as "no limit").
+fn parse_max_operations(text: &str) -> std::result::Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1 (0 would mean no limit at all); valid: 1 to \
+                      18446744073709551615"
+            .into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a whole number from 1 to 18446744073709551615")),
+    }
+}
+
+/// Run it; the exit code is the script's (`exit(n)`), 0 for a normal end.
+pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<ExitCode> {
     if args.nproc == 0 {
         return Err(Error::Invalid("--nproc must be at least 1".into()));
     }
     if args.nproc > 1 {
-        return launch(&args);
+        return launch(&args).map(|()| ExitCode::SUCCESS);
     }
     let options = RunOptions {
         script: args.script,
@@ -65,7 +82,13 @@ pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<()> {
         }
         println!("{}", outcome.run_dir.display());
     }
-    Ok(())
+    match &outcome.exit {
+        Some(exit) if exit.code != 0 => {
+            eprintln!("graft: script exited with code {}: {exit}", exit.code);
+            Ok(ExitCode::from(exit.code))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// `--nproc N`: this command line without `--nproc`, with `--out` fixed, as N workers.

@@ -104,10 +104,16 @@ pub struct CollectConfig {
     /// Physics steps per stored transition, each with the same action (at least 1; 1 = no
     /// repeat). See the module docs.
     pub action_repeat: usize,
+    /// Replace `output` if it exists; without it an existing file is refused (after the env
+    /// and policy have been checked, before anything is collected). `true` in
+    /// [`CollectConfig::new`], as for a file write; `graft collect` and scripts' `data::collect`
+    /// default to `false`.
+    pub overwrite: bool,
 }
 
 impl CollectConfig {
-    /// Defaults: random policy, 10 episodes, no pixels, seed 0, all cores.
+    /// Defaults: random policy, 10 episodes, no pixels, seed 0, all cores, an existing output
+    /// replaced.
     pub fn new(env_id: &str, output: impl Into<PathBuf>) -> Self {
         CollectConfig {
             env_id: env_id.to_string(),
@@ -123,6 +129,7 @@ impl CollectConfig {
             info: false,
             epsilon: 0.0,
             action_repeat: 1,
+            overwrite: true,
         }
     }
 
@@ -334,9 +341,27 @@ pub fn collect(
             cfg.env_id
         )));
     }
+    if let Some((w, h)) = cfg.pixels {
+        // The one size check of pixel observations (the CLI, scripts and agents share it):
+        // a 100000x100000 frame would abort inside the renderer's allocation.
+        let p = graft_envs::wrappers::PixelObservation {
+            size: [w, h],
+            grayscale: false,
+            frame_stack: 1,
+        };
+        p.validate().map_err(|e| Error::Invalid(format!("collect {}: {e}", cfg.env_id)))?;
+    }
     let probe = make_env(cfg)?;
     // Fail on a bad policy before creating any file.
     drop(make_policy(cfg, probe.as_ref())?);
+    if cfg.output.exists() && !cfg.overwrite {
+        return Err(Error::Dataset {
+            path: cfg.output.clone(),
+            problem: "the file exists; pass --overwrite (scripts: overwrite: true) to replace it, \
+                      or choose another name"
+                .into(),
+        });
+    }
     let spec = registry::spec(&cfg.env_id)?;
     // Innermost first, as they are applied.
     let mut wrappers = Vec::new();

@@ -1,6 +1,6 @@
-//! The columns of one record batch as typed buffers that share the file's mapping, and the
-//! gathers that copy rows of them straight into tensor memory (used by
-//! [`crate::data::reader::Dataset`]).
+//! The columns of one record batch as typed buffers that share the file's mapping, the
+//! gathers that copy rows of them straight into tensor memory, and the scans for values
+//! training cannot use (used by [`crate::data::reader::Dataset`]).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int64Type, UInt8Type};
@@ -73,7 +73,74 @@ pub(crate) fn fill<'a, T: Copy>(
     t
 }
 
+/// Calls `found(k / width, x)` for each non-finite `x` at index `k` of `values` whose row is
+/// valid; false when `found` asked to stop.
+fn scan_f32(
+    values: &[f32],
+    width: usize,
+    valid: Option<&NullBuffer>,
+    found: &mut dyn FnMut(usize, f64) -> bool,
+) -> bool {
+    // The common case, every value finite, is one tight loop.
+    if width == 0 || values.iter().all(|x| x.is_finite()) {
+        return true;
+    }
+    for (k, x) in values.iter().enumerate() {
+        let row = k / width;
+        if !x.is_finite() && valid.is_none_or(|v| v.is_valid(row)) && !found(row, f64::from(*x)) {
+            return false;
+        }
+    }
+    true
+}
+
 impl Chunk {
+    /// Calls `found(column, row, value)` for each non-finite value training would read:
+    /// observations and state in every row, actions and rewards where the row has them (a
+    /// final-observation row's null slots are never read). Column by column, rows in order;
+    /// false when `found` asked to stop.
+    pub(crate) fn non_finite(
+        &self,
+        layout: &Layout,
+        found: &mut dyn FnMut(&'static str, usize, f64) -> bool,
+    ) -> bool {
+        let obs = layout.obs.len();
+        let state = layout.state.unwrap_or(0);
+        let act = layout.action.len();
+        scan_f32(&self.obs_f32, obs, None, &mut |r, x| found(col::OBSERVATIONS, r, x))
+            && scan_f32(&self.state, state, None, &mut |r, x| found(col::STATE, r, x))
+            && scan_f32(&self.act_f32, act, self.act_valid.as_ref(), &mut |r, x| {
+                found(col::ACTIONS, r, x)
+            })
+            && (self.rewards.iter().all(|x| x.is_finite())
+                || self.rewards.iter().enumerate().all(|(r, x)| {
+                    x.is_finite()
+                        || !self.rewards_valid.as_ref().is_none_or(|v| v.is_valid(r))
+                        || found(col::REWARDS, r, *x)
+                }))
+    }
+
+    /// Calls `found(row, action)` for each discrete action outside `lo..hi` in a row that has
+    /// an action (integer actions of `Discrete` and `MultiDiscrete` layouts); false when
+    /// `found` asked to stop.
+    pub(crate) fn actions_outside(
+        &self,
+        layout: &Layout,
+        range: std::ops::Range<i64>,
+        found: &mut dyn FnMut(usize, i64) -> bool,
+    ) -> bool {
+        let width = layout.action.len();
+        if width == 0 || self.act_i64.iter().all(|a| range.contains(a)) {
+            return true;
+        }
+        self.act_i64.iter().enumerate().all(|(k, &a)| {
+            let row = k / width;
+            range.contains(&a)
+                || !self.act_valid.as_ref().is_none_or(|v| v.is_valid(row))
+                || found(row, a)
+        })
+    }
+
     pub(crate) fn new(b: &RecordBatch, layout: &Layout) -> Result<Chunk, String> {
         let get =
             |name: &str| b.column_by_name(name).ok_or_else(|| format!("missing column '{name}'"));

@@ -1,5 +1,6 @@
 //! Arrow IPC *file* plumbing: an atomic, streaming file writer whose footer carries the final
-//! schema metadata, and a memory-mapped zero-copy reader.
+//! schema metadata and CRC32 checksums of every part, and a memory-mapped zero-copy reader
+//! that validates a file before decoding it.
 //!
 //! The writer streams record batches to `NAME.tmp` beside the destination and renames it into
 //! place only after the footer is written and the data synced, so an interrupted collection
@@ -8,6 +9,16 @@
 //! footer, so counts known only at the end (`total_steps`) go into the footer's schema
 //! metadata; the header schema carries the same fields and the metadata known at the start.
 //! The format is the IPC file format of <https://arrow.apache.org/docs/format/Columnar.html>.
+//!
+//! **Damaged files.** The footer's metadata also holds the checksums (keys in `ipc/verify.rs`):
+//! `graft.crc32.header`, `graft.crc32.batches` (one per record batch), `graft.crc32.footer`,
+//! and the marker `graft.checksums = crc32`, also in the header. The reader verifies them
+//! before decoding and names the damaged part ("record batch 3 is damaged (checksum
+//! mismatch)"). Files without them (pyarrow's, older Graft's) get the structural checks of
+//! `ipc/verify.rs` only, which keep arrow-ipc from panicking on any byte; the checksum keys are
+//! plain metadata to other readers, so the file stays an ordinary Arrow IPC file.
+
+mod verify;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -26,9 +37,13 @@ use arrow_ipc::writer::{
 use arrow_ipc::{Block, CompressionType, FooterBuilder};
 use arrow_schema::{Schema, SchemaRef};
 
+pub(crate) use verify::is_checksum_key;
+
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 6] = b"ARROW1";
+/// The end-of-stream marker written before the footer: continuation, then length 0.
+const END_OF_STREAM: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
 
 fn problem(path: &Path, what: impl Into<String>) -> Error {
     Error::Dataset { path: path.to_path_buf(), problem: what.into() }
@@ -44,9 +59,33 @@ pub enum Compression {
     Lz4,
 }
 
+/// A writer that keeps a running CRC32 of what passes through it.
+struct CrcWriter<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W> CrcWriter<W> {
+    /// The CRC32 of everything written since the last call.
+    fn take_crc(&mut self) -> u32 {
+        std::mem::take(&mut self.crc).finalize()
+    }
+}
+
 /// Streams record batches into an Arrow IPC file, atomically (see the module docs).
 pub struct IpcFileWriter {
-    out: BufWriter<File>,
+    out: CrcWriter<BufWriter<File>>,
     tmp: PathBuf,
     dest: PathBuf,
     options: IpcWriteOptions,
@@ -56,6 +95,8 @@ pub struct IpcFileWriter {
     schema: SchemaRef,
     offset: usize,
     blocks: Vec<Block>,
+    header_crc: u32,
+    batch_crcs: Vec<u32>,
     finished: bool,
 }
 
@@ -70,6 +111,15 @@ pub fn tmp_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".tmp");
     dest.with_file_name(name)
+}
+
+/// `metadata` without checksum keys (a file's checksums never carry over to another file).
+fn without_checksums(metadata: &HashMap<String, String>) -> HashMap<String, String> {
+    metadata
+        .iter()
+        .filter(|(k, _)| !is_checksum_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 impl IpcFileWriter {
@@ -93,16 +143,23 @@ impl IpcFileWriter {
         }
         let tmp = tmp_path(dest);
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut out =
+            CrcWriter { inner: BufWriter::with_capacity(1 << 20, file), crc: Default::default() };
         let data_gen = IpcDataGenerator::default();
         let mut tracker = DictionaryTracker::new(true);
+        // The header says the file has checksums, so that damage to the footer's keys cannot
+        // pass the file off as one without.
+        let mut header_meta = without_checksums(schema.metadata());
+        header_meta.insert(verify::KEY_MARKER.into(), verify::MARKER_VALUE.into());
+        let header = Schema::new_with_metadata(schema.fields().clone(), header_meta);
         // Magic, padded to 8 bytes, then the schema message.
         out.write_all(MAGIC)
             .and_then(|()| out.write_all(&[0, 0]))
             .map_err(|e| Error::io(&tmp, e))?;
         let encoded =
-            data_gen.schema_to_bytes_with_dictionary_tracker(schema, &mut tracker, &options);
+            data_gen.schema_to_bytes_with_dictionary_tracker(&header, &mut tracker, &options);
         let (meta, body) = write_message(&mut out, encoded, &options).map_err(arrow)?;
+        let header_crc = out.take_crc();
         Ok(IpcFileWriter {
             out,
             tmp,
@@ -114,6 +171,8 @@ impl IpcFileWriter {
             schema: Arc::new(schema.clone()),
             offset: 8 + meta + body,
             blocks: Vec::new(),
+            header_crc,
+            batch_crcs: Vec::new(),
             finished: false,
         })
     }
@@ -139,12 +198,19 @@ impl IpcFileWriter {
         }
         let (meta, body) = write_message(&mut self.out, encoded, &self.options).map_err(arrow)?;
         self.blocks.push(Block::new(self.offset as i64, meta as i32, body as i64));
+        self.batch_crcs.push(self.out.take_crc());
         self.offset += meta + body;
         Ok(())
     }
 
-    /// Write the footer with `metadata` as the schema's metadata, sync, and rename into place.
-    pub fn finish(mut self, metadata: HashMap<String, String>) -> Result<()> {
+    /// The footer flatbuffer with `metadata` and the checksums, its own checksum in place.
+    fn footer(&self, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+        let mut metadata = without_checksums(&metadata);
+        let crcs: Vec<String> = self.batch_crcs.iter().map(|&c| verify::hex(c)).collect();
+        metadata.insert(verify::KEY_MARKER.into(), verify::MARKER_VALUE.into());
+        metadata.insert(verify::KEY_HEADER.into(), verify::hex(self.header_crc));
+        metadata.insert(verify::KEY_BATCHES.into(), crcs.join(","));
+        metadata.insert(verify::KEY_FOOTER.into(), verify::PLACEHOLDER.into());
         let schema = Schema::new_with_metadata(self.schema.fields().clone(), metadata);
         let mut fbb = flatbuffers::FlatBufferBuilder::new();
         let dictionaries = fbb.create_vector::<Block>(&[]);
@@ -159,16 +225,31 @@ impl IpcFileWriter {
             footer.finish()
         };
         fbb.finish(root, None);
-        let footer = fbb.finished_data();
+        let mut bytes = fbb.finished_data().to_vec();
+        // Hash the footer with the placeholder in its checksum's place, then put it there.
+        let at = arrow_ipc::root_as_footer(&bytes)
+            .ok()
+            .and_then(|f| verify::footer_crc_position(&bytes, &f))
+            .map(|(at, _)| at)
+            .ok_or_else(|| problem(&self.dest, "could not place the footer checksum"))?;
+        let crc = verify::hex(verify::footer_crc(&bytes, at));
+        bytes[at..at + crc.len()].copy_from_slice(crc.as_bytes());
+        Ok(bytes)
+    }
+
+    /// Write the footer with `metadata` as the schema's metadata (plus the checksums), sync,
+    /// and rename into place.
+    pub fn finish(mut self, metadata: HashMap<String, String>) -> Result<()> {
+        let footer = self.footer(metadata)?;
         let tmp = self.tmp.clone();
         let io = |e| Error::io(&tmp, e);
         // End-of-stream marker, footer, its length, magic.
-        self.out.write_all(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]).map_err(io)?;
-        self.out.write_all(footer).map_err(io)?;
+        self.out.write_all(&END_OF_STREAM).map_err(io)?;
+        self.out.write_all(&footer).map_err(io)?;
         self.out.write_all(&(footer.len() as i32).to_le_bytes()).map_err(io)?;
         self.out.write_all(MAGIC).map_err(io)?;
         self.out.flush().map_err(io)?;
-        self.out.get_ref().sync_all().map_err(io)?;
+        self.out.inner.get_ref().sync_all().map_err(io)?;
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
         self.finished = true;
         Ok(())
@@ -186,19 +267,36 @@ impl Drop for IpcFileWriter {
 /// A memory-mapped IPC file decoded into record batches that borrow the mapping.
 #[derive(Debug)]
 pub struct MappedFile {
-    /// The schema from the footer, with its metadata.
+    /// The schema from the footer, with its metadata (checksum keys removed).
     pub schema: SchemaRef,
     /// The record batches, in file order.
     pub batches: Vec<RecordBatch>,
     /// Size of the file in bytes.
     pub bytes: usize,
+    /// Whether the file carried checksums (all verified, or the read would have failed).
+    pub checksummed: bool,
 }
 
-/// Map `path` and decode its record batches without copying (uncompressed files).
-pub fn read_mapped(path: &Path) -> Result<MappedFile> {
-    if path.is_dir() {
-        return Err(problem(path, "is a directory, not a dataset file"));
+/// Refuse what is not a regular file (a folder, `/dev/zero`, a pipe) before opening it:
+/// mapping or reading such a path has no end, or blocks.
+pub(crate) fn regular_file(path: &Path, what: &str) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(problem(path, format!("is a directory, not a {what}")));
     }
+    if !meta.is_file() {
+        return Err(problem(
+            path,
+            format!("is not a regular file (a device, pipe or socket), so not a {what}"),
+        ));
+    }
+    Ok(meta.len())
+}
+
+/// Map `path`, validate it (checksums where present, structure always; see the module
+/// docs) and decode its record batches without copying (uncompressed files).
+pub fn read_mapped(path: &Path) -> Result<MappedFile> {
+    regular_file(path, "dataset file")?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     // SAFETY: the mapping is read-only; a file truncated by another process while mapped
     // would fault, as with any memory-mapped reader (pyarrow's included).
@@ -207,6 +305,7 @@ pub fn read_mapped(path: &Path) -> Result<MappedFile> {
     if len < 8 + 10 || &mmap[..6] != MAGIC {
         return Err(problem(path, "not an Arrow IPC file (no ARROW1 magic at its start)"));
     }
+    let header_mentions = verify::header_mentions_checksums(&mmap);
     if &mmap[len - 6..] != MAGIC {
         return Err(problem(
             path,
@@ -219,42 +318,102 @@ pub fn read_mapped(path: &Path) -> Result<MappedFile> {
     if footer_len + 10 + 8 > len {
         return Err(problem(path, "the footer length is larger than the file (corrupt file)"));
     }
-    let footer = arrow_ipc::root_as_footer(&mmap[len - 10 - footer_len..len - 10])
-        .map_err(|e| problem(path, format!("unreadable footer: {e}")))?;
+    let footer_start = len - 10 - footer_len;
+    let footer_bytes = &mmap[footer_start..len - 10];
+    let expected = header_mentions || verify::mentions_checksums(footer_bytes);
+    let footer = arrow_ipc::root_as_footer(footer_bytes).map_err(|e| {
+        let what = if expected { "the footer is damaged" } else { "unreadable footer" };
+        problem(path, format!("{what}: {e}"))
+    })?;
+    let checksums =
+        verify::footer_checksums(footer_bytes, &footer, expected).map_err(|p| problem(path, p))?;
+    let blocks: Vec<Block> =
+        footer.recordBatches().map(|b| b.iter().copied().collect()).unwrap_or_default();
+    // Each block's byte range, checked against the file.
+    let mut ranges = Vec::with_capacity(blocks.len());
+    for (i, block) in blocks.iter().enumerate() {
+        let start = usize::try_from(block.offset()).ok();
+        let meta = usize::try_from(block.metaDataLength()).ok();
+        let size =
+            meta.zip(usize::try_from(block.bodyLength()).ok()).and_then(|(m, b)| m.checked_add(b));
+        match (start, meta, size) {
+            (Some(s), Some(m), Some(n))
+                if s.checked_add(n).is_some_and(|end| end <= footer_start) =>
+            {
+                ranges.push((s..s + n, m))
+            }
+            _ => return Err(problem(path, format!("record batch {i} lies outside the file"))),
+        }
+    }
+    if let Some(sums) = &checksums {
+        verify_checksums(&mmap, &ranges, footer_start, sums).map_err(|p| problem(path, p))?;
+    }
     let fb_schema = footer.schema().ok_or_else(|| problem(path, "the footer has no schema"))?;
-    let schema = Arc::new(fb_to_schema(fb_schema));
+    verify::check_schema(&fb_schema).map_err(|p| problem(path, p))?;
+    let mut schema = fb_to_schema(fb_schema);
+    if checksums.is_some() {
+        let metadata = without_checksums(schema.metadata());
+        schema = schema.with_metadata(metadata);
+    }
+    let schema = Arc::new(schema);
     if footer.dictionaries().is_some_and(|d| !d.is_empty()) {
         return Err(problem(path, "dictionary-encoded columns are not supported"));
     }
+    for (i, (range, meta)) in ranges.iter().enumerate() {
+        verify::check_block(&schema, &mmap[range.clone()], *meta)
+            .map_err(|p| problem(path, format!("record batch {i} is malformed: {p}")))?;
+    }
     let version = footer.version();
-    let blocks: Vec<Block> =
-        footer.recordBatches().map(|b| b.iter().copied().collect()).unwrap_or_default();
     let ptr = NonNull::new(mmap.as_ptr() as *mut u8)
         .ok_or_else(|| problem(path, "empty memory mapping"))?;
     // SAFETY: `ptr` and `len` describe the mapping, which the buffer keeps alive.
     let buffer = unsafe { Buffer::from_custom_allocation(ptr, len, Arc::new(mmap)) };
     let decoder = FileDecoder::new(schema.clone(), version);
     let mut batches = Vec::with_capacity(blocks.len());
-    for (i, block) in blocks.iter().enumerate() {
-        let start = usize::try_from(block.offset()).ok();
-        let size = usize::try_from(block.metaDataLength())
-            .ok()
-            .zip(usize::try_from(block.bodyLength()).ok())
-            .map(|(m, b)| m + b);
-        let (start, size) = match (start, size) {
-            (Some(s), Some(n))
-                if s.checked_add(n).is_some_and(|end| end <= len - 10 - footer_len) =>
-            {
-                (s, n)
-            }
-            _ => return Err(problem(path, format!("record batch {i} lies outside the file"))),
-        };
-        let data = buffer.slice_with_length(start, size);
+    for (i, (block, (range, _))) in blocks.iter().zip(&ranges).enumerate() {
+        let data = buffer.slice_with_length(range.start, range.len());
         let batch = decoder
             .read_record_batch(block, &data)
             .map_err(|e| problem(path, format!("record batch {i}: {e}")))?
             .ok_or_else(|| problem(path, format!("record batch {i} is not a record batch")))?;
         batches.push(batch);
     }
-    Ok(MappedFile { schema, batches, bytes: len })
+    Ok(MappedFile { schema, batches, bytes: len, checksummed: checksums.is_some() })
+}
+
+/// Check every byte against the footer's checksums (the footer's own is already checked):
+/// the header before the first block, each block, which must follow one another, and the
+/// end-of-stream marker between the last block and the footer.
+fn verify_checksums(
+    file: &[u8],
+    ranges: &[(std::ops::Range<usize>, usize)],
+    footer_start: usize,
+    sums: &verify::Checksums,
+) -> Result<(), String> {
+    let eos = footer_start - 8;
+    let header_end = ranges.first().map_or(eos, |(r, _)| r.start);
+    if header_end < 8 || crc32fast::hash(&file[..header_end]) != sums.header {
+        return Err("the header (schema) is damaged (checksum mismatch)".into());
+    }
+    if sums.batches.len() != ranges.len() {
+        return Err(format!(
+            "the footer lists {} record batches but {} checksums",
+            ranges.len(),
+            sums.batches.len()
+        ));
+    }
+    let mut expected = header_end;
+    for (i, ((range, _), &crc)) in ranges.iter().zip(&sums.batches).enumerate() {
+        if range.start != expected {
+            return Err(format!("record batch {i} does not start where the previous part ends"));
+        }
+        if crc32fast::hash(&file[range.clone()]) != crc {
+            return Err(format!("record batch {i} is damaged (checksum mismatch)"));
+        }
+        expected = range.end;
+    }
+    if expected != eos || file[eos..footer_start] != END_OF_STREAM {
+        return Err("the end-of-stream marker before the footer is damaged".into());
+    }
+    Ok(())
 }

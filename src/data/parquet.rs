@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression as PqCompression;
 use parquet::file::properties::WriterProperties;
 
-use crate::data::ipc::{tmp_path, Compression, IpcFileWriter};
+use crate::data::ipc::{regular_file, tmp_path, Compression, IpcFileWriter};
 use crate::data::reader::Dataset;
 use crate::error::{Error, Result};
 
@@ -45,9 +45,7 @@ pub fn export(ds: &Dataset, out: &Path) -> Result<()> {
 /// Convert the Parquet file `input` into an Arrow IPC dataset at `out`, checking that it is
 /// a valid trajectory dataset (the output is removed if not).
 pub fn import(input: &Path, out: &Path) -> Result<Dataset> {
-    if input.is_dir() {
-        return Err(problem(input, "is a directory, not a Parquet file"));
-    }
+    regular_file(input, "Parquet file")?;
     let file = File::open(input).map_err(|e| Error::io(input, e))?;
     let pq = |e: parquet::errors::ParquetError| problem(input, e.to_string());
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;

@@ -20,6 +20,9 @@ use crate::data::ipc::read_mapped;
 use crate::data::schema::{ActionColumn, DatasetMeta, Layout, ObsColumn, ObsView};
 use crate::error::{Error, Result};
 
+mod values;
+pub use values::BadValue;
+
 /// One transition `(s, a, r, s', terminated, truncated)` borrowed from the file.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transition<'a> {
@@ -94,16 +97,23 @@ pub struct Dataset {
     episodes: Vec<EpisodeIndex>,
     transitions: Vec<usize>,
     bytes: usize,
+    checksummed: bool,
 }
 
 impl Dataset {
     /// Open and index a dataset file. Fails with [`Error::Dataset`] naming the file and the
-    /// problem when it is not a complete Arrow IPC file, lacks a column, has a wrong type, or
-    /// its episodes are malformed.
+    /// problem when it is not a regular file, not a complete Arrow IPC file, damaged (a
+    /// checksum that does not match, a buffer outside its record batch: see
+    /// [`crate::data::ipc`]), lacks a column, has a wrong type, or its episodes are malformed.
+    ///
+    /// Non-finite values do not stop it (`graft data info` still shows such a file); training
+    /// refuses them through [`Dataset::check_finite`].
     pub fn open(path: impl AsRef<Path>) -> Result<Dataset> {
         let path = path.as_ref();
         let mapped = read_mapped(path)?;
-        Dataset::from_batches(path, mapped.schema, mapped.batches, mapped.bytes)
+        let mut ds = Dataset::from_batches(path, mapped.schema, mapped.batches, mapped.bytes)?;
+        ds.checksummed = mapped.checksummed;
+        Ok(ds)
     }
 
     /// Index record batches already in memory (e.g. read from Parquet); `path` names them in
@@ -144,6 +154,7 @@ impl Dataset {
             episodes: Vec::new(),
             transitions: Vec::new(),
             bytes,
+            checksummed: false,
         };
         ds.index().map_err(bad)?;
         Ok(ds)
@@ -281,6 +292,12 @@ impl Dataset {
     /// File size in bytes.
     pub fn file_bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// Whether the file carried checksums, all of which matched (files from other tools and
+    /// older Graft versions have none, and pass on structural checks alone).
+    pub fn checksummed(&self) -> bool {
+        self.checksummed
     }
 
     /// Number of rows (transitions plus one final-observation row per episode).

@@ -239,7 +239,10 @@ impl Layout {
                         )
                     })?,
                 };
-                if shape.iter().product::<usize>() != n {
+                // Checked: the shape comes from the file, and may be anything.
+                if shape.iter().try_fold(1usize, |a, &b| a.checked_mul(b)) != Some(n)
+                    || shape.iter().any(|&d| d > i32::MAX as usize)
+                {
                     return Err(format!(
                         "column 'observations': shape metadata {shape:?} does not multiply out to \
                          the list size {n}"

@@ -4,7 +4,9 @@
 //! columns, wrong types, broken episode structure); `validate` adds the checks that need a
 //! full pass: counts in the metadata agree with the data, `terminations` / `truncations`
 //! are set only on an episode's last step (and one of them is set there), the observation
-//! shape agrees with the stored observation space, and values are finite.
+//! shape agrees with the stored observation space, values training reads are finite
+//! (observations, state, actions, rewards) and discrete actions lie in their space.
+//! Damage to the file itself (checksums, structure) is found by opening it.
 
 use std::path::Path;
 
@@ -59,7 +61,8 @@ pub fn validate_dataset(ds: &Dataset) -> Report {
         }
     }
     if let Some(shape) = space_shape(&ds.meta().observation_space) {
-        let n: usize = shape.iter().product();
+        // Checked: the shape comes from the file.
+        let n = shape.iter().try_fold(1usize, |a, &b| a.checked_mul(b)).unwrap_or(usize::MAX);
         let (obs_len, state) = (ds.layout().obs.len(), ds.layout().state.unwrap_or(0));
         if n != obs_len && n != obs_len + state {
             problems.push(format!(
@@ -100,18 +103,27 @@ pub fn validate_dataset(ds: &Dataset) -> Report {
                     ),
                 );
             }
-            if !tr.reward.is_finite() || tr.obs.f32.iter().any(|x| !x.is_finite()) {
-                note(
-                    &mut problems,
-                    &mut values,
-                    format!("episode {} step {t}: non-finite reward or observation", ep.id()),
-                );
-            }
         }
     }
-    for (what, count) in [("flag", flags), ("value", values)] {
-        if count > 20 {
-            problems.push(format!("… {} more {what} problems", count - 20));
+    // Non-finite floats anywhere training reads, and discrete actions outside their space.
+    let (mut bad, total) = ds.non_finite(20);
+    let mut shown: Vec<String> = bad.iter().map(|b| format!("{b}: not a finite number")).collect();
+    values += total;
+    if let Some((start, n)) = discrete_space(&ds.meta().action_space) {
+        let range = start..start.saturating_add(n);
+        let total;
+        (bad, total) = ds.actions_outside(range, 20 - shown.len());
+        values += total;
+        shown.extend(
+            bad.iter()
+                .map(|b| format!("{b}: outside the action space Discrete({n}, start={start})")),
+        );
+    }
+    let values_shown = shown.len();
+    problems.extend(shown);
+    for (what, count, listed) in [("flag", flags, flags.min(20)), ("value", values, values_shown)] {
+        if count > listed {
+            problems.push(format!("… {} more {what} problems", count - listed));
         }
     }
     Report {
@@ -122,6 +134,14 @@ pub fn validate_dataset(ds: &Dataset) -> Report {
     }
 }
 
+/// `(start, n)` of a Minari-serialised `Discrete` space.
+fn discrete_space(space: &Json) -> Option<(i64, i64)> {
+    if space.get("type")?.as_str()? != "Discrete" {
+        return None;
+    }
+    Some((space.get("start").and_then(|s| s.as_i64()).unwrap_or(0), space.get("n")?.as_i64()?))
+}
+
 /// The shape of a Minari-serialised space, summing a `Dict`'s leaves into one flat length.
 fn space_shape(space: &Json) -> Option<Vec<usize>> {
     match space.get("type")?.as_str()? {
@@ -130,10 +150,10 @@ fn space_shape(space: &Json) -> Option<Vec<usize>> {
         }
         "Dict" => {
             let subs = space.get("subspaces")?.as_object()?;
-            let total = subs
-                .values()
-                .map(|s| space_shape(s).map(|v| v.iter().product::<usize>()))
-                .sum::<Option<usize>>()?;
+            let total = subs.values().try_fold(0usize, |sum, s| {
+                let n = space_shape(s)?.iter().try_fold(1usize, |a, &b| a.checked_mul(b))?;
+                sum.checked_add(n)
+            })?;
             Some(vec![total])
         }
         _ => None,

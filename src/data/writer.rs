@@ -5,6 +5,8 @@
 //! so memory stays at one batch whatever the dataset's size. The file appears under its name
 //! only when [`DatasetWriter::finish`] succeeds; dropping the writer (an error, Ctrl-C
 //! unwinding, a crash) leaves at most a `NAME.tmp` without a footer, which readers refuse.
+//! The footer also records CRC32 checksums of every part of the file, which
+//! [`crate::data::Dataset::open`] verifies (see [`crate::data::ipc`]).
 //!
 //! ```no_run
 //! # use graft::data::{DatasetWriter, NewDataset, ObsView, WriterOptions};

@@ -233,11 +233,11 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
         None => f64::NAN,
     };
     if let Some(dir) = &cfg.log_dir {
-        let resumed = cfg.resume.is_some();
-        let logger = match &dp {
-            Some(dp) => dp.metrics_logger(dir, resumed)?,
-            None if resumed => Some(MetricsLogger::append(dir)?),
-            None => Some(MetricsLogger::create(dir)?),
+        let resumed_at = cfg.resume.is_some().then_some(start_step);
+        let logger = match (&dp, resumed_at) {
+            (Some(dp), _) => dp.metrics_logger(dir, resumed_at)?,
+            (None, Some(step)) => Some(MetricsLogger::resume(dir, step)?),
+            (None, None) => Some(MetricsLogger::create(dir)?),
         };
         if let Some(mut log) = logger {
             log.log(start_step, "loss", first_loss)?;

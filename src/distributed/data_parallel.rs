@@ -153,13 +153,18 @@ impl DataParallel {
         self.pg
     }
 
-    /// A metrics logger in `dir` on rank 0 (`resumed`: appending to a resumed run's logs);
-    /// `None` on the other ranks, which log nothing.
-    pub fn metrics_logger(&self, dir: &Path, resumed: bool) -> Result<Option<MetricsLogger>> {
-        match (self.is_master(), resumed) {
+    /// A metrics logger in `dir` on rank 0 (`resumed_at`: the step of the checkpoint a run
+    /// resumed from, see [`MetricsLogger::resume`]); `None` on the other ranks, which log
+    /// nothing.
+    pub fn metrics_logger(
+        &self,
+        dir: &Path,
+        resumed_at: Option<u64>,
+    ) -> Result<Option<MetricsLogger>> {
+        match (self.is_master(), resumed_at) {
             (false, _) => Ok(None),
-            (true, false) => MetricsLogger::create(dir).map(Some),
-            (true, true) => MetricsLogger::append(dir).map(Some),
+            (true, None) => MetricsLogger::create(dir).map(Some),
+            (true, Some(step)) => MetricsLogger::resume(dir, step).map(Some),
         }
     }
 

@@ -398,6 +398,11 @@ impl<'a> Finetuner<'a> {
         if train.is_empty() {
             return Err(Error::Invalid("finetune: the training set is empty".into()));
         }
+        for (set, name) in std::iter::once((train, "the training set"))
+            .chain(val.map(|v| (v, "the validation set")))
+        {
+            crate::models::check_input(self.model, &set.x.size()[1..], name)?;
+        }
         if !self.is_writer() {
             logger = None;
         }

@@ -13,6 +13,7 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use super::input::InputShape;
 use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
@@ -57,6 +58,11 @@ pub trait Encoder: nn::ModuleT {
     fn output_dim(&self) -> i64;
     /// Layer groups, input to output; together they cover every VarStore key of the model.
     fn layer_groups(&self) -> Vec<LayerGroup>;
+    /// The shape of one example the input layer takes, where the model knows it (every zoo
+    /// model does); checked by [`super::input::check_input`] where data meets the model.
+    fn input_shape(&self) -> Option<InputShape> {
+        None
+    }
 }
 
 impl nn::ModuleT for Box<dyn Encoder> {
@@ -71,6 +77,9 @@ impl Encoder for Box<dyn Encoder> {
     }
     fn layer_groups(&self) -> Vec<LayerGroup> {
         (**self).layer_groups()
+    }
+    fn input_shape(&self) -> Option<InputShape> {
+        (**self).input_shape()
     }
 }
 
@@ -91,6 +100,7 @@ pub struct WithHead<E: Encoder> {
 /// (e.g. `&root / "head"`).
 pub fn attach_head<E: Encoder>(p: &nn::Path, encoder: E, out_dim: i64) -> Result<WithHead<E>> {
     positive("head output width", out_dim)?;
+    super::size::check_head(encoder.output_dim(), out_dim)?;
     let head = nn::linear(p, encoder.output_dim(), out_dim, Default::default());
     Ok(WithHead { head_prefix: path_prefix(p), out_dim, encoder, head })
 }
@@ -110,6 +120,9 @@ impl<E: Encoder> Encoder for WithHead<E> {
             self.encoder.layer_groups().into_iter().filter(|g| g.name != "head").collect();
         groups.push(LayerGroup::new("head", vec![self.head_prefix.clone()]));
         groups
+    }
+    fn input_shape(&self) -> Option<InputShape> {
+        self.encoder.input_shape()
     }
 }
 

@@ -8,6 +8,17 @@
 //! - **Strict loads** ([`load`]) need every model key present with the same shape and no
 //!   unexpected key; errors name the key and both shapes. Nothing is copied unless the whole
 //!   check passes.
+//! - **Checksums**: [`save_tensors`] records CRC32s in `__metadata__` (the tensor keys stay
+//!   torchvision's, so PyTorch's strict loading is unaffected): `graft.crc32.tensors` (a JSON
+//!   object, tensor name → CRC32 of its name, dtype, shape and bytes), `graft.crc32.metadata`
+//!   (the other metadata entries) and `graft.crc32.header` (the length prefix and the whole
+//!   JSON header, this value read as `00000000`), with the marker `graft.checksums = crc32`.
+//!   [`Checkpoint::read`] verifies them and names what is damaged: the metadata, the header,
+//!   or a tensor. All four are required once the header mentions any, so damage to a key's
+//!   name cannot pass the file off as one without checksums; files without them (PyTorch's,
+//!   older Graft's) load as before.
+//! - **Bounded reads**: only regular files are read, and the header's length is checked
+//!   against the file's before the rest is read (`/dev/zero` is refused, not read forever).
 //! - **Partial loads** ([`load_with`] with `strict: false`) copy what matches and report
 //!   missing and unexpected keys; a prefix map (`("", "encoder")`) loads a stand-alone
 //!   encoder into a bigger model, or (`("encoder", "")`) the reverse.
@@ -32,12 +43,27 @@ use super::base::join_key;
 use super::zoo::ModelConfig;
 use crate::error::{Error, Result};
 
+mod integrity;
+
 /// Metadata key of the model config (JSON).
 pub const META_CONFIG: &str = "graft.config";
 /// Metadata key of the Graft version that wrote the file.
 pub const META_VERSION: &str = "graft.version";
 /// Metadata key of the training step.
 pub const META_STEP: &str = "graft.step";
+/// Metadata key of the tensors' CRC32s (JSON object, name → 8 hex digits).
+pub const META_CRC_TENSORS: &str = "graft.crc32.tensors";
+/// Metadata key of the CRC32 of the other metadata entries.
+pub const META_CRC_METADATA: &str = "graft.crc32.metadata";
+/// Metadata key of the CRC32 of the length prefix and JSON header (with this value read as
+/// `00000000`).
+pub const META_CRC_HEADER: &str = "graft.crc32.header";
+/// Metadata key marking a file with checksums (value `crc32`).
+pub const META_CHECKSUMS: &str = "graft.checksums";
+const CRC_PREFIX: &str = "graft.crc32";
+const CRC_PLACEHOLDER: &str = "00000000";
+/// safetensors' own limit on the JSON header's length.
+const MAX_HEADER: u64 = 100_000_000;
 const NUM_BATCHES_TRACKED: &str = "num_batches_tracked";
 const RUNNING_MEAN: &str = "running_mean";
 
@@ -70,16 +96,17 @@ impl CheckpointMeta {
     pub fn model_config(&self) -> Result<Option<ModelConfig>> {
         self.config
             .as_ref()
-            .map(|v| {
-                serde_json::from_value(v.clone())
-                    .map_err(|e| Error::Invalid(format!("checkpoint model config: {e}")))
-            })
+            .map(|v| crate::config_error::from_json_value("checkpoint model config", v.clone()))
             .transpose()
     }
 
     fn to_map(&self) -> HashMap<String, String> {
-        let mut map: HashMap<String, String> =
-            self.extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut map: HashMap<String, String> = self
+            .extra
+            .iter()
+            .filter(|(k, _)| !integrity::is_checksum_key(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         map.insert("format".into(), "pt".into());
         if let Some(c) = &self.config {
             map.insert(META_CONFIG.into(), c.to_string());
@@ -111,7 +138,9 @@ impl CheckpointMeta {
                         )
                     })?)
                 }
+                // Checksums were verified by the reader and are rewritten by every save.
                 "format" => {}
+                k if integrity::is_checksum_key(k) => {}
                 _ => {
                     meta.extra.insert(k.clone(), v.clone());
                 }
@@ -161,7 +190,8 @@ fn entry(path: &Path, name: &str, t: &Tensor) -> Result<Entry> {
     Ok(Entry { tensor, shape, dtype })
 }
 
-/// Write named tensors and metadata to `path` atomically (temporary file, sync, rename).
+/// Write named tensors and metadata to `path` atomically (temporary file, sync, rename),
+/// with the checksums of the module docs.
 pub fn save_tensors(
     path: impl AsRef<Path>,
     tensors: &[(String, Tensor)],
@@ -177,21 +207,25 @@ pub fn save_tensors(
         .ok_or_else(|| checkpoint_error(path, "not a file path"))?
         .to_string_lossy()
         .into_owned();
+    let mut map = meta.to_map();
+    integrity::add_checksums(&mut map, &entries);
     let tmp = path.with_file_name(format!(".{file_name}.tmp.{}", std::process::id()));
     let views: Vec<(&str, &Entry)> = entries.iter().map(|(n, e)| (n.as_str(), e)).collect();
-    let result = safetensors::tensor::serialize_to_file(views, &Some(meta.to_map()), &tmp)
+    let result = safetensors::tensor::serialize_to_file(views, &Some(map), &tmp)
         .map_err(|e| checkpoint_error(path, format!("could not write: {e}")))
         .and_then(|()| {
+            let io = |e| Error::io(&tmp, e);
+            let mut f = fs::OpenOptions::new().read(true).write(true).open(&tmp).map_err(io)?;
+            integrity::stamp_header(path, &tmp, &mut f)?;
             let data: usize = entries.iter().map(|(_, e)| e.data_len()).sum();
-            let f = fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let len = f.metadata().map_err(|e| Error::io(&tmp, e))?.len() as usize;
+            let len = f.metadata().map_err(io)?.len() as usize;
             if len < data + 8 {
                 return Err(checkpoint_error(
                     path,
                     "short write (tensor data could not be copied)",
                 ));
             }
-            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            f.sync_all().map_err(io)?;
             fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
         });
     if result.is_err() {
@@ -223,31 +257,43 @@ pub struct Checkpoint {
     pub meta: CheckpointMeta,
     /// Its tensors by key (CPU).
     pub tensors: BTreeMap<String, Tensor>,
+    /// Whether the file carried checksums (all of which matched: see the module docs).
+    pub checksummed: bool,
 }
 
 impl Checkpoint {
-    /// Read and validate a safetensors file. A missing, truncated or malformed file is an
-    /// error naming the path and the problem.
+    /// Read and validate a safetensors file. A missing, truncated, malformed or damaged file
+    /// (a checksum that does not match: see the module docs), or one that is not a regular
+    /// file, is an error naming the path and the problem.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = integrity::read_bounded(path)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| {
             checkpoint_error(path, format!("not a valid safetensors checkpoint ({e:?})"))
         })?;
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
+        let (header_len, header) = SafeTensors::read_metadata(&bytes).map_err(|e| {
             checkpoint_error(path, format!("not a valid safetensors checkpoint ({e:?})"))
         })?;
+        let checksummed =
+            integrity::verify_checksums(path, &bytes, header_len, &st, header.metadata().as_ref())?;
         let meta = CheckpointMeta::from_map(path, header.metadata().as_ref())?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             let kind = Kind::try_from(view.dtype())
                 .map_err(|e| checkpoint_error(path, format!("tensor '{name}': {e}")))?;
-            let size: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+            let size = view
+                .shape()
+                .iter()
+                .map(|&d| i64::try_from(d).ok())
+                .collect::<Option<Vec<i64>>>()
+                .ok_or_else(|| {
+                    checkpoint_error(path, format!("tensor '{name}': shape too large"))
+                })?;
             let t = Tensor::f_from_data_size(view.data(), &size, kind)
                 .map_err(|e| checkpoint_error(path, format!("tensor '{name}': {e}")))?;
             tensors.insert(name, t);
         }
-        Ok(Checkpoint { path: path.to_path_buf(), meta, tensors })
+        Ok(Checkpoint { path: path.to_path_buf(), meta, tensors, checksummed })
     }
 
     /// Key → shape of every tensor.

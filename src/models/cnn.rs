@@ -21,6 +21,7 @@ use tch::Tensor;
 use super::base::{
     conv_out, finite_shift, group, path_prefix, positive, scale_input, Encoder, LayerGroup,
 };
+use super::input::InputShape;
 use crate::error::{Error, Result};
 
 /// Nature-DQN CNN hyperparameters.
@@ -144,6 +145,11 @@ impl nn::ModuleT for NatureCnn {
 }
 
 impl Encoder for NatureCnn {
+    fn input_shape(&self) -> Option<InputShape> {
+        let c = &self.config;
+        Some(InputShape::Image { channels: c.in_channels, height: c.height, width: c.width })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_outputs.unwrap_or(self.config.hidden)
     }
@@ -254,6 +260,11 @@ impl nn::ModuleT for MinAtarCnn {
 }
 
 impl Encoder for MinAtarCnn {
+    fn input_shape(&self) -> Option<InputShape> {
+        let c = &self.config;
+        Some(InputShape::Image { channels: c.in_channels, height: c.height, width: c.width })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_outputs.unwrap_or(self.config.hidden)
     }

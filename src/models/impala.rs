@@ -14,6 +14,7 @@ use super::base::{
     conv_out, finite_shift, group, join_key, path_prefix, positive, scale_input, Encoder,
     LayerGroup,
 };
+use super::input::InputShape;
 use crate::error::Result;
 
 /// IMPALA CNN hyperparameters.
@@ -177,6 +178,11 @@ impl nn::ModuleT for ImpalaCnn {
 }
 
 impl Encoder for ImpalaCnn {
+    fn input_shape(&self) -> Option<InputShape> {
+        let c = &self.config;
+        Some(InputShape::Image { channels: c.in_channels, height: c.height, width: c.width })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_outputs.unwrap_or(self.config.hidden)
     }

@@ -10,6 +10,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use super::base::{group, join_key, path_prefix, positive, Encoder, LayerGroup};
+use super::input::InputShape;
 use crate::error::{Error, Result};
 
 /// A hidden-layer non-linearity.
@@ -135,6 +136,10 @@ impl nn::ModuleT for Mlp {
 }
 
 impl Encoder for Mlp {
+    fn input_shape(&self) -> Option<InputShape> {
+        Some(InputShape::Vector(self.config.input_dim))
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_outputs.unwrap_or_else(|| self.config.feature_dim())
     }

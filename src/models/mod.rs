@@ -10,9 +10,11 @@ pub mod checkpoint;
 pub mod cnn;
 pub mod gpt;
 pub mod impala;
+pub mod input;
 pub mod mlp;
 pub mod norm;
 pub mod resnet;
+pub mod size;
 pub mod transformer;
 pub mod vgg;
 pub mod vit;
@@ -25,6 +27,7 @@ pub use gpt::{
     decision_transformer, gpt, DecisionTransformer, DecisionTransformerConfig, Gpt, GptConfig,
 };
 pub use impala::{impala_cnn, ImpalaCnn, ImpalaCnnConfig};
+pub use input::{check_input, InputShape};
 pub use mlp::{mlp, Activation, Mlp, MlpConfig};
 pub use norm::{BatchNorm2d, BnEvalScope};
 pub use resnet::{resnet, BlockKind, ResNet, ResNetConfig, Stem};

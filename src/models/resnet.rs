@@ -16,6 +16,7 @@ use tch::Tensor;
 use super::base::{
     batch_norm2d, group, kaiming_fan_out, path_prefix, positive, torch_linear, Encoder, LayerGroup,
 };
+use super::input::InputShape;
 use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
@@ -287,6 +288,11 @@ impl nn::ModuleT for ResNet {
 }
 
 impl Encoder for ResNet {
+    fn input_shape(&self) -> Option<InputShape> {
+        // Adaptive average pooling ends the network: any side that survives the strides.
+        Some(InputShape::AnyImage { channels: self.config.in_channels, min_side: 1 })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_classes.unwrap_or_else(|| self.config.feature_dim())
     }

@@ -15,6 +15,7 @@ use tch::Tensor;
 use super::base::{
     batch_norm2d, join_key, kaiming_fan_out, path_prefix, positive, Encoder, LayerGroup,
 };
+use super::input::InputShape;
 use super::norm::BatchNorm2d;
 use crate::error::{Error, Result};
 
@@ -221,6 +222,12 @@ impl nn::ModuleT for Vgg {
 }
 
 impl Encoder for Vgg {
+    fn input_shape(&self) -> Option<InputShape> {
+        // Each 2x2 max-pool halves the sides; adaptive pooling takes whatever is left.
+        let pools = self.config.layers.iter().filter(|&&l| l == 0).count().min(30) as u32;
+        Some(InputShape::AnyImage { channels: self.config.in_channels, min_side: 1 << pools })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_classes.unwrap_or(self.config.hidden)
     }

@@ -15,6 +15,7 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use super::base::{group, join_key, path_prefix, positive, Encoder, LayerGroup};
+use super::input::InputShape;
 use super::mlp::Activation;
 use super::transformer::{layer_norm, BlockConfig, TransformerBlock};
 use crate::error::{Error, Result};
@@ -305,6 +306,15 @@ impl nn::ModuleT for Vit {
 }
 
 impl Encoder for Vit {
+    fn input_shape(&self) -> Option<InputShape> {
+        let c = &self.config;
+        Some(InputShape::Image {
+            channels: c.in_channels,
+            height: c.image_size,
+            width: c.image_size,
+        })
+    }
+
     fn output_dim(&self) -> i64 {
         self.config.num_classes.unwrap_or(self.config.width)
     }

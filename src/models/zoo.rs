@@ -83,7 +83,7 @@ impl ModelConfig {
 
     /// Parse a JSON object such as `{"kind": "vit", "depth": 6}`; unknown fields are refused.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Invalid(format!("model config: {e}")))
+        crate::config_error::from_json_str("model config", json)
     }
 
     /// The configuration as a JSON string (what checkpoints store).
@@ -122,6 +122,7 @@ impl ModelConfig {
 
     /// Build the model under `p`.
     pub fn build(&self, p: &nn::Path) -> Result<Box<dyn Encoder>> {
+        super::size::check_buildable(self)?;
         Ok(match self {
             ModelConfig::Mlp(c) => Box::new(mlp(p, c)?),
             ModelConfig::NatureCnn(c) => Box::new(nature_cnn(p, c)?),

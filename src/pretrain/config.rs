@@ -217,6 +217,9 @@ pub struct PretrainConfig {
     pub device: String,
     /// Continue from `checkpoints/last.safetensors` in the output directory.
     pub resume: bool,
+    /// Replace a run already in the output directory (its run files are removed once the
+    /// inputs have been validated). Without it or `resume`, such a directory is refused.
+    pub overwrite: bool,
 }
 
 impl Default for PretrainConfig {
@@ -229,6 +232,7 @@ impl Default for PretrainConfig {
             trainer: TrainerConfig::default(),
             device: "auto".into(),
             resume: false,
+            overwrite: false,
         }
     }
 }
@@ -236,8 +240,7 @@ impl Default for PretrainConfig {
 impl PretrainConfig {
     /// Parse a JSON configuration; unknown fields are refused with their name.
     pub fn from_json(json: &str) -> crate::Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| crate::Error::Invalid(format!("pretrain config: {e}")))
+        crate::config_error::from_json_str("pretrain config", json)
     }
 
     /// The configuration as pretty JSON.

@@ -20,7 +20,7 @@ use tch::{Device, Kind, Tensor};
 use graft_envs::EnvRng;
 
 use crate::error::{Error, Result};
-use crate::models::Encoder;
+use crate::models::{check_input, Encoder};
 
 use super::sources::{ActionKind, Images, Trajectories};
 
@@ -236,6 +236,7 @@ pub fn probe_images(
         .labels
         .as_ref()
         .ok_or_else(|| Error::Invalid("the image probe needs labelled images".into()))?;
+    check_input(encoder, &images.shape(), "the image set")?;
     let items = subsample(images.len(), cfg.max_items);
     let order: Vec<usize> = shuffled(items.len(), cfg.seed).into_iter().map(|i| items[i]).collect();
     let n_train = ((order.len() as f64) * cfg.train_fraction).round() as usize;
@@ -268,6 +269,8 @@ pub fn probe_control(
     data: &Trajectories,
     cfg: &ProbeConfig,
 ) -> Result<ControlProbe> {
+    let path = data.dataset().path().display().to_string();
+    check_input(encoder, &data.input_shape(), &path)?;
     let eps = data.dataset().episodes();
     let order = shuffled(eps.len(), cfg.seed);
     let n_train_eps = ((eps.len() as f64) * cfg.train_fraction).round() as usize;

@@ -22,6 +22,7 @@ use crate::distributed::{world, Backend, DataParallel};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{self, CheckpointMeta};
 use crate::models::{key_has_prefix, ModelConfig};
+use crate::report::run_dir::{self, RunDirMode};
 use crate::train::{Optimizer, TrainHooks};
 
 use super::base::{pixel_factor, PretextTask, ENCODER};
@@ -238,7 +239,9 @@ pub fn prepare(config: &PretrainConfig) -> Result<Prepared> {
 
 /// Run `config` with its outputs in `out_dir` (created if missing): `config.json`,
 /// `metrics.csv`, TensorBoard events, `checkpoints/last.safetensors` and
-/// `encoder.safetensors`. `config.resume` continues from the checkpoint there.
+/// `encoder.safetensors`. A directory that already holds a run is refused unless
+/// `config.resume` (continue from the checkpoint there) or `config.overwrite` (replace it);
+/// see [`crate::report::run_dir`].
 pub fn run(
     config: &PretrainConfig,
     out_dir: &Path,
@@ -255,8 +258,10 @@ pub fn run(
         }
     }
     let config = &config;
+    // Refused before the data is opened; nothing is written until the inputs are validated.
+    let mode = RunDirMode::from_flags(config.resume, config.overwrite)?;
     if writer {
-        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+        run_dir::check(out_dir, mode)?;
     }
     let Prepared { mut task, mut vs, mut optimizer, model } = prepare(config)?;
     // The rendezvous comes before rank 0 writes anything, so every rank has passed its own
@@ -271,6 +276,7 @@ pub fn run(
     };
     let result = (|| -> Result<(trainer::LoopOutcome, PathBuf)> {
         if writer {
+            run_dir::start(out_dir, mode)?;
             let mut saved = config.clone();
             saved.model = model.clone();
             let cfg_path = out_dir.join("config.json");

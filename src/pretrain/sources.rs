@@ -50,6 +50,9 @@ impl Default for FrameOptions {
     }
 }
 
+/// The most discrete actions a trajectory dataset may have for pretext tasks (Atari has 18).
+pub const MAX_DISCRETE_ACTIONS: i64 = 1 << 16;
+
 /// A trajectory dataset ready for pretext tasks (see the module docs).
 pub struct Trajectories {
     ds: Dataset,
@@ -81,8 +84,14 @@ fn pixel_max(space: &serde_json::Value) -> f64 {
 impl Trajectories {
     /// Wrap `ds`; pixel observations are scaled by `pixel_factor` (see
     /// [`super::base::pixel_factor`]).
+    ///
+    /// This is where data meets training, so the values are checked here: a non-finite
+    /// observation, action, reward or state ([`Dataset::check_finite`]) or a discrete action
+    /// outside the action space is refused with the file, column, row and episode, rather
+    /// than surfacing later as a diverged loss or an index error deep in libtorch.
     pub fn new(ds: Dataset, device: Device, pixel_factor: f64) -> Result<Self> {
         let bad = |problem: String| Error::Dataset { path: ds.path().to_path_buf(), problem };
+        ds.check_finite()?;
         let actions = match ds.layout().action {
             ActionColumn::Discrete => {
                 let space = &ds.meta().action_space;
@@ -91,6 +100,24 @@ impl Trajectories {
                     .and_then(|v| v.as_i64())
                     .ok_or_else(|| bad(format!("discrete action space without 'n': {space}")))?;
                 let start = space.get("start").and_then(|v| v.as_i64()).unwrap_or(0);
+                // A class head of n outputs is built from this, so an absurd n (damaged
+                // metadata) must not reach it.
+                if !(1..=MAX_DISCRETE_ACTIONS).contains(&n) {
+                    return Err(bad(format!(
+                        "discrete action space has n = {n}; pretext tasks take 1 to \
+                         {MAX_DISCRETE_ACTIONS} actions"
+                    )));
+                }
+                let (outside, total) = ds.actions_outside(start..start.saturating_add(n), 1);
+                if let Some(first) = outside.first() {
+                    return Err(bad(format!(
+                        "{first}, outside the action space Discrete({n}, start={start}){}",
+                        match total {
+                            1 => String::new(),
+                            t => format!(", and {} more such actions", t - 1),
+                        }
+                    )));
+                }
                 ActionKind::Discrete { n, start }
             }
             ActionColumn::Continuous(d) => ActionKind::Continuous { dim: d as i64 },

@@ -235,10 +235,11 @@ pub fn fit_data_parallel(
         }
     }
 
-    // A resumed run appends to its metrics and starts a new event file beside the old one.
-    let mut logger = match (writer, start > 0) {
+    // A resumed run cuts its metrics back to the checkpoint's step, then appends to them
+    // and starts a new event file beside the old one.
+    let mut logger = match (writer, found) {
         (false, _) => None,
-        (true, true) => Some(MetricsLogger::append(out_dir)?),
+        (true, true) => Some(MetricsLogger::resume(out_dir, start)?),
         (true, false) => Some(MetricsLogger::create(out_dir)?),
     };
     let bar = progress_bar(config.progress && writer, total, start);

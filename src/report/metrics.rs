@@ -29,9 +29,15 @@ impl MetricsLogger {
         Self::open(dir, false)
     }
 
-    /// Continue the logs of a resumed run in `dir`: rows are appended to `metrics.csv` and a
-    /// new event file is started (TensorBoard reads every event file of a directory).
-    pub fn append(dir: &Path) -> Result<Self> {
+    /// Continue the logs of a run resumed from its checkpoint at `step` in `dir`: first
+    /// `metrics.csv` is cut back to the rows up to `step` (rows written after the checkpoint
+    /// by the killed run would otherwise appear twice, and a half-written last row would
+    /// corrupt the file) and temporary files left by the killed writer are removed; then rows
+    /// are appended and a new event file is started (TensorBoard reads every event file of a
+    /// directory). Every loop resumes its log through here.
+    pub fn resume(dir: &Path, step: u64) -> Result<Self> {
+        crate::report::run_dir::remove_stale_temporaries(dir)?;
+        truncate_csv(dir, step)?;
         Self::open(dir, true)
     }
 
@@ -108,6 +114,29 @@ impl Drop for MetricsLogger {
     fn drop(&mut self) {
         let _ = self.flush();
     }
+}
+
+/// Keep only the header and the complete rows up to `step` of `dir/metrics.csv`, atomically
+/// (written beside it, then renamed). A missing file is left missing.
+fn truncate_csv(dir: &Path, step: u64) -> Result<()> {
+    let path = dir.join(METRICS_CSV);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let mut kept = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let complete = line.ends_with('\n') && line.split(',').count() == 4;
+        let in_range =
+            line.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step);
+        if complete && (i == 0 || in_range) {
+            kept.push_str(line);
+        }
+    }
+    let tmp = dir.join(format!(".{METRICS_CSV}.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, kept).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
 }
 
 /// One row of `metrics.csv`.

@@ -36,8 +36,7 @@ pub const PRESETS: &[(&str, &[&str])] = &[
 ];
 
 fn parse_json<T: serde::de::DeserializeOwned>(algo: &str, json: &str, origin: &str) -> Result<T> {
-    serde_json::from_str(json)
-        .map_err(|e| Error::Invalid(format!("{algo} config from {origin}: {e}")))
+    crate::config_error::from_json_str(&format!("{algo} config from {origin}"), json)
 }
 
 impl AgentConfig {

@@ -291,6 +291,7 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
+    opts.validate()?;
     let resume = opts.resume_checkpoint("dqn", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
@@ -336,7 +337,10 @@ pub fn train_with_hooks(
     let mut obs = Obs::zeros(env.observation_space());
     env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
     let mut next = obs.clone();
-    let mut summary = TrainSummary::default();
+    let mut summary = TrainSummary {
+        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
+        ..TrainSummary::default()
+    };
     let at = |step| (step, 0, cfg.total_timesteps);
     let mut asked = call_hooks(hooks, HookPoint::EpochStart, at(replayed), &mut opt, rec.latest())?;
 

@@ -140,8 +140,10 @@ impl TorsoConfig {
         activation: Activation,
     ) -> Result<ModelConfig> {
         let mut model = match &self.model {
-            Some(v) => serde_json::from_value::<ModelConfig>(v.clone())
-                .map_err(|e| Error::Invalid(format!("torso model config: {e}")))?,
+            Some(v) => crate::config_error::from_json_value::<ModelConfig>(
+                "torso model config",
+                v.clone(),
+            )?,
             None => match obs {
                 ObsSpec::Vector(_) => ModelConfig::Mlp(MlpConfig {
                     hidden: hidden.to_vec(),

@@ -298,6 +298,7 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
+    opts.validate()?;
     let resume = opts.resume_checkpoint("ppo", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
@@ -335,7 +336,10 @@ pub fn train_with_hooks(
     let num_iterations = cfg.num_iterations();
     let mut global_step = start_iter * cfg.batch_size() as u64;
     let mut rollout = Rollout::new(n);
-    let mut summary = TrainSummary::default();
+    let mut summary = TrainSummary {
+        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
+        ..TrainSummary::default()
+    };
     for iteration in start_iter..num_iterations {
         if cfg.anneal_lr {
             opt.set_lr_factor(1.0 - iteration as f64 / num_iterations as f64);

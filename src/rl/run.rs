@@ -4,7 +4,7 @@
 //! run returns.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tch::Device;
@@ -14,7 +14,8 @@ use graft_envs::vector::{VectorConfig, VectorEnv};
 use graft_envs::wrappers::{PixelObservation, RepeatAction};
 use graft_envs::{Env, EnvError, Kwargs};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::report::run_dir::{self, RunDirMode};
 use crate::report::MetricsLogger;
 use crate::rl::eval::EvalStats;
 use crate::train::{HookContext, Optimizer, TrainHooks};
@@ -36,6 +37,12 @@ pub struct RunOptions {
     pub checkpoint_every: u64,
     /// Continue from `out/checkpoint.safetensors` if it exists.
     pub resume: bool,
+    /// Replace a run already in `out` (its run files are removed once the inputs have been
+    /// validated). Without it or `resume`, a directory holding a run is refused.
+    pub overwrite: bool,
+    /// What the run was asked to do (algorithm, env, seed, config, …), written to
+    /// `out/config.json` when the run starts, after its inputs have been validated.
+    pub record: Option<serde_json::Value>,
     /// Stop (as if killed) once this many env steps are done, after writing a checkpoint.
     pub stop_after: Option<u64>,
     /// Print progress lines to stderr.
@@ -59,6 +66,8 @@ impl Default for RunOptions {
             eval_episodes: 10,
             checkpoint_every: 0,
             resume: false,
+            overwrite: false,
+            record: None,
             stop_after: None,
             verbose: false,
             pixels: None,
@@ -77,7 +86,7 @@ pub fn agent_env(
 ) -> Result<Box<dyn Env>> {
     let env: Box<dyn Env> = match action_repeat {
         0 => {
-            return Err(crate::error::Error::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "{}: action_repeat must be at least 1 (1 = every physics step), got 0",
                 env.id()
             )))
@@ -92,6 +101,29 @@ pub fn agent_env(
 }
 
 impl RunOptions {
+    /// Check the options before anything is built or written: at least one evaluation episode
+    /// (the final evaluation reports their mean) and an output directory that does not hold a
+    /// run unless resuming or overwriting it. (The action repeat is checked, with the env's
+    /// id, where the env is made.)
+    pub fn validate(&self) -> Result<()> {
+        if self.eval_episodes == 0 {
+            return Err(Error::Invalid(
+                "eval_episodes must be at least 1 (the final evaluation reports their mean \
+                 return), got 0"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = &self.out {
+            run_dir::check(dir, self.dir_mode()?)?;
+        }
+        Ok(())
+    }
+
+    /// How the run treats an output directory that holds a run.
+    pub fn dir_mode(&self) -> Result<RunDirMode> {
+        RunDirMode::from_flags(self.resume, self.overwrite)
+    }
+
     /// A training env: `make(id, kwargs)`, then the action repeat and pixel wrappers
     /// ([`agent_env`]).
     pub fn make_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
@@ -145,7 +177,7 @@ impl RunOptions {
     /// Refuse env arguments agents cannot work with.
     fn check_kwargs(&self, env_id: &str) -> Result<()> {
         if self.env_kwargs.get("channels_first") == Some(&graft_envs::Value::Bool(true)) {
-            return Err(crate::error::Error::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "{env_id}: RL agents read image observations as [H, W, C] and make them \
                  channels-first themselves; drop channels_first=true"
             )));
@@ -220,6 +252,8 @@ pub struct TrainSummary {
     pub final_eval: Option<EvalStats>,
     /// Wall-clock seconds of this invocation (not counting a resumed run's earlier part).
     pub wall_secs: f64,
+    /// Env steps of the checkpoint this invocation resumed from (`None`: a fresh run).
+    pub resumed_from: Option<u64>,
     /// The checkpoint written, if any.
     pub checkpoint: Option<PathBuf>,
     /// Whether the run stopped early (`stop_after`) instead of finishing.
@@ -228,22 +262,30 @@ pub struct TrainSummary {
     pub stopped_early: bool,
 }
 
-/// Keep only the header and the complete rows up to `step` of `dir/metrics.csv` (atomically).
-fn truncate_metrics(dir: &std::path::Path, step: u64) -> Result<()> {
-    let path = dir.join(crate::report::metrics::METRICS_CSV);
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
-    let mut kept = String::with_capacity(text.len());
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let complete = line.ends_with('\n') && line.split(',').count() == 4;
-        let in_range =
-            line.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s <= step);
-        if complete && (i == 0 || in_range) {
-            kept.push_str(line);
-        }
+impl TrainSummary {
+    /// Env steps done by this invocation (a resumed run's earlier steps not counted).
+    pub fn steps_this_run(&self) -> u64 {
+        self.env_steps.saturating_sub(self.resumed_from.unwrap_or(0))
     }
-    let tmp = dir.join(".metrics.csv.tmp");
-    std::fs::write(&tmp, kept).map_err(|e| crate::error::Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| crate::error::Error::io(&path, e))
+
+    /// Env steps per second of this invocation.
+    pub fn steps_per_sec(&self) -> f64 {
+        self.steps_this_run() as f64 / self.wall_secs.max(1e-9)
+    }
+
+    /// Whether this invocation resumed a run that had already used its budget, so there was
+    /// nothing to train (and no evaluation was run).
+    pub fn was_already_finished(&self) -> bool {
+        self.resumed_from.is_some() && self.steps_this_run() == 0 && self.final_eval.is_none()
+    }
+}
+
+/// Write `record` as pretty JSON to `path` atomically (beside it, then renamed).
+fn write_record(path: &Path, record: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(record).map_err(|e| Error::Invalid(e.to_string()))?;
+    let tmp = path.with_file_name(format!(".config.json.tmp.{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// Episode returns and lengths of N training envs, and the run's metric log.
@@ -268,11 +310,15 @@ impl Recorder {
     /// written after the checkpoint by the stopped run, or a half-written last row, would
     /// otherwise appear twice or corrupt the file) and continued.
     pub fn new(num_envs: usize, opts: &RunOptions, resume_step: Option<u64>) -> Result<Self> {
-        let logger = match (&opts.out, resume_step) {
-            (Some(dir), Some(step)) => {
-                truncate_metrics(dir, step)?;
-                Some(MetricsLogger::append(dir)?)
+        if let Some(dir) = &opts.out {
+            // The first write of the run: its inputs were validated by now.
+            run_dir::start(dir, opts.dir_mode()?)?;
+            if let Some(record) = &opts.record {
+                write_record(&dir.join("config.json"), record)?;
             }
+        }
+        let logger = match (&opts.out, resume_step) {
+            (Some(dir), Some(step)) => Some(MetricsLogger::resume(dir, step)?),
             (Some(dir), None) => {
                 let mut l = MetricsLogger::create(dir)?;
                 // Write the header now, so a run killed early leaves a well-formed file.

@@ -222,6 +222,7 @@ impl SoftQ {
 /// Train SAC on `env_id` (see the module docs).
 pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
     cfg.validate()?;
+    opts.validate()?;
     let resume = opts.resume_checkpoint("sac", env_id, seed)?;
     let started = std::time::Instant::now();
     let device = opts.device;
@@ -297,7 +298,10 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let mut obs = Obs::zeros(env.observation_space());
     env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
     let mut next = obs.clone();
-    let mut summary = TrainSummary::default();
+    let mut summary = TrainSummary {
+        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
+        ..TrainSummary::default()
+    };
     let (lo_t, hi_t) = (Tensor::from_slice(&low), Tensor::from_slice(&high));
 
     for global_step in 0..cfg.total_timesteps {

@@ -2,7 +2,8 @@
 //! budget, call depth, expression depth, string/array/map sizes, a module resolver that only
 //! reads the script's own folder and the schedule library), `print`/`debug` routed to the run
 //! log, and Graft's API registered as static modules (`model`, `data`, `finetune`, `report`,
-//! `env`) plus the run-level functions `param`, `seed` and `run_dir`.
+//! `env`) plus the run-level functions `param`, `seed` and `run_dir`, and Graft's `exit`,
+//! which replaces Rhai's so that `exit(n)` becomes the run's exit code ([`super::exit`]).
 //!
 //! Rhai itself has no filesystem or process access; scripts reach files only through the
 //! API (datasets and checkpoints to read, and the run directory to write).
@@ -10,10 +11,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::api;
+use super::exit::register_exit;
 use super::resolver::SandboxResolver;
 use super::session::Session;
+use crate::error::{Error, Result};
 
 /// Resource limits of a script. Exceeding one stops the script with a located error.
+///
+/// Rhai reads 0 as "no limit" for the operations, expression depths and sizes; Graft refuses
+/// 0 there ([`ScriptLimits::validate`]) so that a limit is never lifted by accident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScriptLimits {
@@ -52,7 +58,32 @@ impl Default for ScriptLimits {
     }
 }
 
+impl ScriptLimits {
+    /// Refuse a limit of 0 where Rhai would read it as "unlimited" (operations, expression
+    /// depths, string/array/map sizes). `max_call_levels` and `max_modules` may be 0 (no
+    /// function calls, no imports).
+    pub fn validate(&self) -> Result<()> {
+        let unlimited_at_zero = [
+            ("max_operations (--max-operations)", self.max_operations),
+            ("max_expr_depth", self.max_expr_depth as u64),
+            ("max_fn_expr_depth", self.max_fn_expr_depth as u64),
+            ("max_string_size", self.max_string_size as u64),
+            ("max_array_size", self.max_array_size as u64),
+            ("max_map_size", self.max_map_size as u64),
+        ];
+        match unlimited_at_zero.iter().find(|(_, v)| *v == 0) {
+            Some((name, _)) => Err(Error::Invalid(format!(
+                "script limit {name} must be at least 1, got 0 (Rhai would read 0 as no limit)"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Build the engine for `session`: limits, sandboxed imports, logging, and Graft's API.
+///
+/// `limits` should have passed [`ScriptLimits::validate`] ([`super::run_script`] checks them);
+/// a 0 here would lift that limit, as in Rhai.
 pub fn build_engine(limits: &ScriptLimits, session: &Session) -> rhai::Engine {
     let mut engine = rhai::Engine::new();
     engine
@@ -84,6 +115,7 @@ pub fn build_engine(limits: &ScriptLimits, session: &Session) -> rhai::Engine {
         log.log_line(&format!("[debug {at}] {text}"));
     });
 
+    register_exit(&mut engine, session);
     api::register_all(&mut engine, session);
     engine
 }

@@ -1,10 +1,15 @@
 //! Script errors cross into Rust once, here: a Rhai [`EvalAltResult`] becomes
 //! [`Error::Script`] with the innermost location (`file:line:col`), the message, and the script
 //! call stack unwound from Rhai's nesting (`ErrorInFunctionCall` for each function or closure
-//! that was executing, `ErrorInModule` for each import being loaded).
+//! that was executing, `ErrorInModule` for each import being loaded). A training hook is a
+//! frame of its own (`hook on_eval (closure) at step 40 @ s.rhai:12:1`, the position being the
+//! training call that ran it). A sandbox limit hit inside a hook arrives already converted
+//! (see [`super::hooks::RhaiHooks`]), carried through Rhai as a system error so that scripts
+//! cannot catch it, as Rhai's own limit errors.
 
 use rhai::{EvalAltResult, Position};
 
+use super::hooks::HOOK_FRAME;
 use crate::error::Error;
 
 /// Convert a Rhai error raised while running `main_file` into Graft's error.
@@ -31,6 +36,20 @@ pub fn script_error(err: &EvalAltResult, main_file: &str) -> Error {
             _ => break,
         }
     }
+    if let EvalAltResult::ErrorSystem(_, inner) = cur {
+        if let Some(Error::Script { file, line, col, message, stack: inner_stack }) =
+            inner.downcast_ref::<Error>()
+        {
+            stack.extend(inner_stack.iter().cloned());
+            return Error::Script {
+                file: file.clone(),
+                line: *line,
+                col: *col,
+                message: message.clone(),
+                stack,
+            };
+        }
+    }
     let pos = cur.position();
     let text = cur.to_string();
     let suffix = format!(" ({pos})");
@@ -45,7 +64,9 @@ pub fn script_error(err: &EvalAltResult, main_file: &str) -> Error {
 }
 
 fn frame_name(name: &str) -> String {
-    if name.starts_with("anon$") {
+    if name.starts_with(HOOK_FRAME) {
+        name.to_string()
+    } else if name.starts_with("anon$") {
         "closure".to_string()
     } else {
         format!("fn {name}")
@@ -89,5 +110,36 @@ mod tests {
             }
             other => panic!("not a script error: {other}"),
         }
+    }
+
+    #[test]
+    fn hook_frames_and_limits_in_hooks_keep_their_text() {
+        let leaf = EvalAltResult::ErrorRuntime("no".into(), Position::new(4, 27));
+        let hook = EvalAltResult::ErrorInFunctionCall(
+            "hook on_step (closure) at step 1".into(),
+            String::new(),
+            Box::new(leaf),
+            Position::new(3, 11),
+        );
+        match script_error(&hook, "s.rhai") {
+            Error::Script { stack, .. } => {
+                assert_eq!(stack, vec!["hook on_step (closure) at step 1 @ s.rhai:3:11"]);
+            }
+            other => panic!("not a script error: {other}"),
+        }
+        let inner = Error::Script {
+            file: "s.rhai".into(),
+            line: 3,
+            col: 11,
+            message: "Too many operations inside hook on_step".into(),
+            stack: vec!["hook on_step (closure) at step 1 @ s.rhai:3:11".into()],
+        };
+        let carried = EvalAltResult::ErrorSystem(String::new(), Box::new(inner));
+        let shown = script_error(&carried, "s.rhai").to_string();
+        assert_eq!(
+            shown,
+            "s.rhai:3:11: Too many operations inside hook on_step; call stack (innermost last): \
+             hook on_step (closure) at step 1 @ s.rhai:3:11"
+        );
     }
 }

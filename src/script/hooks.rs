@@ -21,7 +21,9 @@ use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, AST};
 
-use super::error::script_error;
+use super::error::{script_error, to_rhai};
+use super::exit::exit_error;
+use super::session::Session;
 use crate::error::{Error, Result};
 use crate::train::{GroupState, HookContext, TrainHooks};
 
@@ -259,13 +261,31 @@ pub enum Caller<'a> {
 }
 
 /// [`TrainHooks`] backed by Rhai functions.
+///
+/// A hook's failure stops training: its Rhai error is kept (with its call stack) for the API
+/// call to re-raise through [`RhaiHooks::finish`]. A hook that hits a sandbox limit (too many
+/// operations, call depth, data size) is reported as inside that hook, at that step. `exit`
+/// in a hook ends the run (see [`super::exit`]): `exit(0)` stops training as `ctx.stop()`
+/// does, `exit(n > 0)` aborts it.
 pub struct RhaiHooks<'a> {
     fns: HookFns,
     caller: Caller<'a>,
     reset_on_unfreeze: bool,
     main_file: String,
     script_error: Option<Box<EvalAltResult>>,
+    exit: Option<HookExit>,
 }
+
+/// An `exit(code)` called inside a hook.
+struct HookExit {
+    code: u8,
+    hook: &'static str,
+    step: u64,
+}
+
+/// Frames of hooks in a script call stack are named `hook <name> (<function>) at step <n>`;
+/// Rhai function names have no spaces, so [`super::error`] tells them apart.
+pub(crate) const HOOK_FRAME: &str = "hook ";
 
 impl<'a> RhaiHooks<'a> {
     /// Hooks `fns` called through `caller`; `ctx.unfreeze(name)` resets optimizer state when
@@ -277,6 +297,7 @@ impl<'a> RhaiHooks<'a> {
             reset_on_unfreeze,
             main_file: main_file.into(),
             script_error: None,
+            exit: None,
         }
     }
 
@@ -286,12 +307,55 @@ impl<'a> RhaiHooks<'a> {
         self.script_error.take()
     }
 
+    /// What the training call returns to the script once the loop is over: the hook's own
+    /// error (call stack intact) if a hook failed, the script's exit if a hook called `exit`
+    /// (noted in `session` with the hook and step), otherwise `result` with a Graft error as
+    /// a runtime error.
+    pub fn finish<T>(&mut self, session: &Session, result: Result<T>) -> RhaiResult<T> {
+        match (self.exit.take(), result) {
+            // `exit(0)` stopped training, and the wind-down then failed: the failure counts.
+            (Some(exit), Err(e)) if exit.code == 0 => {
+                session.take_exit();
+                Err(to_rhai(e))
+            }
+            (Some(exit), _) => {
+                session.exit_in_hook(exit.hook, exit.step);
+                Err(exit_error(exit.code))
+            }
+            (None, Ok(v)) => Ok(v),
+            (None, Err(e)) => Err(self.take_script_error().unwrap_or_else(|| to_rhai(e))),
+        }
+    }
+
+    fn source(&self) -> String {
+        match &self.caller {
+            Caller::Context(c) => {
+                c.call_source().map_or_else(|| self.main_file.clone(), str::to_string)
+            }
+            Caller::Standalone { .. } => self.main_file.clone(),
+        }
+    }
+
+    fn max_operations(&self) -> u64 {
+        match &self.caller {
+            Caller::Context(c) => c.engine().max_operations(),
+            Caller::Standalone { engine, .. } => engine.max_operations(),
+        }
+    }
+
     fn call(
         &mut self,
+        hook: &'static str,
         f: &FnPtr,
         ctx: &mut HookContext,
         metrics: Option<&BTreeMap<String, f64>>,
     ) -> Result<()> {
+        if self.exit.is_some() {
+            // `exit(0)` was called in an earlier hook: training is winding down, and the
+            // script runs no more.
+            ctx.stop = true;
+            return Ok(());
+        }
         let hc = HookCtx::snapshot(ctx, self.reset_on_unfreeze);
         let args: Vec<Dynamic> = match metrics {
             Some(m) => vec![Dynamic::from(hc.clone()), Dynamic::from_map(to_map(m))],
@@ -303,10 +367,49 @@ impl<'a> RhaiHooks<'a> {
         };
         let mut st = hc.0.borrow_mut();
         st.live = false;
-        if let Err(e) = result {
-            let err = script_error(&e, &self.main_file);
-            self.script_error = Some(e);
-            return Err(err);
+        let step = ctx.step;
+        // The hook's frame in a call stack, made only when there is an error to report.
+        let frame = || {
+            let function = if f.is_anonymous() {
+                "closure".to_string()
+            } else {
+                format!("fn {}", f.fn_name())
+            };
+            format!("{HOOK_FRAME}{hook} ({function}) at step {step}")
+        };
+        match result {
+            Ok(_) => {}
+            Err(e) => match *e {
+                EvalAltResult::Exit(value, _) => {
+                    // Graft's `exit` has checked the code; Rhai's own would not have.
+                    let code = super::exit::exit_code(&value).unwrap_or(1);
+                    self.exit = Some(HookExit { code, hook, step: ctx.step });
+                    if code != 0 {
+                        return Err(Error::Invalid(format!(
+                            "the script called exit({code}) in hook {hook} at step {}",
+                            ctx.step
+                        )));
+                    }
+                    // `exit(0)`: the hook's changes so far apply, and training stops.
+                    ctx.stop = true;
+                }
+                err if err.is_system_exception() => {
+                    let (at, script) = self.limit_error(&err, hook, &frame());
+                    self.script_error =
+                        Some(Box::new(EvalAltResult::ErrorSystem(String::new(), Box::new(script))));
+                    return Err(at);
+                }
+                mut err => {
+                    if let EvalAltResult::ErrorInFunctionCall(name, ..) = &mut err {
+                        if name.as_str() == f.fn_name() {
+                            *name = frame();
+                        }
+                    }
+                    let converted = script_error(&err, &self.main_file);
+                    self.script_error = Some(Box::new(err));
+                    return Err(converted);
+                }
+            },
         }
         for change in st.changes.drain(..) {
             match change {
@@ -320,18 +423,51 @@ impl<'a> RhaiHooks<'a> {
         ctx.save_checkpoint |= st.save;
         Ok(())
     }
+
+    /// A sandbox limit hit inside a hook, as a located error naming the hook (twice: one for
+    /// the training loop, one for the script). Rhai re-positions such errors at every call
+    /// they leave and keeps no call stack for them, so the position is where the hook was
+    /// called from: the training call in the script.
+    fn limit_error(&self, err: &EvalAltResult, hook: &str, frame: &str) -> (Error, Error) {
+        let pos = err.position();
+        let file = self.source();
+        let what = match err {
+            EvalAltResult::ErrorTooManyOperations(..) => format!(
+                "Too many operations: the script used up its {} operations (--max-operations) \
+                 inside hook {hook}; look for an endless loop there",
+                self.max_operations()
+            ),
+            other => {
+                let text = other.to_string();
+                let text = text.strip_suffix(&format!(" ({pos})")).unwrap_or(&text).to_string();
+                format!("{text} inside hook {hook}")
+            }
+        };
+        let make = || Error::Script {
+            file: file.clone(),
+            line: pos.line().unwrap_or(0),
+            col: pos.position().unwrap_or(0),
+            message: what.clone(),
+            stack: vec![format!(
+                "{frame} @ {file}:{}:{}",
+                pos.line().unwrap_or(0),
+                pos.position().unwrap_or(0)
+            )],
+        };
+        (make(), make())
+    }
 }
 
 impl TrainHooks for RhaiHooks<'_> {
     fn on_epoch_start(&mut self, ctx: &mut HookContext) -> Result<()> {
         match self.fns.on_epoch_start.clone() {
-            Some(f) => self.call(&f, ctx, None),
+            Some(f) => self.call("on_epoch_start", &f, ctx, None),
             None => Ok(()),
         }
     }
     fn on_step(&mut self, ctx: &mut HookContext) -> Result<()> {
         match self.fns.on_step.clone() {
-            Some(f) => self.call(&f, ctx, None),
+            Some(f) => self.call("on_step", &f, ctx, None),
             None => Ok(()),
         }
     }
@@ -340,7 +476,7 @@ impl TrainHooks for RhaiHooks<'_> {
     }
     fn on_eval(&mut self, ctx: &mut HookContext, metrics: &BTreeMap<String, f64>) -> Result<()> {
         match self.fns.on_eval.clone() {
-            Some(f) => self.call(&f, ctx, Some(metrics)),
+            Some(f) => self.call("on_eval", &f, ctx, Some(metrics)),
             None => Ok(()),
         }
     }

@@ -6,10 +6,21 @@
 //! value, the `--set` overrides), a copy of the script, `run.log` (script `print`/`debug`
 //! output and progress), `metrics.csv` + TensorBoard events, `checkpoints/`, and whatever the
 //! script writes through `model::save`, `data::collect` and `report::`.
+//!
+//! **How a run ends.** A script that runs to its end, or calls `exit()` / `exit(0)`, ends the
+//! run normally ("run finished", `graft run` exits 0). `exit(n)` with `n` in 1..=255 ends it
+//! with that code: [`RunOutcome::exit`] holds it, and `graft run` exits with status `n` after
+//! saying `script exited with code n: exit(n) at file:line:col`. Inside a training hook,
+//! `exit(0)` means "stop training now, successfully" (the loop winds down as after
+//! `ctx.stop()`, then the script ends), and `exit(n > 0)` aborts training and ends the run with
+//! status `n`, naming the hook and the step. Errors (syntax, runtime, `throw`, a sandbox limit)
+//! end the run with [`Error::Script`], located, with the script call stack; `graft run` exits
+//! 1. See [`exit`] for the details.
 
 pub mod api;
 pub mod engine;
 pub mod error;
+pub mod exit;
 pub mod hooks;
 pub mod resolver;
 pub mod session;
@@ -20,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use engine::{build_engine, ScriptLimits};
 pub use error::script_error;
+pub use exit::ScriptExit;
 pub use hooks::{HookCtx, HookFns, RhaiHooks};
 pub use session::{Session, SessionOptions};
 
@@ -51,6 +63,15 @@ pub struct RunOutcome {
     pub run_dir: PathBuf,
     /// `--set` keys the script never read (a warning was logged).
     pub unused_overrides: Vec<String>,
+    /// The script's `exit(code)`, if it ended through one (`None`: it ran to its end).
+    pub exit: Option<ScriptExit>,
+}
+
+impl RunOutcome {
+    /// The process exit code the run asks for: the script's `exit(code)`, else 0.
+    pub fn exit_code(&self) -> u8 {
+        self.exit.as_ref().map_or(0, |e| e.code)
+    }
 }
 
 /// Parse `key=value` pairs; keys must be identifiers and appear once.
@@ -99,6 +120,7 @@ pub fn declared_params(source: &str) -> Vec<String> {
 /// cheap); after the run, a key that was declared but never read (a branch not taken) is a
 /// warning in the log and on stderr, and is returned in [`RunOutcome::unused_overrides`].
 pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
+    options.limits.validate()?;
     let source =
         std::fs::read_to_string(&options.script).map_err(|e| Error::io(&options.script, e))?;
     let declared = declared_params(&source);
@@ -161,6 +183,8 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
         let _ = session.flush();
         return Err(e);
     }
+    // Rhai's `run_ast` ends an `exit` normally; Graft's `exit` recorded it in the session.
+    let exit = session.take_exit();
     let unused = session.unused_overrides();
     if !unused.is_empty() {
         session.log_line(&format!(
@@ -168,9 +192,15 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
             unused.join(", ")
         ));
     }
-    session.log_line("run finished");
+    match &exit {
+        Some(e) if e.code != 0 => {
+            session.log_line(&format!("script exited with code {}: {e}", e.code));
+        }
+        Some(e) => session.log_line(&format!("script ended by {e}; run finished")),
+        None => session.log_line("run finished"),
+    }
     session.flush()?;
-    Ok(RunOutcome { run_dir, unused_overrides: unused })
+    Ok(RunOutcome { run_dir, unused_overrides: unused, exit })
 }
 
 /// `runs/<stem>-<YYYYmmdd-HHMMSS>` (UTC), with `-2`, `-3`, … if taken.

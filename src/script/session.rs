@@ -27,6 +27,7 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 use tch::Device;
 
+use super::exit::ScriptExit;
 use crate::error::{Error, Result};
 use crate::report::MetricsLogger;
 
@@ -61,6 +62,8 @@ struct State {
     used: BTreeSet<String>,
     metrics: Metrics,
     report_step: u64,
+    /// Set by the script's `exit(code)` (see [`super::exit`]).
+    exit: Option<ScriptExit>,
 }
 
 /// The run's metrics logger: not yet opened, open, or lent to a training loop.
@@ -103,6 +106,7 @@ impl Session {
             used: BTreeSet::new(),
             metrics: Metrics::Unopened,
             report_step: 0,
+            exit: None,
         })));
         session.write_config()?;
         Ok(session)
@@ -228,6 +232,23 @@ impl Session {
         };
         self.write_config()?;
         Ok(value)
+    }
+
+    /// Record the script's call to `exit` (the latest call wins).
+    pub fn record_exit(&self, exit: ScriptExit) {
+        self.0.borrow_mut().exit = Some(exit);
+    }
+
+    /// Note that the recorded exit was called inside `hook` at training step `step`.
+    pub fn exit_in_hook(&self, hook: &str, step: u64) {
+        if let Some(exit) = self.0.borrow_mut().exit.as_mut() {
+            exit.hook = Some((hook.to_string(), step));
+        }
+    }
+
+    /// The recorded exit, taken out (the run ends with it, or it was superseded by an error).
+    pub fn take_exit(&self) -> Option<ScriptExit> {
+        self.0.borrow_mut().exit.take()
     }
 
     /// Overrides the script has not read (so far).

@@ -61,6 +61,7 @@ pub fn config(
         },
         device: "cpu".into(),
         resume: false,
+        overwrite: false,
     }
 }
 

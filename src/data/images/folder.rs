@@ -7,7 +7,14 @@
 //! ([`ImageFolder::skipped`]; `graft images info` prints the count as a warning), or with
 //! [`UnknownFiles::Error`] the first one is an error. A class folder with no image in it is an
 //! error, as in torchvision.
+//!
+//! [`ImageFolder::check`] looks at one file without training on it: by default its header and
+//! its end marker ([`Check::Complete`]: PNG's `IEND` chunk, JPEG's end-of-image marker), which
+//! finds truncated files (an interrupted download, copy or extraction, the usual damage) with
+//! two small reads; [`Check::Decode`] decodes every pixel and also finds corruption inside a
+//! complete file. `graft images info` checks every file (`--verify`: decodes them).
 
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::base::{out_of_range, Image, ImageDataset, Sample};
@@ -18,6 +25,35 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
 
 /// Deepest folder nesting inside a class folder.
 const MAX_DEPTH: usize = 32;
+
+/// Bytes at the end of a file searched for its end marker: bytes some tools append after it
+/// (padding) are tolerated up to this length.
+const TAIL: u64 = 1024;
+
+/// The eight bytes every PNG file starts with.
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// The `IEND` chunk that ends every PNG file: length 0, type, CRC.
+const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+
+/// JPEG's start-of-image marker and the first byte of the next marker.
+const JPEG_SOI: [u8; 3] = [0xFF, 0xD8, 0xFF];
+
+/// JPEG's end-of-image marker (EOI). It cannot occur inside entropy-coded data, where 0xFF is
+/// always followed by 0x00 or a restart marker.
+const JPEG_EOI: [u8; 2] = [0xFF, 0xD9];
+
+/// How thoroughly [`ImageFolder::check`] reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Check {
+    /// The header (format, width, height) and the end marker a complete file has (PNG's
+    /// `IEND` chunk, JPEG's EOI): finds truncated files with two small reads per file.
+    #[default]
+    Complete,
+    /// [`Check::Complete`], then decode every pixel as training would: also finds corruption
+    /// inside a complete file, at the cost of a full decode.
+    Decode,
+}
 
 /// What to do with files that do not have an image extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,6 +190,59 @@ impl ImageFolder {
             .map_err(|e| bad(path, format!("cannot read: {e}")))?
             .into_dimensions()
             .map_err(|e| bad(path, format!("not a readable PNG or JPEG: {e}")))
+    }
+
+    /// Width and height of sample `i` once its file has passed `level` (see [`Check`]); a
+    /// truncated, corrupt or unreadable file is an error naming it and the problem.
+    pub fn check(&self, i: usize, level: Check) -> Result<(u32, u32)> {
+        let (path, _) =
+            self.files.get(i).ok_or_else(|| out_of_range("image folder", i, self.len()))?;
+        match level {
+            Check::Complete => {
+                check_complete(path)?;
+                self.dimensions(i)
+            }
+            Check::Decode => {
+                // A decoder may accept a file cut just before its end marker.
+                check_complete(path)?;
+                let image = self.get(i)?.image;
+                Ok((image.width as u32, image.height as u32))
+            }
+        }
+    }
+}
+
+/// Refuse a PNG or JPEG file that lacks its end marker (see [`Check::Complete`]). Other
+/// content is left to the decoder, which names it.
+pub fn check_complete(path: &Path) -> Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+    let read_err = |e: std::io::Error| bad(path, format!("cannot read: {e}"));
+    let len = file.metadata().map_err(read_err)?.len();
+    if len == 0 {
+        return Err(bad(path, "the file is empty"));
+    }
+    let mut head = Vec::with_capacity(PNG_SIGNATURE.len());
+    (&mut file).take(PNG_SIGNATURE.len() as u64).read_to_end(&mut head).map_err(read_err)?;
+    let (format, marker, name): (&str, &[u8], &str) = if head.starts_with(&PNG_SIGNATURE) {
+        ("PNG", &PNG_IEND, "IEND chunk")
+    } else if head.starts_with(&JPEG_SOI) {
+        ("JPEG", &JPEG_EOI, "end-of-image marker (FF D9)")
+    } else {
+        return Ok(());
+    };
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).map_err(read_err)?;
+    let mut tail = Vec::with_capacity(TAIL as usize);
+    file.read_to_end(&mut tail).map_err(read_err)?;
+    if tail.windows(marker.len()).any(|w| w == marker) {
+        Ok(())
+    } else {
+        Err(bad(
+            path,
+            format!(
+                "truncated {format}: its {len} bytes do not end with the {name} a complete \
+                 file has (an interrupted download or copy?)"
+            ),
+        ))
     }
 }
 

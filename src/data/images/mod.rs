@@ -17,7 +17,10 @@ pub mod open;
 
 pub use base::{shuffle, train_val_split, Image, ImageDataset, Sample, Subset, Unlabeled};
 pub use cifar::{Cifar, CifarKind, CIFAR10_CLASSES};
-pub use folder::{decode, ColorMode, FolderOptions, ImageFolder, UnknownFiles, IMAGE_EXTENSIONS};
+pub use folder::{
+    check_complete, decode, Check, ColorMode, FolderOptions, ImageFolder, UnknownFiles,
+    IMAGE_EXTENSIONS,
+};
 pub use frames::TrajectoryFrames;
 pub use idx::{read_idx, Idx, IdxArray, FASHION_MNIST_CLASSES};
 pub use memory::{TensorDataset, TensorLayout};

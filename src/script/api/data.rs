@@ -49,6 +49,8 @@ pub struct CollectOptions {
     pub epsilon: f64,
     /// Physics steps per stored transition with one action (frame skip; at least 1).
     pub action_repeat: usize,
+    /// Replace a dataset of the same name collected earlier in the run (refused without).
+    pub overwrite: bool,
 }
 
 impl Default for CollectOptions {
@@ -62,6 +64,7 @@ impl Default for CollectOptions {
             pixels: None,
             epsilon: 0.0,
             action_repeat: 1,
+            overwrite: false,
         }
     }
 }
@@ -96,6 +99,14 @@ pub fn blobs(o: &BlobsOptions, seed: u64) -> crate::Result<Supervised> {
     if o.n < 1 || o.dim < 1 || o.classes < 1 || o.spread.is_nan() || o.spread < 0.0 {
         return Err(crate::Error::Invalid(format!("data::blobs: bad options {o:?}")));
     }
+    // The points, their noise and their sum are float32 [n, dim] tensors alive at once,
+    // beside the [classes, dim] centres.
+    let points = (o.n as u128).saturating_mul(o.dim as u128);
+    let centres = (o.classes as u128).saturating_mul(o.dim as u128);
+    crate::device::check_memory(
+        &format!("data::blobs of {} points in {} dimensions", o.n, o.dim),
+        points.saturating_mul(3).saturating_add(centres).saturating_mul(4),
+    )?;
     tch::manual_seed(crate::train::step_seed(seed, 0));
     let opts = (Kind::Float, Device::Cpu);
     let centres = Tensor::randn([o.classes, o.dim], opts) * 3.0;
@@ -177,6 +188,7 @@ pub fn module(session: &Session) -> Module {
         cfg.epsilon = o.epsilon;
         cfg.action_repeat = o.action_repeat;
         cfg.seed = o.seed.unwrap_or(s.seed());
+        cfg.overwrite = o.overwrite;
         let summary = collect(&cfg, &mut |_, _| {}).map_err(to_rhai)?;
         s.log_line(&format!(
             "collected {} episodes ({} steps) of {} into {}",

@@ -83,14 +83,9 @@ fn run(
     if let Some(pg) = trainer.take_process_group() {
         world::return_group(pg);
     }
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            // A hook's own Rhai error keeps its call stack; other failures become located
-            // runtime errors at this call.
-            return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e)));
-        }
-    };
+    // A hook's own Rhai error keeps its call stack, a hook's `exit` ends the script here;
+    // other failures become located runtime errors at this call.
+    let summary = rhai_hooks.finish(session, result)?;
     if trainer.config().lora.as_ref().is_some_and(|l| l.merge) {
         trainer.merge_lora().map_err(to_rhai)?;
         session.log_line("finetune: LoRA updates merged into the weights");

@@ -63,6 +63,12 @@ pub fn register_all(engine: &mut Engine, session: &Session) {
 fn register_params(engine: &mut Engine, session: &Session) {
     let s = session.clone();
     engine.register_fn("param", move |name: &str, default: f64| -> RhaiResult<f64> {
+        // config.json records parameters as JSON, which would write a NaN as `null`.
+        if !default.is_finite() {
+            return fail(format!(
+                "param(\"{name}\", {default}): the default must be a finite number"
+            ));
+        }
         let v = s.param(name, serde_json::json!(default)).map_err(to_rhai)?;
         Ok(v.as_f64().unwrap_or(default))
     });
@@ -91,15 +97,15 @@ fn register_params(engine: &mut Engine, session: &Session) {
         if !(1..=1024).contains(&n) {
             return fail(format!("set_threads({n}): the thread count must be between 1 and 1024"));
         }
-        Ok(crate::device::set_threads(Some(n as usize)) as i64)
+        crate::device::set_threads(Some(n as usize), false).map(|t| t as i64).map_err(to_rhai)
     });
     engine.register_fn("threads", || tch::get_num_threads() as i64);
 }
 
-/// Deserialize a Rhai map into a serde struct, naming `what` in the error.
+/// Deserialize a Rhai map into a serde struct; an error names `what` and the field
+/// (`finetune config: field 'optimizer.lr': …`).
 pub(crate) fn from_map<T: DeserializeOwned>(what: &str, map: Map) -> RhaiResult<T> {
-    rhai::serde::from_dynamic(&Dynamic::from_map(map))
-        .map_err(|e| to_rhai(Error::Invalid(format!("{what}: {e}"))))
+    crate::config_error::from_dynamic(what, &Dynamic::from_map(map)).map_err(to_rhai)
 }
 
 /// Serialize a value into a Rhai value.

@@ -31,10 +31,9 @@ use rhai::{Dynamic, Map, Module, NativeCallContext};
 
 use super::model::ModelHandle;
 use super::{fail, from_map, to_dyn, RhaiResult};
-use crate::models::ModelConfig;
 use crate::pretrain::base::pixel_factor;
 use crate::pretrain::probe::{probe_control, probe_images, ProbeConfig};
-use crate::pretrain::run::{fit_model, open_images};
+use crate::pretrain::run::open_images;
 use crate::pretrain::{PretrainConfig, Trajectories};
 use crate::script::error::to_rhai;
 use crate::script::hooks::{Caller, HookFns, RhaiHooks};
@@ -70,10 +69,8 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
     let main_file = session.script().display().to_string();
     // Pretraining resets optimizer state on unfreeze as fine-tuning does by default.
     let mut rhai_hooks = RhaiHooks::new(hooks, Caller::Context(ctx), true, &main_file);
-    let outcome = match crate::pretrain::run(&config, &out_dir, &mut rhai_hooks) {
-        Ok(o) => o,
-        Err(e) => return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e))),
-    };
+    let result = crate::pretrain::run(&config, &out_dir, &mut rhai_hooks);
+    let outcome = rhai_hooks.finish(session, result)?;
     session.log_line(&format!(
         "pretrain: {} steps{}, final loss {:?}, encoder {}",
         outcome.steps,
@@ -123,11 +120,9 @@ fn probe(session: &Session, model: &ModelHandle, data: &str, mut options: Map) -
     let factor = pixel_factor(&st.config);
     let json = if path.extension().is_some_and(|e| e == "arrow") {
         let trajectories = Trajectories::open(&path, device, factor).map_err(to_rhai)?;
-        check_input(&st.config, &trajectories.input_shape())?;
         serde_json::to_value(probe_control(net.as_ref(), &trajectories, &cfg).map_err(to_rhai)?)
     } else {
         let images = open_images(&path, image_size, device).map_err(to_rhai)?;
-        check_input(&st.config, &images.shape())?;
         serde_json::to_value(probe_images(net.as_ref(), factor, &images, &cfg).map_err(to_rhai)?)
     }
     .map_err(|e| to_rhai(crate::Error::Invalid(format!("pretrain::probe: {e}"))))?;
@@ -135,20 +130,6 @@ fn probe(session: &Session, model: &ModelHandle, data: &str, mut options: Map) -
         Some(out) => Ok(out),
         None => fail("pretrain::probe: the probe gave no result map".into()),
     }
-}
-
-/// Refuse data whose items the model cannot take (a mismatch would otherwise surface as a
-/// libtorch shape error mid-probe): fitting the model's input to `shape` must change nothing.
-fn check_input(model: &ModelConfig, shape: &[i64]) -> RhaiResult<()> {
-    let fitted = fit_model(model, shape).map_err(to_rhai)?;
-    if serde_json::to_value(&fitted).ok() != serde_json::to_value(model.without_head()).ok() {
-        return fail(format!(
-            "pretrain::probe: the model's input does not fit the data's items of shape {shape:?}; \
-             model: {}",
-            serde_json::to_string(model).unwrap_or_default()
-        ));
-    }
-    Ok(())
 }
 
 /// The `pretrain` module.

@@ -58,11 +58,9 @@ fn plot(session: &Session, name: &str, series: Array, texts: Map) -> RhaiResult<
     let texts: PlotTexts = super::from_map("report::plot options", texts)?;
     let mut lines = Vec::with_capacity(series.len());
     for (i, s) in series.into_iter().enumerate() {
-        let s: SeriesArg = rhai::serde::from_dynamic(&s).map_err(|e| {
-            to_rhai(Error::Invalid(format!(
-                "report::plot: series {i} must be #{{name: \"…\", points: [[x, y], …]}}: {e}"
-            )))
-        })?;
+        let what =
+            format!("report::plot: series {i} must be #{{name: \"…\", points: [[x, y], …]}}");
+        let s: SeriesArg = crate::config_error::from_dynamic(&what, &s).map_err(to_rhai)?;
         let points = s.points.iter().map(|(x, y)| (x.value(), y.value())).collect();
         lines.push(Series { name: s.name, points });
     }

@@ -35,9 +35,6 @@ struct TrainOptions {
     algo: String,
     /// Registered environment id.
     env: String,
-    /// The agent's configuration (defaults for missing fields).
-    #[serde(default)]
-    config: serde_json::Value,
     /// Subfolder of the run directory (default `rl-<algo>`).
     #[serde(default)]
     name: Option<String>,
@@ -69,13 +66,13 @@ fn default_action_repeat() -> usize {
     1
 }
 
-fn agent_config<T: serde::de::DeserializeOwned>(
-    algo: &str,
-    v: &serde_json::Value,
-) -> RhaiResult<T> {
-    let v = if v.is_null() { serde_json::json!({}) } else { v.clone() };
-    serde_json::from_value(v)
-        .map_err(|e| to_rhai(crate::Error::Invalid(format!("rl::train {algo} config: {e}"))))
+/// The agent's config from the `config` map (defaults for missing fields), read straight from
+/// the Rhai value so that errors name the field and a NaN stays a NaN (through JSON it would
+/// become `null`).
+fn agent_config<T: serde::de::DeserializeOwned>(algo: &str, v: &Dynamic) -> RhaiResult<T> {
+    let empty = Dynamic::from_map(Map::new());
+    let v = if v.is_unit() { &empty } else { v };
+    crate::config_error::from_dynamic(&format!("rl::train {algo} config"), v).map_err(to_rhai)
 }
 
 fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResult<Map> {
@@ -86,6 +83,8 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
             None => return fail("rl::train: hooks must be a map #{on_step: |ctx| ...}".into()),
         },
     };
+    // The agent's own config is kept apart: see `agent_config`.
+    let config = options.remove("config").unwrap_or(Dynamic::UNIT);
     let o: TrainOptions = from_map("rl::train", options)?;
     if let Some(p) = &o.pixels {
         p.validate().map_err(|e| to_rhai(e.into()))?;
@@ -109,14 +108,14 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
         RhaiHooks::new(hooks.clone().unwrap_or_default(), Caller::Context(ctx), true, &main_file);
     let result = match o.algo.as_str() {
         "dqn" => crate::rl::dqn::train_with_hooks(
-            &agent_config::<DqnConfig>("dqn", &o.config)?,
+            &agent_config::<DqnConfig>("dqn", &config)?,
             &o.env,
             seed,
             &opts,
             &mut rhai_hooks,
         ),
         "ppo" => crate::rl::ppo::train_with_hooks(
-            &agent_config::<PpoConfig>("ppo", &o.config)?,
+            &agent_config::<PpoConfig>("ppo", &config)?,
             &o.env,
             seed,
             &opts,
@@ -129,20 +128,14 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
                     .into(),
             )
         }
-        "sac" => crate::rl::sac::train(
-            &agent_config::<SacConfig>("sac", &o.config)?,
-            &o.env,
-            seed,
-            &opts,
-        ),
+        "sac" => {
+            crate::rl::sac::train(&agent_config::<SacConfig>("sac", &config)?, &o.env, seed, &opts)
+        }
         other => {
             return fail(format!("rl::train: unknown algo '{other}'; expected dqn, ppo or sac"))
         }
     };
-    let summary: TrainSummary = match result {
-        Ok(s) => s,
-        Err(e) => return Err(rhai_hooks.take_script_error().unwrap_or_else(|| to_rhai(e))),
-    };
+    let summary: TrainSummary = rhai_hooks.finish(session, result)?;
     session.log_line(&format!(
         "rl: {} {} for {} env steps, {} episodes, final return {:?}",
         o.algo,
