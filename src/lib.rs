@@ -6,12 +6,14 @@
 //! separate crate without a libtorch dependency.
 
 pub mod config_error;
+pub mod contain;
 pub mod data;
 pub mod device;
 pub mod distributed;
 pub mod doctor;
 pub mod error;
 pub mod finetune;
+pub mod inputs;
 pub mod models;
 pub mod pretrain;
 pub mod report;

@@ -130,6 +130,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     std::panic::set_hook(Box::new(|info| {
+        if graft::contain::is_contained() {
+            // A library's panic that Graft turns into an error (see graft::contain).
+            return;
+        }
         eprintln!(
             "graft: internal error (this is a bug in Graft, please report it): {info}\n\
              Set RUST_BACKTRACE=1 for details."

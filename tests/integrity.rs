@@ -402,6 +402,8 @@ struct Originals {
     /// (name, bytes, has checksums): datasets.
     datasets: Vec<(&'static str, Vec<u8>, bool)>,
     checkpoint: Vec<u8>,
+    /// The plain dataset exported to Parquet.
+    parquet: Vec<u8>,
 }
 
 fn originals() -> &'static Originals {
@@ -439,7 +441,11 @@ fn originals() -> &'static Originals {
         let ckpt = dir.join("model.safetensors");
         checkpoint::save_tensors(&ckpt, &small_tensors(), &CheckpointMeta::new(None, Some(3)))
             .unwrap();
-        Originals { dir, datasets, checkpoint: std::fs::read(ckpt).unwrap() }
+        let pq = dir.join("plain.parquet");
+        graft::data::parquet::export(&Dataset::open(dir.join("plain.arrow")).unwrap(), &pq)
+            .unwrap();
+        let parquet = std::fs::read(pq).unwrap();
+        Originals { dir, datasets, checkpoint: std::fs::read(ckpt).unwrap(), parquet }
     })
 }
 
@@ -521,6 +527,32 @@ proptest! {
             Err(e) => {
                 prop_assert!(matches!(e, Error::Dataset { .. }), "{name}: {e:?}");
                 prop_assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A damaged Parquet file is imported or refused naming the file, never a panic (the
+    /// parquet crate's page decoders panic on some damage: `graft::contain` turns that into
+    /// an error), and a refused import leaves no output behind. Parquet pages carry no
+    /// checksums in these files, so damage to values can go unnoticed; the imported dataset
+    /// is still well formed.
+    #[test]
+    fn damaged_parquet_files_give_errors_not_panics(d in damage()) {
+        let path = case_path("plain.parquet");
+        let out = case_path("imported.arrow");
+        std::fs::write(&path, apply(&originals().parquet, &d)).unwrap();
+        match graft::data::parquet::import(&path, &out) {
+            Ok(ds) => {
+                for t in 0..ds.num_transitions() {
+                    ds.transition(t).unwrap();
+                }
+                std::fs::remove_file(&out).unwrap();
+            }
+            Err(e) => {
+                prop_assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+                prop_assert!(!out.exists(), "a refused import left {}", out.display());
+                prop_assert!(!out.with_extension("arrow.tmp").exists());
             }
         }
         std::fs::remove_file(&path).unwrap();

@@ -371,3 +371,51 @@ fn a_script_collecting_twice_under_one_name_is_refused_unless_asked() {
     let r = script("collect-replace", replace);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_conversion_never_writes_over_its_input_or_an_existing_file() {
+    let dir = fresh_dir("convert");
+    std::fs::create_dir_all(&dir).unwrap();
+    let arrow = dir.join("d.arrow");
+    let a = arrow.to_str().unwrap();
+    let made = graft(&["collect", "--env", "CartPole-v1", "--episodes", "1", "-o", a]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let before = std::fs::read(&arrow).unwrap();
+    // The same file, spelt another way.
+    let alias = dir.join(".").join("d.arrow");
+    for extra in [&[][..], &["--overwrite"][..]] {
+        let mut args = vec!["data", "export", a, "-o", alias.to_str().unwrap()];
+        args.extend(extra);
+        let r = graft(&args);
+        assert_refused(&r, "export onto its own input");
+        assert!(r.stderr.contains("is the input file itself"), "{}", r.stderr);
+        assert_eq!(std::fs::read(&arrow).unwrap(), before);
+    }
+    let parquet = dir.join("d.parquet");
+    let p = parquet.to_str().unwrap();
+    assert_eq!(graft(&["data", "export", a, "-o", p]).code, 0);
+    let r = graft(&["data", "export", a, "-o", p]);
+    assert_refused(&r, "export onto an existing file");
+    assert!(r.stderr.contains("pass --overwrite"), "{}", r.stderr);
+    assert_eq!(graft(&["data", "export", a, "-o", p, "--overwrite"]).code, 0);
+    let r = graft(&["data", "import", p, "-o", a]);
+    assert_refused(&r, "import onto an existing dataset");
+    assert_eq!(std::fs::read(&arrow).unwrap(), before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn special_files_given_as_text_inputs_are_refused_without_reading() {
+    let cases: [&[&str]; 4] = [
+        &["run", "/dev/zero"],
+        &["rl", "train", "--algo", "ppo", "--env", "CartPole-v1", "--config", "/dev/zero"],
+        &["pretrain", "--task", "rotation", "--data", "x", "--config", "/dev/zero"],
+        &["images", "info", "/dev/zero"],
+    ];
+    for args in cases {
+        // Reading /dev/zero has no end: a command that tried would not return.
+        let r = graft(args);
+        assert_refused(&r, &args.join(" "));
+        assert!(r.stderr.contains("/dev/zero"), "{args:?}: {}", r.stderr);
+    }
+}

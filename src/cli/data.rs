@@ -27,6 +27,9 @@ pub enum DataCommand {
         /// Output Parquet file.
         #[arg(short, long)]
         output: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Convert a Parquet file with the dataset columns into an Arrow IPC dataset.
     Import {
@@ -35,7 +38,45 @@ pub enum DataCommand {
         /// Output Arrow IPC file.
         #[arg(short, long)]
         output: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        overwrite: bool,
     },
+}
+
+/// Refuse a conversion that would write over its own input (`data export X.arrow -o X.arrow`
+/// once replaced the dataset with its Parquet copy), or over an existing file without
+/// `--overwrite`.
+fn check_output(input: &Path, output: &Path, overwrite: bool) -> Result<()> {
+    let same = match (input.canonicalize(), resolved(output)) {
+        (Ok(a), Some(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::Invalid(format!(
+            "-o {}: is the input file itself; write the conversion to another file",
+            output.display()
+        )));
+    }
+    if output.exists() && !overwrite {
+        return Err(Error::Invalid(format!(
+            "-o {}: the file exists; pass --overwrite to replace it, or choose another name",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `path` with its folder resolved (links, `..`), whether or not the file itself exists.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Some(p);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?,
+    };
+    Some(dir.join(path.file_name()?))
 }
 
 pub fn run(cmd: DataCommand) -> Result<()> {
@@ -62,13 +103,15 @@ pub fn run(cmd: DataCommand) -> Result<()> {
                 })
             }
         }
-        DataCommand::Export { file, output } => {
+        DataCommand::Export { file, output, overwrite } => {
+            check_output(&file, &output, overwrite)?;
             let ds = Dataset::open(&file)?;
             parquet::export(&ds, &output)?;
             println!("{} rows written to {}", ds.num_rows(), output.display());
             Ok(())
         }
-        DataCommand::Import { file, output } => {
+        DataCommand::Import { file, output, overwrite } => {
+            check_output(&file, &output, overwrite)?;
             let ds = parquet::import(&file, &output)?;
             println!(
                 "{}: {} episodes, {} transitions written to {}",

@@ -97,7 +97,7 @@ pub fn parse_model(s: &str) -> Result<ModelConfig> {
     }
     let p = Path::new(t);
     if p.extension().is_some_and(|e| e == "json") {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let text = graft::inputs::read_text(p, "model file")?;
         return ModelConfig::from_json(&text);
     }
     ModelConfig::preset(t)
@@ -121,7 +121,7 @@ fn task_from(name: &str, params: Option<&str>) -> Result<TaskConfig> {
 pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     let mut cfg = match &args.config {
         Some(p) => {
-            PretrainConfig::from_json(&std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)?
+            PretrainConfig::from_json(&graft::inputs::read_text(p, "config file")?)?
         }
         None => PretrainConfig::default(),
     };

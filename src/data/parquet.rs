@@ -46,6 +46,14 @@ pub fn export(ds: &Dataset, out: &Path) -> Result<()> {
 /// a valid trajectory dataset (the output is removed if not).
 pub fn import(input: &Path, out: &Path) -> Result<Dataset> {
     regular_file(input, "Parquet file")?;
+    // The parquet crate's page decoders can panic on a damaged file; the output's temporary
+    // is removed as the panic unwinds through the writer.
+    crate::contain::contain(|| import_checked(input, out)).unwrap_or_else(|panic| {
+        Err(problem(input, format!("the Parquet file is damaged (its decoder failed: {panic})")))
+    })
+}
+
+fn import_checked(input: &Path, out: &Path) -> Result<Dataset> {
     let file = File::open(input).map_err(|e| Error::io(input, e))?;
     let pq = |e: parquet::errors::ParquetError| problem(input, e.to_string());
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;

@@ -94,7 +94,7 @@ impl AgentConfig {
                 )));
             }
             (
-                std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?,
+                crate::inputs::read_text(path, "config file")?,
                 path.display().to_string(),
             )
         };

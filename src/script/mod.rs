@@ -122,7 +122,7 @@ pub fn declared_params(source: &str) -> Vec<String> {
 pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
     options.limits.validate()?;
     let source =
-        std::fs::read_to_string(&options.script).map_err(|e| Error::io(&options.script, e))?;
+        crate::inputs::read_text(&options.script, "script")?;
     let declared = declared_params(&source);
     for key in options.overrides.keys() {
         if !declared.contains(key) {
