@@ -419,3 +419,43 @@ fn special_files_given_as_text_inputs_are_refused_without_reading() {
         assert!(r.stderr.contains("/dev/zero"), "{args:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn rl_sizes_past_the_memory_are_refused_before_anything_is_allocated() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--config", r#"{"num_envs": 100000000, "total_timesteps": 100000000000}"#],
+            "100000000 copies of CartPole-v1",
+        ),
+        (&["--pixels", "4096x4096", "--frame-stack", "64"], "3221225472 values per observation"),
+        (
+            &[
+                "--algo",
+                "dqn",
+                "--pixels",
+                "512x512",
+                "--frame-stack",
+                "4",
+                "--config",
+                r#"{"buffer_size": 10000000, "total_timesteps": 100000000}"#,
+            ],
+            "a DQN replay buffer of 10000000 transitions",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let out = fresh_dir("rl-sizes");
+        let mut args =
+            vec!["--threads", "1", "rl", "train", "--algo", "ppo", "--env", "CartPole-v1"];
+        // A later --algo replaces the first: clap keeps the last value given.
+        if extra.first() == Some(&"--algo") {
+            args.truncate(4);
+            args.extend(["--env", "CartPole-v1"]);
+        }
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap(), "--quiet"]);
+        let r = graft(&args);
+        assert_refused(&r, expected);
+        assert!(r.stderr.contains(expected), "{expected}: {}", r.stderr);
+        assert!(!out.exists(), "a refused run created {}", out.display());
+    }
+}

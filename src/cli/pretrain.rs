@@ -120,9 +120,7 @@ fn task_from(name: &str, params: Option<&str>) -> Result<TaskConfig> {
 
 pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     let mut cfg = match &args.config {
-        Some(p) => {
-            PretrainConfig::from_json(&graft::inputs::read_text(p, "config file")?)?
-        }
+        Some(p) => PretrainConfig::from_json(&graft::inputs::read_text(p, "config file")?)?,
         None => PretrainConfig::default(),
     };
     match (&args.task, &args.config) {

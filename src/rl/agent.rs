@@ -93,10 +93,7 @@ impl AgentConfig {
                     "--config '{spec}' is neither a JSON object, a {algo} preset ({names}) nor an existing file"
                 )));
             }
-            (
-                crate::inputs::read_text(path, "config file")?,
-                path.display().to_string(),
-            )
+            (crate::inputs::read_text(path, "config file")?, path.display().to_string())
         };
         Ok(match algo {
             "ppo" => AgentConfig::Ppo(parse_json("ppo", &json, &origin)?),

@@ -20,6 +20,23 @@ use tch::{Device, Kind, Tensor};
 
 use crate::rl::nets::ObsSpec;
 
+/// Refuse experience storage that would not fit in the memory available (see
+/// [`crate::device::check_memory`]) before a run starts, rather than aborting when the
+/// buffer fills hours later: `transitions` stored transitions of `obs` observations (each
+/// with its next observation) and `action_dim` actions, as `what` (e.g. "DQN replay buffer").
+pub fn check_storage(
+    what: &str,
+    transitions: u128,
+    obs: &ObsSpec,
+    action_dim: usize,
+) -> crate::error::Result<()> {
+    let each = 2 * obs.bytes() + 4 * action_dim as u128 + 16;
+    crate::device::check_memory(
+        &format!("a {what} of {transitions} transitions ({each} bytes each)"),
+        transitions.saturating_mul(each),
+    )
+}
+
 /// One transition, borrowed from the caller.
 #[derive(Debug, Clone, Copy)]
 pub struct Transition<'a> {

@@ -22,7 +22,7 @@ use graft_envs::{Action, Env, Kwargs, Obs};
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
-use crate::rl::buffer::{NStep, ReplayBuffer};
+use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{call_hooks, HookPoint, Recorder, RunOptions, TrainSummary};
@@ -331,6 +331,9 @@ pub fn train_with_hooks(
         updates = r.meta.updates;
     }
     let replayed = action_log.len() as u64;
+    // The buffer fills up to its size or the run's budget, whichever is smaller.
+    let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
+    check_storage("DQN replay buffer", stored, &obs_spec, 1)?;
     let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
     let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);

@@ -78,6 +78,12 @@ impl ObsSpec {
         }
     }
 
+    /// Bytes one stored observation takes (its `f32` and `u8` parts).
+    pub fn bytes(&self) -> u128 {
+        let (floats, bytes) = self.lens();
+        4 * floats as u128 + bytes as u128
+    }
+
     /// `[C, H, W]` of the network input for images (`None` for vectors).
     pub fn image_chw(&self) -> Option<[i64; 3]> {
         match self {

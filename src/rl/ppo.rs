@@ -22,7 +22,7 @@ use graft_envs::BatchAction;
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
-use crate::rl::buffer::Rollout;
+use crate::rl::buffer::{check_storage, Rollout};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::gae::gae;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
@@ -314,6 +314,7 @@ pub fn train_with_hooks(
     let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
     let mut action_log: Vec<f32> = Vec::new();
     let mut start_iter = 0u64;
+    check_storage("PPO rollout", (cfg.num_steps * n) as u128, &obs_spec, dim)?;
     let mut rec = Recorder::new(n, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut prev_done = vec![false; n];
     envs.reset(Some(seed), &Default::default())?;

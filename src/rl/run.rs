@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::report::run_dir::{self, RunDirMode};
 use crate::report::MetricsLogger;
 use crate::rl::eval::EvalStats;
+use crate::rl::nets::ObsSpec;
 use crate::train::{HookContext, Optimizer, TrainHooks};
 
 /// How to run a training job (not hyperparameters: those are the agent's config).
@@ -137,6 +138,7 @@ impl RunOptions {
     /// repeat).
     pub fn make_vec(&self, env_id: &str, num_envs: usize) -> Result<VecEnv> {
         self.check_kwargs(env_id)?;
+        self.check_vec_memory(env_id, num_envs)?;
         if self.pixels.is_none() && self.action_repeat == 1 {
             return Ok(make_vec(env_id, num_envs, &self.env_kwargs, VectorConfig::default())?);
         }
@@ -167,6 +169,23 @@ impl RunOptions {
         let r = crate::rl::state::RunCheckpoint::read(&path)?;
         crate::rl::state::check_resumable(&r.meta, algo, env_id, seed, self, &r.ckpt.path)?;
         Ok(Some(r))
+    }
+
+    /// Refuse `num_envs` copies of the env when their observation buffers alone (the
+    /// observation, the final observation of an autoreset, the wrappers' frames: about three
+    /// observations each, and a few KiB of env state) would not fit in memory — 64 envs of
+    /// 4096x4096 frames stacked 64 deep once aborted the process in the allocator.
+    fn check_vec_memory(&self, env_id: &str, num_envs: usize) -> Result<()> {
+        let env = self.make_env(env_id)?;
+        let Ok(obs) = ObsSpec::from_space(env.observation_space()) else {
+            // The agent refuses this space itself, with its own message.
+            return Ok(());
+        };
+        let each = 3 * obs.bytes() + 4096;
+        crate::device::check_memory(
+            &format!("{num_envs} copies of {env_id} ({each} bytes of observations each)"),
+            (num_envs as u128).saturating_mul(each),
+        )
     }
 
     /// `env_kwargs` as the JSON object a checkpoint records.

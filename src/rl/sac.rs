@@ -17,7 +17,7 @@ use graft_envs::{Action, Env, Kwargs, Obs};
 use crate::error::{Error, Result};
 use crate::models::base::torch_linear;
 use crate::models::{mlp, Activation, Mlp, MlpConfig};
-use crate::rl::buffer::{NStep, ReplayBuffer};
+use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{Recorder, RunOptions, TrainSummary};
@@ -292,6 +292,9 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         updates = r.meta.updates;
     }
     let replayed = (action_log.len() / d) as u64;
+    // The buffer fills up to its size or the run's budget, whichever is smaller.
+    let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
+    check_storage("SAC replay buffer", stored, &obs_spec, d)?;
     let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), d);
     let mut one_step = NStep::new(1, cfg.gamma as f32);

@@ -121,8 +121,7 @@ pub fn declared_params(source: &str) -> Vec<String> {
 /// warning in the log and on stderr, and is returned in [`RunOutcome::unused_overrides`].
 pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
     options.limits.validate()?;
-    let source =
-        crate::inputs::read_text(&options.script, "script")?;
+    let source = crate::inputs::read_text(&options.script, "script")?;
     let declared = declared_params(&source);
     for key in options.overrides.keys() {
         if !declared.contains(key) {

@@ -36,6 +36,11 @@ impl Default for PixelObservation {
     }
 }
 
+/// The most values one pixel observation may hold (all frames of a stack together): 2^26,
+/// an RGB 4096x4096 frame with room to spare, far above what RL from pixels uses (84x84x3
+/// stacked 4 deep is 85k).
+pub const MAX_OBSERVATION_VALUES: u64 = 1 << 26;
+
 impl PixelObservation {
     /// Check the setting, naming the bad field.
     pub fn validate(&self) -> Result<()> {
@@ -48,6 +53,18 @@ impl PixelObservation {
         if self.frame_stack == 0 || self.frame_stack > 64 {
             return Err(EnvError::Other(format!(
                 "pixel observations: frame_stack {} must be between 1 and 64",
+                self.frame_stack
+            )));
+        }
+        // Every observation (and its space's per-element bounds) is allocated at this size:
+        // 4096x4096 RGB frames stacked 64 deep are 3.2 G values, and aborted the process.
+        let values = w as u64 * h as u64 * self.channels() as u64 * self.frame_stack as u64;
+        if values > MAX_OBSERVATION_VALUES {
+            return Err(EnvError::Other(format!(
+                "pixel observations: {w}x{h}x{} frames stacked {} deep are {values} values per \
+                 observation, more than the {MAX_OBSERVATION_VALUES} allowed; use smaller frames \
+                 or fewer of them",
+                self.channels(),
                 self.frame_stack
             )));
         }
