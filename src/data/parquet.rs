@@ -67,7 +67,13 @@ fn import_checked(input: &Path, out: &Path) -> Result<Dataset> {
         w.write(&batch)?;
     }
     w.finish(schema.metadata().clone())?;
-    Dataset::open(out).inspect_err(|_| {
+    // A problem found in what was converted is the input's: the output is removed.
+    Dataset::open(out).map_err(|e| {
         let _ = std::fs::remove_file(out);
+        let why = match e {
+            Error::Dataset { problem, .. } => problem,
+            other => other.to_string(),
+        };
+        problem(input, format!("does not hold a valid trajectory dataset: {why}"))
     })
 }
