@@ -112,6 +112,19 @@ fn write(rec: &Recorded, path: &Path) {
     w.finish().expect("finish");
 }
 
+/// The records of `path` rewritten by arrow-rs's own file writer to `out`: the same data
+/// without Graft's checksums, so opening it costs the structural checks alone (what the
+/// checksums add to an open is the difference).
+fn copy_without_checksums(path: &Path, out: &Path) {
+    let ds = Dataset::open(path).expect("open");
+    let file = std::fs::File::create(out).expect("create");
+    let mut w = arrow_ipc::writer::FileWriter::try_new(file, ds.schema()).expect("writer");
+    for b in ds.record_batches() {
+        w.write(b).expect("write");
+    }
+    w.finish().expect("finish");
+}
+
 /// Open, then touch every observation and reward (the same work as the pyarrow peer's sum).
 fn open_and_scan(path: &Path) -> f64 {
     let ds = Dataset::open(path).expect("open");
@@ -156,6 +169,11 @@ fn bench_vectors(c: &mut Criterion) {
         b.iter(|| black_box(Dataset::open(&path).expect("open").num_transitions()))
     });
     g.bench_function("open_scan", |b| b.iter(|| black_box(open_and_scan(&path))));
+    let plain = dir().join("cartpole_1m_no_checksums.arrow");
+    copy_without_checksums(&path, &plain);
+    g.bench_function("open_index_no_checksums", |b| {
+        b.iter(|| black_box(Dataset::open(&plain).expect("open").num_transitions()))
+    });
     g.finish();
     let ds = Dataset::open(&path).expect("open");
     let mut rng = EnvRng::seed_from(1);
@@ -191,6 +209,14 @@ fn bench_frames(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("write", |b| b.iter(|| write(&rec, &path)));
     g.bench_function("open_scan", |b| b.iter(|| black_box(open_and_scan(&path))));
+    let plain = dir().join("cartpole_frames_no_checksums.arrow");
+    copy_without_checksums(&path, &plain);
+    g.bench_function("open_index_no_checksums", |b| {
+        b.iter(|| black_box(Dataset::open(&plain).expect("open").num_transitions()))
+    });
+    g.bench_function("open_index", |b| {
+        b.iter(|| black_box(Dataset::open(&path).expect("open").num_transitions()))
+    });
     g.finish();
     let ds = Dataset::open(&path).expect("open");
     let mut rng = EnvRng::seed_from(1);

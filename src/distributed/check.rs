@@ -19,7 +19,7 @@ use super::sampler::{shard_indices, Remainder};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::save_tensors;
 use crate::models::CheckpointMeta;
-use crate::report::MetricsLogger;
+use crate::report::{MetricsLogger, RunDirMode};
 use crate::train::{Optimizer, OptimizerConfig};
 
 /// Side of the synthetic images (one channel).
@@ -124,6 +124,11 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
         return Err(Error::Invalid("dist check: steps, batch and dataset must be positive".into()));
     }
     let (rank, world) = env.map_or((0, 1), |e| (e.rank, e.world_size));
+    if let (Some(dir), 0) = (&cfg.log_dir, rank) {
+        // Logs of an earlier check are continued only by a resumed one.
+        let mode = if cfg.resume.is_some() { RunDirMode::Resume } else { RunDirMode::Fresh };
+        crate::report::run_dir::check(dir, mode)?;
+    }
     if cfg.dataset < cfg.batch * world {
         return Err(Error::Invalid(format!(
             "dist check: a dataset of {} samples cannot feed {world} process(es) with {} each",
