@@ -459,3 +459,18 @@ fn rl_sizes_past_the_memory_are_refused_before_anything_is_allocated() {
         assert!(!out.exists(), "a refused run created {}", out.display());
     }
 }
+
+#[test]
+fn dist_check_refuses_an_earlier_log_unless_resumed() {
+    let dir = fresh_dir("dist-log");
+    let logs = dir.to_str().unwrap();
+    let args = ["--threads", "1", "dist", "check", "--steps", "4", "--log-dir", logs];
+    let first = graft(&args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let before = snapshot(&dir);
+    let again = graft(&args);
+    assert_refused(&again, "a second check into the same log directory");
+    assert!(again.stderr.contains("already holds a run"), "{}", again.stderr);
+    assert_eq!(snapshot(&dir), before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
