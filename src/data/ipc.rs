@@ -282,17 +282,7 @@ pub struct MappedFile {
 /// Refuse what is not a regular file (a folder, `/dev/zero`, a pipe) before opening it:
 /// mapping or reading such a path has no end, or blocks.
 pub(crate) fn regular_file(path: &Path, what: &str) -> Result<u64> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(problem(path, format!("is a directory, not a {what}")));
-    }
-    if !meta.is_file() {
-        return Err(problem(
-            path,
-            format!("is not a regular file (a device, pipe or socket), so not a {what}"),
-        ));
-    }
-    Ok(meta.len())
+    crate::inputs::regular_file(path, what, |p| problem(path, p))
 }
 
 /// Map `path`, validate it (checksums where present, structure always; see the module

@@ -32,11 +32,11 @@ impl MetricsLogger {
     /// Continue the logs of a run resumed from its checkpoint at `step` in `dir`: first
     /// `metrics.csv` is cut back to the rows up to `step` (rows written after the checkpoint
     /// by the killed run would otherwise appear twice, and a half-written last row would
-    /// corrupt the file) and temporary files left by the killed writer are removed; then rows
-    /// are appended and a new event file is started (TensorBoard reads every event file of a
-    /// directory). Every loop resumes its log through here.
+    /// corrupt the file); then rows are appended and a new event file is started (TensorBoard
+    /// reads every event file of a directory). Every loop resumes its log through here; the
+    /// killed writer's temporary files are removed where the run claims its directory
+    /// ([`crate::report::run_dir::start`]).
     pub fn resume(dir: &Path, step: u64) -> Result<Self> {
-        crate::report::run_dir::remove_stale_temporaries(dir)?;
         truncate_csv(dir, step)?;
         Self::open(dir, true)
     }
@@ -134,9 +134,7 @@ fn truncate_csv(dir: &Path, step: u64) -> Result<()> {
             kept.push_str(line);
         }
     }
-    let tmp = dir.join(format!(".{METRICS_CSV}.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, kept).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    crate::script::session::write_atomic(&path, kept.as_bytes())
 }
 
 /// One row of `metrics.csv`.

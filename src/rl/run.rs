@@ -302,9 +302,7 @@ impl TrainSummary {
 /// Write `record` as pretty JSON to `path` atomically (beside it, then renamed).
 fn write_record(path: &Path, record: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(record).map_err(|e| Error::Invalid(e.to_string()))?;
-    let tmp = path.with_file_name(format!(".config.json.tmp.{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::script::session::write_atomic(path, text.as_bytes())
 }
 
 /// Episode returns and lengths of N training envs, and the run's metric log.

@@ -106,17 +106,7 @@ pub(super) fn stamp_header(path: &Path, tmp: &Path, f: &mut fs::File) -> Result<
 /// The file's bytes, read only when `path` is a regular file whose length fits the header's
 /// length prefix, into memory reserved without aborting.
 pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    let m = fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if m.is_dir() {
-        return Err(checkpoint_error(path, "is a directory, not a checkpoint file"));
-    }
-    if !m.is_file() {
-        return Err(checkpoint_error(
-            path,
-            "is not a regular file (a device, pipe or socket), so not a checkpoint",
-        ));
-    }
-    let len = m.len();
+    let len = crate::inputs::regular_file(path, "checkpoint file", |p| checkpoint_error(path, p))?;
     let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut prefix = [0u8; 8];
     if len < 8 || f.read_exact(&mut prefix).is_err() {
