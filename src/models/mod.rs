@@ -3,6 +3,43 @@
 //! structs, named after torchvision's `state_dict` keys; [`ModelConfig`] builds any of them
 //! from JSON, and [`checkpoint`] saves and loads them as safetensors. [`gpt`] holds the
 //! sequence models (GPT/BERT-style stacks, Decision Transformer) built from the same blocks.
+//! The user guide is `docs/models.md` in the repository.
+//!
+//! Building a preset (the names are [`PRESETS`]) on a VarStore and running it:
+//!
+//! ```
+//! use graft::models::{Encoder, ModelConfig};
+//! use tch::nn::{self, ModuleT};
+//! use tch::{Device, Kind, Tensor};
+//!
+//! # fn main() -> graft::Result<()> {
+//! // torchvision's ResNet-18: the same parameter names and count, so its weights load as is.
+//! let config = ModelConfig::preset("resnet18")?;
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let model = config.build(&vs.root())?;
+//! assert!(vs.variables().contains_key("layer1.0.conv1.weight"));
+//! let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+//! assert_eq!(params, 11_689_512);
+//!
+//! // Layer groups, input to output: what fine-tuning schedules freeze and give rates to.
+//! let groups: Vec<String> = model.layer_groups().into_iter().map(|g| g.name).collect();
+//! assert_eq!(groups, ["stem", "layer1", "layer2", "layer3", "layer4", "head"]);
+//!
+//! let x = Tensor::randn([2, 3, 32, 32], (Kind::Float, Device::Cpu)); // [B, C, H, W]
+//! let logits = model.forward_t(&x, false); // inference: BatchNorm's running statistics
+//! assert_eq!(logits.size(), [2, 1000]);
+//!
+//! // The same network as a feature extractor, under a prefix, from a JSON config.
+//! let features = ModelConfig::from_json(r#"{"kind": "resnet", "layers": [2, 2, 2, 2]}"#)?
+//!     .without_head();
+//! let vs = nn::VarStore::new(Device::Cpu);
+//! let encoder = features.build(&(vs.root() / "encoder"))?;
+//! assert_eq!(encoder.output_dim(), 512);
+//! assert_eq!(encoder.forward_t(&x, false).size(), [2, 512]);
+//! assert!(ModelConfig::preset("resnet19").is_err()); // the message lists the presets
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod adapter;
 pub mod base;

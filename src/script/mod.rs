@@ -15,7 +15,75 @@
 //! `ctx.stop()`, then the script ends), and `exit(n > 0)` aborts training and ends the run with
 //! status `n`, naming the hook and the step. Errors (syntax, runtime, `throw`, a sandbox limit)
 //! end the run with [`Error::Script`], located, with the script call stack; `graft run` exits
-//! 1. See [`exit`] for the details.
+//! 1. See [`exit`] for the details. The user guides are `docs/scripts.md` and
+//! `docs/finetuning.md` in the repository.
+//!
+//! **From Rust.** [`run_script`] is `graft run`: a script file, `--set` overrides, a run
+//! directory. To evaluate a script held in a string, build the engine on a [`Session`]; it is
+//! the same sandboxed engine with the same API modules, and `print` goes to the run log.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use graft::script::{
+//!     build_engine, parse_overrides, run_script, RunOptions, ScriptLimits, Session,
+//!     SessionOptions,
+//! };
+//! use tch::Device;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = std::env::temp_dir().join(format!("graft-doc-script-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! std::fs::create_dir_all(&dir)?;
+//!
+//! // A script in a string, on a session of its own (run directory `dir/inline`).
+//! let session = Session::create(SessionOptions {
+//!     script: dir.join("inline.rhai"), // its folder is where `import` looks
+//!     run_dir: dir.join("inline"),
+//!     overrides: BTreeMap::from([("width".to_string(), "32".to_string())]),
+//!     seed: 7,
+//!     device: Device::Cpu,
+//!     echo: false,
+//! })?;
+//! let engine = build_engine(&ScriptLimits::default(), &session);
+//! let groups: rhai::Array = engine.eval(
+//!     r#"
+//!     let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [param("width", 64), 64]});
+//!     print(`${m.num_params} parameters, seed ${seed()}`);
+//!     m.groups
+//!     "#,
+//! )?;
+//! assert_eq!(groups.len(), 2); // one layer group per hidden layer
+//! session.flush()?;
+//! let log = std::fs::read_to_string(dir.join("inline/run.log"))?;
+//! assert!(log.contains("2272 parameters, seed 7")); // 4·32 + 32 + 32·64 + 64
+//!
+//! // A script file, as `graft run tiny.rhai --set epochs=7` runs it.
+//! let script = dir.join("tiny.rhai");
+//! std::fs::write(
+//!     &script,
+//!     r#"
+//!     let epochs = param("epochs", 3);
+//!     report::json("result.json", #{epochs: epochs});
+//!     if epochs > 5 { exit(3); }
+//!     "#,
+//! )?;
+//! let outcome = run_script(&RunOptions {
+//!     script,
+//!     out: Some(dir.join("run")),
+//!     overrides: parse_overrides(&["epochs=7".to_string()])?,
+//!     seed: 1,
+//!     device: Device::Cpu,
+//!     limits: ScriptLimits::default(),
+//!     echo: false,
+//! })?;
+//! assert_eq!(outcome.exit_code(), 3); // `graft run` would exit with status 3
+//! let result = std::fs::read_to_string(outcome.run_dir.join("result.json"))?;
+//! assert!(result.contains("7"));
+//! assert!(outcome.run_dir.join("config.json").exists()); // seed, parameters, overrides
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod api;
 pub mod engine;
