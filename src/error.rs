@@ -22,6 +22,13 @@ pub enum Error {
     /// A value that does not fit its tensor's expected shape.
     #[error("{what}: expected shape {expected:?}, got {got:?}")]
     ShapeMismatch { what: String, expected: Vec<i64>, got: Vec<i64> },
+    /// An image smaller than a network accepts (its strides and pooling would leave nothing),
+    /// refused before libtorch fails on a shape.
+    #[error(
+        "the model does not fit the data: {model} takes images of at least \
+         {min_side}x{min_side}, but {data} has {got:?}"
+    )]
+    InputTooSmall { model: String, min_side: i64, data: String, got: Vec<i64> },
     /// A request that would need more memory than the machine has available, refused before
     /// anything is allocated.
     #[error(

@@ -420,3 +420,44 @@ fn a_trailing_batch_of_one_example_does_not_poison_batchnorm() {
     assert!(val.is_finite(), "val/loss {val}");
     assert_eq!(summary.steps, 28);
 }
+
+/// Inception-v3's auxiliary classifier trains with the main loss: with `aux_loss_weight` 0.4
+/// the step's loss is the main cross-entropy plus 0.4 times the auxiliary one (hand-computed
+/// from the same forward pass) and `AuxLogits` moves; with weight 0 the loss is the main one
+/// alone and `AuxLogits` stays bit-identical.
+#[test]
+fn inception_auxiliary_loss_is_weighted_into_the_step() {
+    let run = |weight: f64| {
+        tch::manual_seed(11);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = r#"{"kind": "inception_v3", "num_classes": 3, "dropout": 0.0}"#;
+        let model = ModelConfig::from_json(config).unwrap().build(&vs.root()).unwrap();
+        let x = Tensor::rand([2, 3, 299, 299], (Kind::Float, Device::Cpu));
+        let y = Tensor::from_slice(&[0i64, 2]);
+        // Expected loss from a copy of the variables in training mode (BatchNorm batch
+        // statistics, as the step uses).
+        let (out, aux) = tch::no_grad(|| model.forward_aux(&x, true));
+        let (main, aux) =
+            (out.cross_entropy_for_logits(&y), aux.unwrap().cross_entropy_for_logits(&y));
+        let expected = main.double_value(&[]) + weight * aux.double_value(&[]);
+        let aux_before = vs.variables()["AuxLogits.fc.weight"].copy();
+        let cfg = FinetuneConfig {
+            aux_loss_weight: weight,
+            optimizer: OptimizerConfig::sgd(0.1, 0.0),
+            ..FinetuneConfig::default()
+        };
+        let mut t = Finetuner::new(&vs, model.as_ref(), cfg).unwrap();
+        let loss = t.train_step(Task::Classification, &x, &y).unwrap();
+        assert!(
+            (loss - expected).abs() < 1e-4 * expected.abs(),
+            "loss {loss}, expected {expected}"
+        );
+        let moved = !vs.variables()["AuxLogits.fc.weight"].equal(&aux_before);
+        (loss, moved)
+    };
+    let (with_aux, moved) = run(0.4);
+    assert!(moved, "AuxLogits did not train with weight 0.4");
+    let (without, moved) = run(0.0);
+    assert!(!moved, "AuxLogits changed with weight 0");
+    assert!(with_aux > without);
+}

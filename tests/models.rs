@@ -250,6 +250,11 @@ fn vit_b_16_keys_match_torchvision() {
 }
 
 #[test]
+fn inception_v3_keys_match_torchvision() {
+    assert_matches_torchvision("inception_v3", ModelConfig::preset("inception_v3").unwrap());
+}
+
+#[test]
 fn parameter_counts_match_torchvision() {
     let text = std::fs::read_to_string(fixtures().join("param_counts.json")).unwrap();
     let counts: BTreeMap<String, i64> = serde_json::from_str(&text).unwrap();
@@ -262,11 +267,12 @@ fn parameter_counts_match_torchvision() {
         ("vgg16", 138_357_544),
         ("vgg16_bn", 138_365_992),
         ("vit_b_16", 86_567_656),
+        ("inception_v3", 27_161_264),
     ];
     for (name, n) in stated {
         assert_eq!(counts[name], n, "fixture {name}");
     }
-    // resnet18/50, vgg16_bn and vit_b_16 are counted by the key tests.
+    // resnet18/50, vgg16_bn, vit_b_16 and inception_v3 are counted by the key tests.
     for name in ["resnet34", "vgg11", "vgg11_bn", "vgg16"] {
         let vs = nn::VarStore::new(Device::Cpu);
         let _model = ModelConfig::preset(name).unwrap().build(&vs.root()).unwrap();
@@ -351,8 +357,9 @@ fn golden_value(key: &str, shape: &[i64]) -> Tensor {
 fn forward_matches_torchvision() {
     let text = std::fs::read_to_string(fixtures().join("forward.json")).unwrap();
     let doc: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
-    assert_eq!(doc.len(), 2);
+    assert_eq!(doc.len(), 4);
     for (name, case) in doc {
+        let train = case["mode"] == "train";
         let config: ModelConfig = serde_json::from_value(case["config"].clone()).unwrap();
         let vs = nn::VarStore::new(Device::Cpu);
         let model = config.build(&vs.root()).unwrap();
@@ -367,15 +374,26 @@ fn forward_matches_torchvision() {
             .sin()
             .reshape(&shape)
             .to_kind(Kind::Float);
-        let y = tch::no_grad(|| model.forward_t(&x, false)).flatten(0, -1);
-        let expected: Vec<f32> = serde_json::from_value(case["output"].clone()).unwrap();
-        let expected = Tensor::from_slice(&expected);
-        let err = f64::try_from((&y - &expected).abs().max()).unwrap();
-        let scale = f64::try_from(expected.abs().max()).unwrap();
-        assert!(
-            err <= 1e-4 * scale.max(1.0),
-            "{name}: max |graft - torchvision| = {err} (scale {scale})"
-        );
+        let (y, aux) = tch::no_grad(|| model.forward_aux(&x, train));
+        let mut outputs = vec![("output", y)];
+        match (aux, case.get("aux_output")) {
+            (Some(aux), Some(_)) => outputs.push(("aux_output", aux)),
+            (None, None) => {}
+            (aux, _) => {
+                panic!("{name}: auxiliary output {:?} where torchvision has the other", aux)
+            }
+        }
+        for (field, y) in outputs {
+            let expected: Vec<f32> = serde_json::from_value(case[field].clone()).unwrap();
+            let expected = Tensor::from_slice(&expected);
+            let y = y.flatten(0, -1);
+            let err = f64::try_from((&y - &expected).abs().max()).unwrap();
+            let scale = f64::try_from(expected.abs().max()).unwrap();
+            assert!(
+                err <= 1e-4 * scale.max(1.0),
+                "{name} {field}: max |graft - torchvision| = {err} (scale {scale})"
+            );
+        }
     }
 }
 
@@ -474,4 +492,77 @@ fn initialisation_follows_torchvision() {
     let xavier = (6.0f64 / (192.0 + 3.0 * 192.0)).sqrt() / 3.0f64.sqrt();
     let w = &v["encoder.layers.encoder_layer_0.self_attention.in_proj_weight"];
     assert!((std(w) / xavier - 1.0).abs() < 0.05);
+}
+
+/// Inception-v3's groups (stem, each mixed block, the auxiliary classifier after the block it
+/// reads, head) cover every key once; with a fresh head on the features-only network the
+/// auxiliary classifier is gone; one training step at the smallest size updates every
+/// tensor the main output reaches.
+#[test]
+fn inception_v3_groups_and_a_training_step() {
+    tch::manual_seed(0);
+    let mixed = ["5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"];
+    let mut names = vec!["stem".to_string()];
+    for m in mixed {
+        names.push(format!("mixed_{m}"));
+        if m == "6e" {
+            names.push("aux".into());
+        }
+    }
+    names.push("head".into());
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = ModelConfig::preset("inception_v3").unwrap().build(&vs.root()).unwrap();
+    let expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    check_groups(&model, &vs, &expected);
+    assert_eq!(model.layer_groups()[9].prefixes, vec!["AuxLogits"]);
+
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config =
+        ModelConfig::from_json(r#"{"kind": "inception_v3", "num_classes": null}"#).unwrap();
+    let encoder = config.build(&(vs.root() / "encoder")).unwrap();
+    assert_eq!(encoder.output_dim(), 2048);
+    let model = attach_head(&(vs.root() / "head"), encoder, 3).unwrap();
+    let expected: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != "aux").collect();
+    check_groups(&model, &vs, &expected);
+    train_step(&model, &vs, &Tensor::rand([2, 3, 75, 75], (Kind::Float, Device::Cpu)));
+}
+
+/// Smaller inputs than the network takes are a typed error naming the minimum, where data
+/// meets the model.
+#[test]
+fn inception_v3_refuses_inputs_below_75_pixels() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = ModelConfig::preset("inception_v3").unwrap().build(&vs.root()).unwrap();
+    let err = check_input(&model, &[3, 64, 64], "the digits").unwrap_err();
+    assert!(matches!(err, Error::InputTooSmall { min_side: 75, .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("at least 75x75") && text.contains("the digits"), "{text}");
+    assert!(check_input(&model, &[3, 75, 300], "big enough").is_ok());
+}
+
+/// Initial weights have torchvision's Inception scales: every convolution and `fc` N(0, 0.1)
+/// (its `trunc_normal_` with bounds ±2), the auxiliary 5x5 convolution 0.01 and its `fc`
+/// 0.001, BatchNorm 1/0, linear biases U(±1/√fan_in).
+#[test]
+fn inception_v3_initialisation_follows_torchvision() {
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _m = ModelConfig::preset("inception_v3").unwrap().build(&vs.root()).unwrap();
+    let v = vs.variables();
+    let std = |key: &str| f64::try_from(v[key].std(true)).unwrap();
+    for (key, expected) in [
+        ("Conv2d_4a_3x3.conv.weight", 0.1),
+        ("Mixed_6b.branch7x7_2.conv.weight", 0.1),
+        ("fc.weight", 0.1),
+        ("AuxLogits.conv1.conv.weight", 0.01),
+        ("AuxLogits.fc.weight", 0.001),
+    ] {
+        assert!((std(key) / expected - 1.0).abs() < 0.05, "{key}: std {}", std(key));
+    }
+    let bound = 1.0 / 2048f64.sqrt();
+    let b = f64::try_from(v["fc.bias"].abs().max()).unwrap();
+    assert!(b <= bound && b > 0.9 * bound, "fc.bias within ±{bound}: {b}");
+    let ones = Tensor::ones([192], (Kind::Float, Device::Cpu));
+    assert!(v["Mixed_5b.branch_pool.bn.weight"].equal(&ones.narrow(0, 0, 32)));
+    assert!(v["Conv2d_4a_3x3.bn.weight"].equal(&ones));
 }

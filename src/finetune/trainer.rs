@@ -101,6 +101,10 @@ pub struct FinetuneConfig {
     /// the model's own groups and the `lora` group always trains (feature extraction + LoRA
     /// is the usual recipe).
     pub lora: Option<LoraConfig>,
+    /// Weight of the auxiliary classifier's loss, added to the main loss in training for
+    /// networks that have one (Inception-v3's `AuxLogits`; 0.4 as in PyTorch's fine-tuning
+    /// tutorial for it). Classification only; 0 turns it off.
+    pub aux_loss_weight: f64,
 }
 
 impl Default for FinetuneConfig {
@@ -118,6 +122,7 @@ impl Default for FinetuneConfig {
             max_grad_norm: None,
             checkpoint_every: 1,
             lora: None,
+            aux_loss_weight: 0.4,
         }
     }
 }
@@ -140,6 +145,12 @@ impl FinetuneConfig {
                     "finetune: max_grad_norm must be positive, got {m}"
                 )));
             }
+        }
+        if !(self.aux_loss_weight >= 0.0 && self.aux_loss_weight.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "finetune: aux_loss_weight must be a finite number >= 0, got {}",
+                self.aux_loss_weight
+            )));
         }
         self.schedule.validate()?;
         self.optimizer.validate()
@@ -285,12 +296,17 @@ impl<'a> Finetuner<'a> {
     fn weighted_step(&mut self, task: Task, x: &Tensor, y: &Tensor, weight: f64) -> Result<f64> {
         let (rank, world) = self.dp.as_ref().map_or((0, 1), |d| (d.rank(), d.world_size()));
         tch::manual_seed(step_seed(self.config.seed, self.step * world as u64 + rank as u64));
-        let out = {
+        let (out, aux) = {
             let _bn = BnEvalScope::enter(self.frozen_prefixes());
             let _lora = self.lora.as_ref().map(Lora::scope);
-            self.model.forward_t(x, true)
+            self.model.forward_aux(x, true)
         };
-        let loss = self.loss(task, &out, y)?;
+        let mut loss = self.loss(task, &out, y)?;
+        if let (Some(aux), Task::Classification) = (aux, task) {
+            if self.config.aux_loss_weight > 0.0 {
+                loss = loss + self.loss(task, &aux, y)? * self.config.aux_loss_weight;
+            }
+        }
         let loss = if weight == 1.0 { loss } else { loss * weight };
         let mut value = loss.double_value(&[]);
         if let Some(dp) = &self.dp {

@@ -63,6 +63,12 @@ pub trait Encoder: nn::ModuleT {
     fn input_shape(&self) -> Option<InputShape> {
         None
     }
+    /// The output and, for networks with an auxiliary classifier (Inception-v3) in training
+    /// mode, its logits, which a training loop adds to the loss with a small weight. Other
+    /// networks return `(forward_t(xs, train), None)`.
+    fn forward_aux(&self, xs: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
+        (self.forward_t(xs, train), None)
+    }
 }
 
 impl nn::ModuleT for Box<dyn Encoder> {
@@ -80,6 +86,9 @@ impl Encoder for Box<dyn Encoder> {
     }
     fn input_shape(&self) -> Option<InputShape> {
         (**self).input_shape()
+    }
+    fn forward_aux(&self, xs: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
+        (**self).forward_aux(xs, train)
     }
 }
 
@@ -207,6 +216,11 @@ pub(crate) fn torch_linear(p: nn::Path, in_dim: i64, out_dim: i64) -> nn::Linear
 /// BatchNorm initialised as PyTorch does (weight 1, bias 0; tch's default weight is U(0, 1)),
 /// wrapped so fine-tuning can hold it in evaluation mode ([`super::norm`]).
 pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> BatchNorm2d {
+    batch_norm2d_eps(p, channels, 1e-5)
+}
+
+/// [`batch_norm2d`] with epsilon `eps` (PyTorch's default is 1e-5; Inception-v3 uses 1e-3).
+pub(crate) fn batch_norm2d_eps(p: nn::Path, channels: i64, eps: f64) -> BatchNorm2d {
     let prefix = path_prefix(&p);
     let bn = nn::batch_norm2d(
         p,
@@ -214,6 +228,7 @@ pub(crate) fn batch_norm2d(p: nn::Path, channels: i64) -> BatchNorm2d {
         nn::BatchNormConfig {
             ws_init: nn::Init::Const(1.0),
             bs_init: nn::Init::Const(0.0),
+            eps,
             ..Default::default()
         },
     );

@@ -55,6 +55,14 @@ impl fmt::Display for InputShape {
 /// input ([`Encoder::input_shape`] is `None`) are not checked.
 pub fn check_input(model: &dyn Encoder, item: &[i64], data: &str) -> Result<()> {
     match model.input_shape() {
+        Some(InputShape::AnyImage { channels, min_side }) if matches!(item, [c, h, w] if *c == channels && (*h < min_side || *w < min_side)) => {
+            Err(Error::InputTooSmall {
+                model: "the model's input layer".into(),
+                min_side,
+                data: format!("{data} (examples of shape [C, H, W])"),
+                got: item.to_vec(),
+            })
+        }
         Some(input) if !input.accepts(item) => Err(Error::Invalid(format!(
             "the model does not fit the data: {data} has examples of shape {item:?}, but the \
              model's input layer takes {input} (was it built or pretrained for other data?)"

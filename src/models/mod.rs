@@ -47,6 +47,7 @@ pub mod checkpoint;
 pub mod cnn;
 pub mod gpt;
 pub mod impala;
+pub mod inception;
 pub mod input;
 pub mod mlp;
 pub mod norm;
@@ -64,6 +65,7 @@ pub use gpt::{
     decision_transformer, gpt, DecisionTransformer, DecisionTransformerConfig, Gpt, GptConfig,
 };
 pub use impala::{impala_cnn, ImpalaCnn, ImpalaCnnConfig};
+pub use inception::{inception_v3, InceptionV3, InceptionV3Config};
 pub use input::{check_input, InputShape};
 pub use mlp::{mlp, Activation, Mlp, MlpConfig};
 pub use norm::{BatchNorm2d, BnEvalScope};

@@ -124,6 +124,15 @@ pub fn estimated_params(model: &ModelConfig) -> u128 {
                 .saturating_add(block.saturating_mul(c.depth as u128))
                 .saturating_add(head(w, c.num_classes))
         }
+        ModelConfig::InceptionV3(c) => {
+            // The fixed body is 24.3M parameters (running statistics included, 25M bounds
+            // it); what a config changes is the first convolution and the two heads.
+            let aux = if c.aux_logits { head(768, c.num_classes) } else { 0 };
+            (25_000_000u128)
+                .saturating_add(conv(n(c.in_channels), 32, 3))
+                .saturating_add(head(2048, c.num_classes))
+                .saturating_add(aux)
+        }
     }
 }
 
@@ -152,9 +161,16 @@ mod tests {
 
     #[test]
     fn estimates_bound_the_built_parameter_counts() {
-        for name in
-            ["mlp", "nature_cnn", "impala_cnn", "minatar_cnn", "resnet18", "vgg11", "vit_tiny"]
-        {
+        for name in [
+            "mlp",
+            "nature_cnn",
+            "impala_cnn",
+            "minatar_cnn",
+            "resnet18",
+            "vgg11",
+            "vit_tiny",
+            "inception_v3",
+        ] {
             let model = ModelConfig::preset(name).unwrap();
             let vs = tch::nn::VarStore::new(tch::Device::Cpu);
             let _net = model.build(&vs.root()).unwrap();

@@ -9,6 +9,7 @@ use tch::nn;
 use super::base::Encoder;
 use super::cnn::{minatar_cnn, nature_cnn, MinAtarCnnConfig, NatureCnnConfig};
 use super::impala::{impala_cnn, ImpalaCnnConfig};
+use super::inception::{inception_v3, InceptionV3Config};
 use super::mlp::{mlp, MlpConfig};
 use super::resnet::{resnet, ResNetConfig};
 use super::vgg::{vgg, VggConfig};
@@ -33,6 +34,8 @@ pub enum ModelConfig {
     Vgg(VggConfig),
     /// [`VitConfig`].
     Vit(VitConfig),
+    /// [`InceptionV3Config`].
+    InceptionV3(InceptionV3Config),
 }
 
 /// Names accepted by [`ModelConfig::preset`].
@@ -52,6 +55,7 @@ pub const PRESETS: &[&str] = &[
     "vit_small",
     "vit_base",
     "vit_b_16",
+    "inception_v3",
 ];
 
 impl ModelConfig {
@@ -72,6 +76,7 @@ impl ModelConfig {
             "vit_tiny" => ModelConfig::Vit(VitConfig::tiny()),
             "vit_small" => ModelConfig::Vit(VitConfig::small()),
             "vit_base" | "vit_b_16" => ModelConfig::Vit(VitConfig::base()),
+            "inception_v3" => ModelConfig::InceptionV3(InceptionV3Config::default()),
             _ => {
                 return Err(Error::Invalid(format!(
                     "unknown model preset '{name}'; known: {}",
@@ -102,6 +107,7 @@ impl ModelConfig {
             ModelConfig::Resnet(_) => "resnet",
             ModelConfig::Vgg(_) => "vgg",
             ModelConfig::Vit(_) => "vit",
+            ModelConfig::InceptionV3(_) => "inception_v3",
         }
     }
 
@@ -116,6 +122,7 @@ impl ModelConfig {
             ModelConfig::Resnet(m) => m.num_classes = None,
             ModelConfig::Vgg(m) => m.num_classes = None,
             ModelConfig::Vit(m) => m.num_classes = None,
+            ModelConfig::InceptionV3(m) => m.num_classes = None,
         }
         c
     }
@@ -131,6 +138,7 @@ impl ModelConfig {
             ModelConfig::Resnet(c) => Box::new(resnet(p, c)?),
             ModelConfig::Vgg(c) => Box::new(vgg(p, c)?),
             ModelConfig::Vit(c) => Box::new(vit(p, c)?),
+            ModelConfig::InceptionV3(c) => Box::new(inception_v3(p, c)?),
         })
     }
 }

@@ -152,6 +152,20 @@ pub fn fit_model(model: &ModelConfig, shape: &[i64]) -> Result<ModelConfig> {
         }
         (ModelConfig::Resnet(c), [ch, _, _]) => c.in_channels = *ch,
         (ModelConfig::Vgg(c), [ch, _, _]) => c.in_channels = *ch,
+        (ModelConfig::InceptionV3(c), [ch, h, w]) => {
+            use crate::models::inception::MIN_SIDE;
+            if *h < MIN_SIDE || *w < MIN_SIDE {
+                return Err(Error::InputTooSmall {
+                    model: "inception_v3".into(),
+                    min_side: MIN_SIDE,
+                    data: "the pretraining data (examples of shape [C, H, W])".into(),
+                    got: shape.to_vec(),
+                });
+            }
+            c.in_channels = *ch;
+            // transform_input re-normalises RGB; other channel counts train without it.
+            c.transform_input &= *ch == 3;
+        }
         (ModelConfig::Vit(c), [ch, h, w]) if h == w => (c.in_channels, c.image_size) = (*ch, *h),
         (_, [_]) => return Err(bad("state vectors")),
         _ => return Err(bad("images")),
