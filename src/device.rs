@@ -37,7 +37,19 @@ static CUDA_LOAD: OnceLock<CudaLoad> = OnceLock::new();
 /// Load CUDA support if the libtorch in use has it. Call before any other tch call; later
 /// calls return the first result.
 pub fn init() -> &'static CudaLoad {
-    CUDA_LOAD.get_or_init(|| match libtorch_lib_dir() {
+    CUDA_LOAD.get_or_init(|| {
+        let load = load_cuda();
+        match &load {
+            CudaLoad::Loaded(path) => tracing::debug!(path = %path.display(), "CUDA support loaded from {}", path.display()),
+            CudaLoad::NotPresent => tracing::debug!("the libtorch in use is a CPU build (no libtorch_cuda.so beside it)"),
+            CudaLoad::Failed(why) => tracing::debug!(why = %why, "libtorch_cuda.so is present but failed to load: {why}"),
+        }
+        load
+    })
+}
+
+fn load_cuda() -> CudaLoad {
+    match libtorch_lib_dir() {
         None => CudaLoad::NotPresent,
         Some(dir) => {
             let cuda = dir.join("libtorch_cuda.so");
@@ -49,7 +61,7 @@ pub fn init() -> &'static CudaLoad {
                 Err(msg) => CudaLoad::Failed(msg),
             }
         }
-    })
+    }
 }
 
 fn dlopen_global(path: &Path) -> std::result::Result<(), String> {
@@ -178,8 +190,18 @@ impl fmt::Display for DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// The spellings `--device` accepts, as help texts list them (`cuda:N` stands for
+    /// `cuda:0`, `cuda:1`, …; `gpu` is also read as `cuda`).
+    pub const SPELLINGS: [&'static str; 4] = ["auto", "cpu", "cuda", "cuda:N"];
+
     /// The tch device, or a clear error when CUDA is asked for and missing.
     pub fn resolve(self) -> Result<tch::Device> {
+        let device = self.resolve_unlogged()?;
+        tracing::debug!(requested = %self, device = %name(device), "device {self} resolved to {}", name(device));
+        Ok(device)
+    }
+
+    fn resolve_unlogged(self) -> Result<tch::Device> {
         init();
         let available = tch::Cuda::is_available();
         match self {
@@ -204,6 +226,15 @@ impl DeviceChoice {
                 Ok(tch::Device::Cuda(index))
             }
         }
+    }
+}
+
+/// A device as `--device` spells it: `cpu`, `cuda:0`, … (never tch's Debug form `Cuda(0)`).
+pub fn name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cpu => "cpu".into(),
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        other => format!("{other:?}").to_ascii_lowercase(),
     }
 }
 
@@ -273,6 +304,7 @@ pub fn thread_count(requested: Option<usize>, cores: usize, force: bool) -> Resu
 pub fn set_threads(requested: Option<usize>, force: bool) -> Result<usize> {
     let n = thread_count(requested, available_cores(), force)?;
     tch::set_num_threads(n as i32);
+    tracing::debug!(threads = n, "libtorch intra-op threads: {n}");
     Ok(n)
 }
 
@@ -311,7 +343,7 @@ pub fn contention_note_for(others: usize, cores: usize, threads: usize) -> Optio
     let busy = threads > 1 && others >= 1 && others + threads > cores;
     busy.then(|| {
         format!(
-            "graft: note: {others} other task(s) are running on this machine's {cores} cores and \
+            "{others} other task(s) are running on this machine's {cores} cores and \
              libtorch will use {threads} threads; its threads wait for each other when one \
              loses its core, which can make training several times slower. --threads 1 (or \
              set_threads(1) in a script) avoids that."

@@ -202,8 +202,8 @@ impl fmt::Display for TrainCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "training check on {:?}: small conv net, {} Adam steps of batch {BATCH} on 10-class 28x28 synthetic images\n  loss {:.4} -> {:.4} (decreasing: {}), {:.2} ms/step (median), {:.0} images/s",
-            self.device,
+            "training check on {}: small conv net, {} Adam steps of batch {BATCH} on 10-class 28x28 synthetic images\n  loss {:.4} -> {:.4} (decreasing: {}), {:.2} ms/step (median), {:.0} images/s",
+            device::name(self.device),
             self.steps,
             self.first_loss,
             self.last_loss,

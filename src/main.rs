@@ -1,14 +1,18 @@
 //! The `graft` command line.
 //!
-//! User errors print one paragraph and exit with status 1 (usage errors: clap's 2; `graft run`
-//! exits with the code a script passes to `exit(n)`); an unexpected panic prints a short "this
-//! is a bug" message instead of a backtrace.
+//! User errors print one paragraph and exit with status 1 (usage errors, such as a value out
+//! of its range or not among the choices, exit with clap's 2; `graft run` exits with the code
+//! a script passes to `exit(n)`); an unexpected panic prints a short "this is a bug" message
+//! instead of a backtrace.
+//!
+//! Results go to stdout; the library's diagnostics are `tracing` events that the subscriber
+//! installed here writes to stderr (`-v`, `-q`, `RUST_LOG`: see `cli::logging`).
 
 mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use graft::device::{self, DeviceChoice};
 use graft::{doctor, Result};
@@ -24,9 +28,9 @@ struct Cli {
 
 #[derive(Args)]
 struct GlobalOpts {
-    /// Where to compute: auto, cpu, cuda or cuda:N.
-    #[arg(long, global = true, default_value = "auto")]
-    device: String,
+    /// Where to compute: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, global = true, default_value = "auto", value_parser = cli::values::DeviceParser)]
+    device: DeviceChoice,
     /// libtorch intra-op threads (default: all cores; at most the logical cores unless
     /// --force-threads).
     #[arg(long, global = true)]
@@ -37,6 +41,13 @@ struct GlobalOpts {
     /// Master seed; every component's seed derives from it.
     #[arg(long, global = true, default_value_t = 0)]
     seed: u64,
+    /// More detail on stderr: -v debug, -vv trace (RUST_LOG, when set, overrides -v/-q).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
+    /// Less on stderr: -q warnings and errors only (no progress lines, no echo of a script's
+    /// log), -qq errors only. Results on stdout are unchanged.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    quiet: u8,
 }
 
 #[derive(Subcommand)]
@@ -48,7 +59,7 @@ enum Command {
         #[arg(long)]
         train_check: bool,
         /// Optimisation steps for --train-check (at least 50).
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, value_parser = cli::values::at_least::<usize>(50))]
         steps: usize,
     },
     /// Environments: list the registry, render a frame.
@@ -84,7 +95,7 @@ enum Command {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     device::init();
-    let choice: DeviceChoice = cli.global.device.parse()?;
+    let choice = cli.global.device;
     let threads = device::set_threads(cli.global.threads, cli.global.force_threads)?;
     let trains = matches!(
         cli.command,
@@ -94,7 +105,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             | Command::Probe(_)
     ) || matches!(&cli.command, Command::Doctor { train_check: true, .. });
     if let Some(note) = trains.then(|| device::contention_note(threads)).flatten() {
-        eprintln!("{note}");
+        tracing::warn!(threads, "{note}");
     }
     match cli.command {
         Command::Doctor { train_check, steps } => {
@@ -116,8 +127,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Launch(args) => cli::dist::launch(args)?,
         Command::Dist(cmd) => cli::dist::run(cmd, cli.global.seed)?,
         Command::Rl(cmd) => cli::rl::run(cmd, cli.global.seed, choice.resolve()?)?,
-        Command::Pretrain(args) => cli::pretrain::run(args, &cli.global.device, cli.global.seed)?,
-        Command::Probe(args) => cli::pretrain::probe(args, &cli.global.device, cli.global.seed)?,
+        Command::Pretrain(args) => cli::pretrain::run(args, choice, cli.global.seed)?,
+        Command::Probe(args) => cli::pretrain::probe(args, choice, cli.global.seed)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,6 +155,7 @@ fn main() -> ExitCode {
     }));
     device::keep_freed_heap();
     let cli = Cli::parse();
+    cli::logging::init(cli.global.verbose, cli.global.quiet);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

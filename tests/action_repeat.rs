@@ -116,8 +116,8 @@ fn an_action_repeat_of_zero_is_refused_everywhere() {
         out.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("--action-repeat must be at least 1"), "{stderr}");
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--action-repeat") && stderr.contains("at least 1"), "{stderr}");
     assert!(!out.exists());
 
     let script = dir.join("s.rhai");

@@ -32,9 +32,15 @@ fn doctor_train_check_shows_a_falling_loss() {
 #[test]
 fn bad_device_is_a_clear_error_not_a_panic() {
     let (code, _, err) = graft(&["--device", "tpu:0", "doctor"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("unknown device 'tpu:0'"), "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid value 'tpu:0' for '--device <DEVICE>'"), "{err}");
+    assert!(err.contains("[possible values: auto, cpu, cuda, cuda:N]"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+    // The spellings it accepted before are still accepted.
+    for ok in ["cpu", "CPU", "auto"] {
+        let (code, _, err) = graft(&["--device", ok, "doctor"]);
+        assert_eq!(code, 0, "--device {ok}: {err}");
+    }
 }
 
 #[test]
@@ -125,5 +131,243 @@ fn envs_render_bad_input_gets_clear_errors_and_writes_nothing() {
     }
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "no temporary files left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `graft ARGS` with extra environment variables (and `RUST_LOG` removed unless given), so
+/// the tests of what reaches stderr do not depend on the caller's environment.
+fn graft_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_graft"));
+    cmd.args(args).env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("graft runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("graft-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn closed_sets_are_refused_with_their_valid_values() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["rl", "train", "--algo", "nonsense", "--env", "CartPole-v1"],
+            "[possible values: ppo, dqn, sac]",
+        ),
+        (
+            &["pretrain", "--task", "rotnet", "--data", "x.arrow"],
+            "[possible values: inverse_dynamics, forward_prediction",
+        ),
+        (&["pretrain", "--task", "simclr", "--optimizer", "lamb"], "adam, adamw, sgd"),
+        (&["dist", "check", "--backend", "mpi"], "[possible values: gloo, nccl]"),
+        (&["dist", "check", "--optimizer", "rmsprop"], "[possible values: sgd, adam, adamw]"),
+        (&["images", "info", ".", "--format", "png"], "folder, cifar10, cifar100"),
+    ];
+    for (args, needle) in cases {
+        let (code, _, err) = graft(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("invalid value"), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // --help lists them too.
+    let (code, out, _) = graft(&["rl", "train", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[possible values: ppo, dqn, sac]"), "{out}");
+    let (_, out, _) = graft(&["--help"]);
+    assert!(out.contains("[possible values: auto, cpu, cuda, cuda:N]"), "{out}");
+}
+
+#[test]
+fn numbers_out_of_range_are_refused_with_the_range_not_coerced() {
+    let dir = tmp_dir("ranges");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let ppo = ["rl", "train", "--algo", "ppo", "--env", "CartPole-v1", "--out", o];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        ppo.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (with(&["--eval-episodes", "0"]), "0 is not in 1..=100000"),
+        (with(&["--steps", "0"]), "0 is not in 1.. (at least 1)"),
+        (with(&["--action-repeat", "0"]), "0 is not in 1.. (at least 1)"),
+        (with(&["--frame-stack", "0"]), "0 is not in 1.. (at least 1)"),
+        (with(&["--steps=-5"]), "'-5' is not a whole number in 1.."),
+        (
+            ["pretrain", "--task", "simclr", "--lr", "NaN"].map(String::from).to_vec(),
+            "must be a finite number above 0, got NaN",
+        ),
+        (
+            ["pretrain", "--task", "simclr", "--lr", "0"].map(String::from).to_vec(),
+            "must be a finite number above 0, got 0",
+        ),
+        (
+            ["pretrain", "--task", "simclr", "--batch", "0"].map(String::from).to_vec(),
+            "0 is not in 1..",
+        ),
+        (
+            ["probe", "--encoder", "e", "--data", "d", "--train-fraction", "1"]
+                .map(String::from)
+                .to_vec(),
+            "must be in (0, 1)",
+        ),
+        (["probe", "--encoder", "e", "--data", "d", "--k", "0"].map(String::from).to_vec(), "1.."),
+        (["rl", "eval", "ckpt", "--episodes", "0"].map(String::from).to_vec(), "1.."),
+        (["dist", "check", "--bucket-kb", "0"].map(String::from).to_vec(), "1.."),
+        (["doctor", "--train-check", "--steps", "10"].map(String::from).to_vec(), "at least 50"),
+        (["run", "s.rhai", "--nproc", "0"].map(String::from).to_vec(), "1.."),
+    ];
+    for (args, needle) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, err) = graft(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: expected '{needle}' in {err}");
+    }
+    assert!(!out.exists(), "a refused command wrote its run directory");
+    // The thread cap names the machine's cores (and --force-threads lifts it to 1024).
+    let (code, _, err) = graft(&["--threads", "100000", "envs", "list"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("threads must be between 1 and") && err.contains("--force-threads"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A script whose `print` is an info event, run with extra global flags and environment.
+fn run_print_script(name: &str, flags: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let dir = tmp_dir(name);
+    let script = dir.join("hello.rhai");
+    std::fs::write(&script, "print(\"hello from the script\");\n").unwrap();
+    let out = dir.join("run");
+    let mut args: Vec<&str> = flags.to_vec();
+    args.extend(["--threads", "1", "run", script.to_str().unwrap()]);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let r = graft_env(&args, env);
+    assert_eq!(r.0, 0, "{flags:?}: {}", r.2);
+    // The run log has the line whatever stderr shows; stdout names the run directory.
+    let log = std::fs::read_to_string(out.join("run.log")).unwrap();
+    assert!(log.contains("hello from the script"), "{log}");
+    assert!(r.1.contains(out.to_str().unwrap()), "{}", r.1);
+    std::fs::remove_dir_all(&dir).unwrap();
+    r
+}
+
+#[test]
+fn verbosity_flags_and_rust_log_choose_what_reaches_stderr() {
+    // By default a script's print shows, as its text alone.
+    let (_, _, err) = run_print_script("log-default", &[], &[]);
+    assert!(err.lines().any(|l| l == "hello from the script"), "{err}");
+    assert!(!err.contains("graft: debug:"), "{err}");
+    // -q hides info lines (the old `run --quiet` spelling too); results stay on stdout.
+    let (_, _, err) = run_print_script("log-q", &["-q"], &[]);
+    assert!(!err.contains("hello from the script"), "{err}");
+    let dir = tmp_dir("log-quiet");
+    let script = dir.join("s.rhai");
+    std::fs::write(&script, "print(\"hello from the script\");\n").unwrap();
+    let out = dir.join("run");
+    let (code, _, err) = graft_env(
+        &["run", script.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("hello from the script"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // -v adds debug lines, named by their module.
+    let (_, _, err) = run_print_script("log-v", &["-v"], &[]);
+    assert!(err.contains("graft: debug: graft::device: libtorch intra-op threads: 1"), "{err}");
+    assert!(err.contains("hello from the script"), "{err}");
+    // RUST_LOG overrides the flags: debug for one module, or nothing at all.
+    let (_, _, err) = run_print_script("log-env", &[], &[("RUST_LOG", "graft::device=debug")]);
+    assert!(err.contains("libtorch intra-op threads: 1"), "{err}");
+    let (_, _, err) = run_print_script("log-off", &["-v"], &[("RUST_LOG", "off")]);
+    assert!(!err.contains("hello from the script") && !err.contains("debug"), "{err}");
+    // A warning keeps its prefix and shows under -q.
+    let dir = tmp_dir("log-warn");
+    let script = dir.join("s.rhai");
+    std::fs::write(&script, "if false { param(\"a\", 2); }\nprint(\"x\");\n").unwrap();
+    let out = dir.join("run");
+    let (code, _, err) = graft_env(
+        &["-q", "--threads", "1", "run", script.to_str().unwrap()]
+            .into_iter()
+            .chain(["--out", out.to_str().unwrap(), "--set", "a=1"])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.trim(), "graft: warning: --set a was never read by the script", "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn user_facing_output_never_shows_rust_option_debug_forms() {
+    let dir = tmp_dir("no-some");
+    // The stages' summary lines of a script (pretraining's final loss, RL's final return).
+    let script = dir.join("chain.rhai");
+    std::fs::write(
+        &script,
+        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 2, seed: 1});
+let p = pretrain::run(#{
+    task: #{task: "inverse_dynamics"},
+    data: #{path: ds.path},
+    model: #{kind: "mlp", input_dim: 4, hidden: [16]},
+    trainer: #{steps: 4, batch_size: 32, log_every: 2, progress: false},
+    device: "cpu",
+});
+let m = model::load_encoder(p.encoder);
+finetune::run(m, data::behaviour_cloning(ds), #{head: 2, epochs: 1, batch_size: 64});
+rl::train(#{algo: "ppo", env: "CartPole-v1", eval_episodes: 1,
+    config: #{total_timesteps: 128, num_envs: 2, num_steps: 64}});
+"#,
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let (code, out, err) = graft_env(
+        &["--threads", "1", "--device", "cpu", "run", script.to_str().unwrap()]
+            .into_iter()
+            .chain(["--out", run.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let log = std::fs::read_to_string(run.join("run.log")).unwrap();
+    assert!(log.contains("pretrain: 4 steps, final loss "), "{log}");
+    assert!(log.contains("final return "), "{log}");
+    // The CLI's own summary of a short RL run.
+    let rl_out = dir.join("rl");
+    let (code, out2, err2) = graft_env(
+        &[
+            "--threads",
+            "1",
+            "rl",
+            "train",
+            "--algo",
+            "ppo",
+            "--env",
+            "CartPole-v1",
+            "--steps",
+            "128",
+            "--eval-every",
+            "0",
+            "--eval-episodes",
+            "1",
+            "--config",
+            r#"{"num_envs": 2, "num_steps": 64}"#,
+            "--out",
+            rl_out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err2}");
+    assert!(out2.contains("final evaluation return"), "{out2}");
+    for text in [&out, &err, &log, &out2, &err2] {
+        assert!(!text.contains("Some(") && !text.contains("None"), "{text}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -78,11 +78,11 @@ fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
         assert!((0.0..=1.0).contains(&acc), "{v}");
         assert!(r2.is_none(), "state vectors have no separate state column: {v}");
     }
-    // Bad input: one paragraph naming the problem, exit status 1.
+    // Bad input: an unknown task is a usage error (status 2) listing the tasks.
     let r = graft(&["pretrain", "--task", "rotnet", "--data", &data, "--out", o]);
-    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("unknown pretext task 'rotnet'") && err.contains("rotation"), "{err}");
+    assert!(err.contains("'rotnet'") && err.contains("rotation, simclr"), "{err}");
     let r = graft(&["probe", "--encoder", &data, "--data", &data]);
     assert_eq!(r.status.code(), Some(1));
 }

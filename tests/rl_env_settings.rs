@@ -88,9 +88,10 @@ fn zero_action_repeat_is_refused() {
         "--out",
         dir.join("run").to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // A usage error (status 2) naming the flag and its range.
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--action-repeat must be at least 1"), "{stderr}");
+    assert!(stderr.contains("--action-repeat") && stderr.contains("at least 1"), "{stderr}");
     assert!(!dir.join("run").exists(), "a refused run wrote its directory");
     // The library refuses it too, naming the env.
     let opts = RunOptions { action_repeat: 0, ..RunOptions::default() };

@@ -547,7 +547,7 @@ fn noisy_expert_collection_mixes_in_uniform_actions() {
             out.to_str().unwrap(),
         ]);
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "--epsilon {bad}: {stderr}");
+        assert_eq!(o.status.code(), Some(2), "--epsilon {bad}: {stderr}");
         assert!(stderr.contains("--epsilon") && stderr.contains("[0, 1]"), "{stderr}");
         assert!(!out.exists(), "--epsilon {bad} wrote {}", out.display());
     }

@@ -9,6 +9,7 @@ use graft::data::{collect, CollectConfig, Compression, PolicySpec};
 use graft::{Error, Result};
 
 use crate::cli::envs::parse_kwargs;
+use crate::cli::values::{at_least, probability};
 
 #[derive(Args)]
 pub struct CollectArgs {
@@ -18,21 +19,22 @@ pub struct CollectArgs {
     /// random, heuristic (the env's hand-written expert) or checkpoint:PATH.
     #[arg(long, default_value = "random")]
     policy: String,
-    /// Episodes to collect.
-    #[arg(long, default_value_t = 10)]
+    /// Episodes to collect (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least::<usize>(1))]
     episodes: usize,
     /// Record WIDTHxHEIGHT RGB frames as observations (the state goes in the `state` column).
     #[arg(long, value_name = "WxH")]
     pixels: Option<String>,
-    /// Probability of a uniformly random action instead of the policy's (a noisy expert).
-    #[arg(long, default_value_t = 0.0)]
+    /// Probability of a uniformly random action instead of the policy's (a noisy expert), in
+    /// [0, 1].
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     epsilon: f64,
     /// Physics steps per stored transition, all with the same action (frame skip / action
-    /// repeat; rewards are summed, one frame is stored).
-    #[arg(long, default_value_t = 1)]
+    /// repeat; rewards are summed, one frame is stored; 1 = every physics step).
+    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
     action_repeat: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads (default: all cores; at least 1).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     workers: Option<usize>,
     /// Compress record batches with LZ4 (smaller files; reads decode instead of mapping).
     #[arg(long)]
@@ -65,29 +67,15 @@ pub fn parse_pixels(s: &str) -> Result<(u32, u32)> {
 }
 
 pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
-    if args.episodes == 0 {
-        return Err(Error::Invalid("--episodes must be at least 1".into()));
-    }
     let mut cfg = CollectConfig::new(&args.env, args.output);
     cfg.overwrite = args.overwrite;
     cfg.policy = args.policy.parse::<PolicySpec>()?;
     cfg.episodes = args.episodes;
-    if !(0.0..=1.0).contains(&args.epsilon) {
-        return Err(Error::Invalid(format!("--epsilon {} must be in [0, 1]", args.epsilon)));
-    }
     cfg.epsilon = args.epsilon;
-    if args.action_repeat == 0 {
-        return Err(Error::Invalid(
-            "--action-repeat must be at least 1 (1 = every physics step), got 0".into(),
-        ));
-    }
     cfg.action_repeat = args.action_repeat;
     cfg.pixels = args.pixels.as_deref().map(parse_pixels).transpose()?;
     cfg.seed = seed;
     if let Some(w) = args.workers {
-        if w == 0 {
-            return Err(Error::Invalid("--workers must be at least 1, got 0".into()));
-        }
         cfg.workers = w;
     }
     cfg.kwargs = parse_kwargs(&args.kwargs)?;

@@ -14,10 +14,12 @@ use graft::distributed::{self, Backend, CheckConfig, DistEnv, LaunchOptions};
 use graft::train::{OptimizerConfig, OptimizerKind};
 use graft::{Error, Result};
 
+use crate::cli::values::{at_least, one_of, positive};
+
 #[derive(Args)]
 pub struct LaunchArgs {
-    /// Number of worker processes.
-    #[arg(long)]
+    /// Number of worker processes (at least 1).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     pub nproc: usize,
     /// TCPStore port on 127.0.0.1 (default: a free one).
     #[arg(long)]
@@ -36,28 +38,29 @@ pub enum DistCommand {
 #[derive(Args)]
 pub struct CheckArgs {
     /// Process-group backend: gloo (trains on the CPU) or nccl (on cuda:LOCAL_RANK).
-    #[arg(long, default_value = "gloo")]
-    backend: String,
-    /// Optimisation steps in total.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value = "gloo", ignore_case = true)]
+    backend: Backend,
+    /// Optimisation steps in total (at least 1).
+    #[arg(long, default_value_t = 20, value_parser = at_least::<u64>(1))]
     steps: u64,
-    /// Samples per step on each process.
-    #[arg(long, default_value_t = 32)]
+    /// Samples per step on each process (at least 1).
+    #[arg(long, default_value_t = 32, value_parser = at_least::<usize>(1))]
     batch: usize,
-    /// Samples in the synthetic dataset.
-    #[arg(long, default_value_t = 1024)]
+    /// Samples in the synthetic dataset (at least 1).
+    #[arg(long, default_value_t = 1024, value_parser = at_least::<usize>(1))]
     dataset: usize,
     /// Optimizer: sgd (momentum 0.9), adam or adamw (weight decay 0.01).
-    #[arg(long, default_value = "sgd")]
-    optimizer: String,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value = "sgd",
+          value_parser = one_of(&[OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::AdamW]))]
+    optimizer: OptimizerKind,
+    /// Learning rate (a finite number above 0).
+    #[arg(long, default_value_t = 0.05, value_parser = positive)]
     lr: f64,
     /// Train in float64.
     #[arg(long)]
     double: bool,
-    /// Gradient bucket size in KiB (default: PyTorch DDP's 25 MiB).
-    #[arg(long, default_value_t = 25 * 1024)]
+    /// Gradient bucket size in KiB (default: PyTorch DDP's 25 MiB; at least 1).
+    #[arg(long, default_value_t = 25 * 1024, value_parser = at_least::<usize>(1))]
     bucket_kb: usize,
     /// Rank 0 writes the final variables to this safetensors file.
     #[arg(long)]
@@ -92,21 +95,15 @@ pub fn run(cmd: DistCommand, seed: u64) -> Result<()> {
 }
 
 fn check(args: CheckArgs, seed: u64) -> Result<()> {
-    let unknown = || {
-        Error::Invalid(format!(
-            "unknown optimizer '{}': expected sgd, adam or adamw",
-            args.optimizer
-        ))
-    };
-    let kind: OptimizerKind =
-        serde_json::from_value(serde_json::Value::String(args.optimizer.clone()))
-            .map_err(|_| unknown())?;
-    // The check's PyTorch peer (benchmarks/peers/torch_ddp.py) knows these three.
-    let optimizer = match kind {
+    // The check's PyTorch peer (benchmarks/peers/torch_ddp.py) knows these three, the only
+    // values --optimizer takes.
+    let optimizer = match args.optimizer {
         OptimizerKind::Sgd => OptimizerConfig::sgd(args.lr, 0.9),
         OptimizerKind::Adam => OptimizerConfig::adam(args.lr),
         OptimizerKind::AdamW => OptimizerConfig::adamw(args.lr, 0.01),
-        OptimizerKind::RmsProp => return Err(unknown()),
+        OptimizerKind::RmsProp => {
+            return Err(Error::Invalid("dist check: --optimizer rmsprop is not supported".into()))
+        }
     };
     let cfg = CheckConfig {
         steps: args.steps,
@@ -114,7 +111,7 @@ fn check(args: CheckArgs, seed: u64) -> Result<()> {
         dataset: args.dataset,
         optimizer,
         seed,
-        backend: args.backend.parse::<Backend>()?,
+        backend: args.backend,
         double: args.double,
         bucket_bytes: args.bucket_kb.saturating_mul(1024),
         out: args.out,

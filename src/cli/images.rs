@@ -11,12 +11,14 @@ use rayon::prelude::*;
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
-use graft::data::augment::{Augment, Pipeline};
+use graft::data::augment::{self, Augment, Pipeline};
 use graft::data::images::{self, AnyDataset, Check, ImageDataset, ImageFolder};
 use graft::data::loader::{BatchKind, Loader, LoaderConfig};
 use graft::models::resnet::ResNetConfig;
 use graft::train::{Optimizer, OptimizerConfig};
 use graft::{Error, ModelConfig, Result};
+
+use crate::cli::values::{at_least, name_in};
 
 #[derive(Subcommand)]
 pub enum ImagesCommand {
@@ -38,11 +40,11 @@ pub enum ImagesCommand {
         source: SourceArgs,
         #[command(flatten)]
         aug: AugArgs,
-        /// Images in the batch.
-        #[arg(long, default_value_t = 16)]
+        /// Images in the batch (at least 1; at most the dataset's are shown).
+        #[arg(long, default_value_t = 16, value_parser = at_least::<usize>(1))]
         batch: usize,
-        /// Augmented views per image (2: SimCLR's pairs).
-        #[arg(long, default_value_t = 1)]
+        /// Augmented views per image (2: SimCLR's pairs; at least 1).
+        #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
         views: usize,
         /// Output PNG path.
         #[arg(short, long)]
@@ -55,23 +57,24 @@ pub enum ImagesCommand {
         source: SourceArgs,
         #[command(flatten)]
         aug: AugArgs,
-        /// Images per batch.
-        #[arg(long, default_value_t = 256)]
+        /// Images per batch (at least 1).
+        #[arg(long, default_value_t = 256, value_parser = at_least::<usize>(1))]
         batch: usize,
         /// Loader worker threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         workers: usize,
-        /// Batches to time (after one warm-up batch); the epoch wraps around as needed.
-        #[arg(long, default_value_t = 20)]
+        /// Batches to time (after one warm-up batch; at least 1); the epoch wraps around as
+        /// needed.
+        #[arg(long, default_value_t = 20, value_parser = at_least::<usize>(1))]
         batches: usize,
         /// Also time ResNet-18 (CIFAR stem, 10-class head, SGD) training steps.
         #[arg(long)]
         train: bool,
-        /// Batch size of the training steps.
-        #[arg(long, default_value_t = 64)]
+        /// Batch size of the training steps (at least 1).
+        #[arg(long, default_value_t = 64, value_parser = at_least::<usize>(1))]
         train_batch: usize,
-        /// Training steps to time for each of the two loops.
-        #[arg(long, default_value_t = 5)]
+        /// Training steps to time for each of the two loops (at least 1).
+        #[arg(long, default_value_t = 5, value_parser = at_least::<usize>(1))]
         train_steps: usize,
     },
 }
@@ -81,19 +84,19 @@ pub struct SourceArgs {
     /// An ImageFolder (root/<class>/*.png|jpg), a CIFAR .bin file or folder, an MNIST IDX
     /// file or folder, or an Arrow trajectory file with pixel observations.
     path: PathBuf,
-    /// Format, when the path does not tell: folder, cifar10, cifar100, cifar100-coarse, idx,
-    /// frames.
-    #[arg(long)]
+    /// Format, when the path does not tell.
+    #[arg(long, value_parser = name_in(images::FORMATS))]
     format: Option<String>,
 }
 
 #[derive(Args)]
 pub struct AugArgs {
-    /// Augmentation preset: simclr, simclr_cifar, drq, none.
-    #[arg(long, default_value = "simclr")]
+    /// Augmentation preset.
+    #[arg(long, default_value = "simclr", value_parser = name_in(augment::PRESETS))]
     preset: String,
-    /// Output side of the SimCLR presets' crop (default: the dataset's image side, or 32).
-    #[arg(long)]
+    /// Output side of the SimCLR presets' crop (default: the dataset's image side, or 32; at
+    /// least 1).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     size: Option<usize>,
 }
 
@@ -174,8 +177,9 @@ fn info(src: &SourceArgs, verify: bool) -> Result<()> {
         println!("image sizes (WxH): {}", list.join(", "));
         let skipped = folder.skipped();
         if let Some(first) = skipped.first() {
-            eprintln!(
-                "warning: {} file(s) skipped (not png, jpg or jpeg), e.g. {}",
+            tracing::warn!(
+                skipped = skipped.len(),
+                "{} file(s) skipped (not png, jpg or jpeg), e.g. {}",
                 skipped.len(),
                 first.display()
             );

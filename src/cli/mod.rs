@@ -6,6 +6,8 @@ pub mod data;
 pub mod dist;
 pub mod envs;
 pub mod images;
+pub mod logging;
 pub mod pretrain;
 pub mod rl;
 pub mod run;
+pub mod values;

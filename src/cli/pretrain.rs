@@ -18,12 +18,12 @@ use graft::pretrain::{run as pretrain, PretrainConfig, TaskConfig, Trajectories,
 use graft::train::{NoHooks, OptimizerConfig, OptimizerKind};
 use graft::{Error, Result};
 
+use crate::cli::values::{at_least, fraction, name_in, non_negative, one_of, positive};
+
 #[derive(Args)]
 pub struct PretrainArgs {
-    /// Pretext task (inverse_dynamics, forward_prediction, temporal_contrastive,
-    /// behaviour_cloning, state_prediction, next_action, masked_action, denoising, rotation,
-    /// simclr, byol, mae).
-    #[arg(long)]
+    /// Pretext task (required unless --config names one).
+    #[arg(long, value_parser = name_in(TASKS))]
     task: Option<String>,
     /// The task's hyperparameters as a JSON object, e.g. '{"temperature": 0.2}'.
     #[arg(long, value_name = "JSON")]
@@ -32,14 +32,15 @@ pub struct PretrainArgs {
     /// file (.safetensors) or an image dataset (ImageFolder, CIFAR, IDX folder or file).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Resize images to this square side (needed when an image folder's sizes differ).
-    #[arg(long)]
+    /// Resize images to this square side (needed when an image folder's sizes differ; at
+    /// least 1).
+    #[arg(long, value_parser = at_least::<u32>(1))]
     image_size: Option<u32>,
     /// Trajectory frames to grayscale (as `graft rl train --grayscale`).
     #[arg(long)]
     grayscale: bool,
-    /// Stack the last N trajectory frames (as `graft rl train --frame-stack N`).
-    #[arg(long)]
+    /// Stack the last N trajectory frames (as `graft rl train --frame-stack N`; at least 1).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     frame_stack: Option<usize>,
     /// Encoder: a preset (nature_cnn, resnet18, vit_tiny, …), a JSON object or a .json file.
     #[arg(long)]
@@ -47,32 +48,32 @@ pub struct PretrainArgs {
     /// A whole PretrainConfig as JSON (the other flags override it).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Optimisation steps.
-    #[arg(long)]
+    /// Optimisation steps (at least 1).
+    #[arg(long, value_parser = at_least::<u64>(1))]
     steps: Option<u64>,
-    /// Passes over the data instead of --steps.
-    #[arg(long)]
+    /// Passes over the data instead of --steps (at least 1).
+    #[arg(long, value_parser = at_least::<u64>(1))]
     epochs: Option<u64>,
-    /// Items per step.
-    #[arg(long)]
+    /// Items per step (at least 1).
+    #[arg(long, value_parser = at_least::<usize>(1))]
     batch: Option<usize>,
-    /// Base learning rate.
-    #[arg(long)]
+    /// Base learning rate (a finite number above 0).
+    #[arg(long, value_parser = positive)]
     lr: Option<f64>,
     /// Optimizer: adam, adamw (weight decay 0.05 unless --weight-decay) or sgd (momentum 0.9).
-    #[arg(long)]
-    optimizer: Option<String>,
-    /// Weight decay.
-    #[arg(long)]
+    #[arg(long, value_parser = one_of(&[OptimizerKind::Adam, OptimizerKind::AdamW, OptimizerKind::Sgd]))]
+    optimizer: Option<OptimizerKind>,
+    /// Weight decay (a finite number ≥ 0).
+    #[arg(long, value_parser = non_negative)]
     weight_decay: Option<f64>,
-    /// Clip the global gradient norm.
-    #[arg(long)]
+    /// Clip the global gradient norm to this value (a finite number above 0).
+    #[arg(long, value_parser = positive)]
     clip: Option<f64>,
-    /// Write a training-state checkpoint every N steps.
+    /// Write a training-state checkpoint every N steps (0: only at the end).
     #[arg(long)]
     checkpoint_every: Option<u64>,
-    /// Log metrics every N steps.
-    #[arg(long)]
+    /// Log metrics every N steps (at least 1; the last step is always logged).
+    #[arg(long, value_parser = at_least::<u64>(1))]
     log_every: Option<u64>,
     /// Run directory (default: runs/pretrain-<task>).
     #[arg(long)]
@@ -84,9 +85,6 @@ pub struct PretrainArgs {
     /// validated). Without it or --resume, a directory holding a run is refused.
     #[arg(long)]
     overwrite: bool,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
 }
 
 /// A model from a preset name, a JSON object or a JSON file.
@@ -118,7 +116,7 @@ fn task_from(name: &str, params: Option<&str>) -> Result<TaskConfig> {
     graft::config_error::from_json_value(&format!("task '{name}'"), v)
 }
 
-pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
+pub fn run(args: PretrainArgs, device: DeviceChoice, seed: u64) -> Result<()> {
     let mut cfg = match &args.config {
         Some(p) => PretrainConfig::from_json(&graft::inputs::read_text(p, "config file")?)?,
         None => PretrainConfig::default(),
@@ -150,17 +148,14 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     if let Some(b) = args.batch {
         t.batch_size = b;
     }
-    if let Some(o) = &args.optimizer {
+    if let Some(kind) = args.optimizer {
         let lr = t.optimizer.lr;
-        t.optimizer = match o.as_str() {
-            "adam" => OptimizerConfig::adam(lr),
-            "adamw" => OptimizerConfig::adamw(lr, 0.05),
-            "sgd" => OptimizerConfig::sgd(lr, 0.9),
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "--optimizer '{o}': expected adam, adamw or sgd"
-                )))
-            }
+        t.optimizer = match kind {
+            OptimizerKind::Adam => OptimizerConfig::adam(lr),
+            OptimizerKind::AdamW => OptimizerConfig::adamw(lr, 0.05),
+            OptimizerKind::Sgd => OptimizerConfig::sgd(lr, 0.9),
+            // Not among --optimizer's values (refused by clap); configs can ask for it.
+            OptimizerKind::RmsProp => OptimizerConfig { kind, lr, ..OptimizerConfig::default() },
         };
     }
     if let Some(lr) = args.lr {
@@ -179,7 +174,6 @@ pub fn run(args: PretrainArgs, device: &str, seed: u64) -> Result<()> {
     if let Some(l) = args.log_every {
         t.log_every = l;
     }
-    t.progress = !args.quiet;
     t.seed = seed;
     cfg.device = device.to_string();
     cfg.resume = args.resume;
@@ -216,31 +210,32 @@ pub struct ProbeArgs {
     /// or an image dataset (ImageFolder, CIFAR, IDX).
     #[arg(long)]
     data: PathBuf,
-    /// Resize images to this square side.
-    #[arg(long)]
+    /// Resize images to this square side (at least 1).
+    #[arg(long, value_parser = at_least::<u32>(1))]
     image_size: Option<u32>,
     /// Trajectory frames to grayscale (as the encoder was pretrained).
     #[arg(long)]
     grayscale: bool,
-    /// Stack the last N trajectory frames (as the encoder was pretrained).
-    #[arg(long, default_value_t = 1)]
+    /// Stack the last N trajectory frames (as the encoder was pretrained; at least 1).
+    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
     frame_stack: usize,
     /// Also probe a random initialisation of the same model (same seed) for comparison.
     #[arg(long)]
     baseline: bool,
-    /// Fraction of items (images) or episodes (trajectories) the probes are fitted on.
-    #[arg(long, default_value_t = 0.8)]
+    /// Fraction of items (images) or episodes (trajectories) the probes are fitted on
+    /// (strictly between 0 and 1).
+    #[arg(long, default_value_t = 0.8, value_parser = fraction)]
     train_fraction: f64,
-    /// Neighbours of the k-NN probe.
-    #[arg(long, default_value_t = 20)]
+    /// Neighbours of the k-NN probe (at least 1; at most the training items are used).
+    #[arg(long, default_value_t = 20, value_parser = at_least::<usize>(1))]
     k: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
-pub fn probe(args: ProbeArgs, device: &str, seed: u64) -> Result<()> {
-    let device = device.parse::<DeviceChoice>()?.resolve()?;
+pub fn probe(args: ProbeArgs, device: DeviceChoice, seed: u64) -> Result<()> {
+    let device = device.resolve()?;
     let meta = Checkpoint::read(&args.encoder)?.meta;
     let model = meta.model_config()?.ok_or_else(|| Error::Checkpoint {
         path: args.encoder.clone(),

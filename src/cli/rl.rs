@@ -11,11 +11,12 @@ use graft::report::plot::{plot_runs, PlotOptions};
 use graft::report::read_metrics_csv;
 use graft::rl::eval::{eval_seed, evaluate};
 use graft::rl::run::agent_env;
-use graft::rl::{AgentConfig, RunOptions, TrainedPolicy};
+use graft::rl::{AgentConfig, Algo, RunOptions, TrainedPolicy};
 use graft::{Error, Result};
 
 use crate::cli::collect::parse_pixels;
 use crate::cli::envs::parse_kwargs;
+use crate::cli::values::at_least;
 use graft::envs::wrappers::PixelObservation;
 
 #[derive(Subcommand)]
@@ -30,9 +31,9 @@ pub enum RlCommand {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// ppo, dqn or sac.
+    /// The algorithm.
     #[arg(long)]
-    algo: String,
+    algo: Algo,
     /// Environment id, e.g. CartPole-v1.
     #[arg(long)]
     env: String,
@@ -40,8 +41,8 @@ pub struct TrainArgs {
     /// sb3_zoo_cartpole, minatar; sac: pendulum, default), a JSON object or a JSON file.
     #[arg(long)]
     config: Option<String>,
-    /// Env steps to train for (overrides the config's total_timesteps).
-    #[arg(long)]
+    /// Env steps to train for (overrides the config's total_timesteps; at least 1).
+    #[arg(long, value_parser = at_least::<u64>(1))]
     steps: Option<u64>,
     /// Run directory: metrics.csv, TensorBoard events, config.json, checkpoint, curve.png.
     #[arg(long)]
@@ -80,24 +81,22 @@ pub struct TrainArgs {
     /// With --pixels: grayscale frames.
     #[arg(long)]
     grayscale: bool,
-    /// With --pixels: stack the last N frames (so the agent sees motion).
-    #[arg(long, default_value_t = 1)]
+    /// With --pixels: stack the last N frames (so the agent sees motion; at least 1).
+    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
     frame_stack: usize,
     /// Hold each action for K physics steps (frame skip), summing rewards; each env step of
-    /// the run is then one decision. As `graft collect --action-repeat`.
-    #[arg(long, value_name = "K", default_value_t = 1)]
+    /// the run is then one decision (1 = every physics step). As `graft collect
+    /// --action-repeat`.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least::<usize>(1))]
     action_repeat: usize,
-    /// Print nothing while training.
-    #[arg(long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
 pub struct EvalArgs {
     /// A checkpoint file or a run directory.
     checkpoint: PathBuf,
-    /// Episodes to run.
-    #[arg(long, default_value_t = 10)]
+    /// Episodes to run (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = at_least::<usize>(1))]
     episodes: usize,
     /// Environment id (default: the one the agent was trained on).
     #[arg(long)]
@@ -138,11 +137,8 @@ pub fn run(cmd: RlCommand, seed: u64, device: Device) -> Result<()> {
 }
 
 fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
-    let mut cfg = AgentConfig::parse(&a.algo, a.config.as_deref(), &a.env)?;
+    let mut cfg = AgentConfig::for_algo(a.algo, a.config.as_deref(), &a.env)?;
     if let Some(s) = a.steps {
-        if s == 0 {
-            return Err(Error::Invalid("--steps must be at least 1".into()));
-        }
         cfg.set_total_timesteps(s);
     }
     if let Some(p) = &a.init_encoder {
@@ -181,11 +177,6 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         }
         None => None,
     };
-    if a.action_repeat == 0 {
-        return Err(Error::Invalid(
-            "--action-repeat must be at least 1 (1 = every physics step), got 0".into(),
-        ));
-    }
     // The run directory records what was asked; the agent writes it (with config.json) only
     // once its inputs have been validated, so a refused command leaves an earlier run as it
     // was.
@@ -206,7 +197,7 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         overwrite: a.overwrite,
         record: Some(record),
         stop_after: None,
-        verbose: !a.quiet,
+        verbose: true,
     };
     let summary = cfg.train(&a.env, seed, &opts)?;
     let algo = cfg.algo();
@@ -269,9 +260,6 @@ fn last_eval(dir: &std::path::Path) -> Option<String> {
 }
 
 fn eval(a: EvalArgs, device: Device) -> Result<()> {
-    if a.episodes == 0 {
-        return Err(Error::Invalid("--episodes must be at least 1".into()));
-    }
     let meta = graft::rl::state::RunCheckpoint::read(&a.checkpoint)?.meta;
     let env_id = a.env.clone().unwrap_or(meta.env_id.clone());
     // The agent sees what it was trained on: the same env arguments (on its own env), action

@@ -21,6 +21,8 @@ use graft::distributed::{self, LaunchOptions};
 use graft::script::{default_run_dir, parse_overrides, run_script, RunOptions, ScriptLimits};
 use graft::{Error, Result};
 
+use crate::cli::values::at_least;
+
 /// Arguments of `graft run`.
 #[derive(Args)]
 pub struct RunArgs {
@@ -38,12 +40,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = ScriptLimits::default().max_operations,
           value_parser = parse_max_operations)]
     pub max_operations: u64,
-    /// Do not echo the log to stderr.
-    #[arg(long)]
-    pub quiet: bool,
     /// Run the script in N local processes (ranks); pretraining and fine-tuning train
-    /// data-parallel across them and rank 0 writes the run directory.
-    #[arg(long, default_value_t = 1)]
+    /// data-parallel across them and rank 0 writes the run directory (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
     pub nproc: usize,
 }
 
@@ -60,9 +59,6 @@ fn parse_max_operations(text: &str) -> std::result::Result<u64, String> {
 
 /// Run it; the exit code is the script's (`exit(n)`), 0 for a normal end.
 pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<ExitCode> {
-    if args.nproc == 0 {
-        return Err(Error::Invalid("--nproc must be at least 1".into()));
-    }
     if args.nproc > 1 {
         return launch(&args).map(|()| ExitCode::SUCCESS);
     }
@@ -73,12 +69,13 @@ pub fn run(args: RunArgs, device: DeviceChoice, seed: u64) -> Result<ExitCode> {
         seed,
         device: device.resolve()?,
         limits: ScriptLimits { max_operations: args.max_operations, ..ScriptLimits::default() },
-        echo: !args.quiet,
+        // The log's lines are info events: `-q` hides them.
+        echo: true,
     };
     let outcome = run_script(&options)?;
     if graft::distributed::world::is_writer() {
         for key in &outcome.unused_overrides {
-            eprintln!("graft: warning: --set {key} was never read by the script");
+            tracing::warn!(key = %key, "--set {key} was never read by the script");
         }
         println!("{}", outcome.run_dir.display());
     }

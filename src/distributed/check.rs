@@ -192,7 +192,7 @@ pub fn run_check(cfg: &CheckConfig, env: Option<&DistEnv>) -> Result<CheckReport
     let (mut shard, mut shard_epoch): (Vec<usize>, Option<u64>) = (Vec::new(), None);
     for step in start_step..cfg.steps {
         if cfg.fail_rank == Some(rank) && step == cfg.fail_step {
-            eprintln!("rank {rank}: exiting at step {step} (--fail-rank)");
+            tracing::info!(rank, step, "rank {rank}: exiting at step {step} (--fail-rank)");
             std::process::exit(3);
         }
         if timer.is_none() && step > start_step {

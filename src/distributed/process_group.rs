@@ -25,25 +25,42 @@ pub enum Backend {
     Nccl,
 }
 
+impl Backend {
+    /// Every backend: the one list of their names (`graft dist check --backend`).
+    pub const ALL: [Backend; 2] = [Backend::Gloo, Backend::Nccl];
+
+    /// `gloo` or `nccl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Gloo => "gloo",
+            Backend::Nccl => "nccl",
+        }
+    }
+}
+
 impl FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "gloo" => Ok(Backend::Gloo),
-            "nccl" => Ok(Backend::Nccl),
-            other => Err(Error::Invalid(format!(
-                "unknown distributed backend '{other}': expected gloo or nccl"
-            ))),
-        }
+        let lower = s.to_ascii_lowercase();
+        Backend::ALL.into_iter().find(|b| b.name() == lower).ok_or_else(|| {
+            Error::Invalid(format!("unknown distributed backend '{lower}': expected gloo or nccl"))
+        })
     }
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Gloo => "gloo",
-            Backend::Nccl => "nccl",
-        })
+        f.write_str(self.name())
+    }
+}
+
+impl clap::ValueEnum for Backend {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Backend::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

@@ -445,8 +445,10 @@ fn save_checkpoint(
     }
 }
 
+/// A bar on stderr when asked for, stderr is a terminal and info events are shown (the
+/// `graft` binary's `-q` hides it with the other progress output).
 fn progress_bar(enabled: bool, total: u64, start: u64) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
+    if !enabled || !std::io::stderr().is_terminal() || !tracing::enabled!(tracing::Level::INFO) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

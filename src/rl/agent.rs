@@ -17,6 +17,64 @@ use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::sac::{self, Actor, SacConfig};
 use crate::rl::state::RunCheckpoint;
 
+/// The RL algorithms Graft trains: the one list of their names (`graft rl train --algo`,
+/// `rl::train(#{algo})`, the `algo` recorded in a checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algo {
+    /// Proximal Policy Optimization ([`ppo`]).
+    Ppo,
+    /// Deep Q-Network ([`dqn`]).
+    Dqn,
+    /// Soft Actor-Critic ([`sac`]).
+    Sac,
+}
+
+impl Algo {
+    /// Every algorithm, in the order help texts list them.
+    pub const ALL: [Algo; 3] = [Algo::Ppo, Algo::Dqn, Algo::Sac];
+
+    /// The algorithm's name: `ppo`, `dqn` or `sac`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Ppo => "ppo",
+            Algo::Dqn => "dqn",
+            Algo::Sac => "sac",
+        }
+    }
+
+    /// "ppo, dqn or sac".
+    fn choices() -> String {
+        let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
+        format!("{} or {}", names[..names.len() - 1].join(", "), names[names.len() - 1])
+    }
+}
+
+impl std::fmt::Display for Algo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Algo {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Algo::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            Error::Invalid(format!("unknown algorithm '{s}': expected {}", Algo::choices()))
+        })
+    }
+}
+
+impl clap::ValueEnum for Algo {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Algo::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 /// An agent's configuration, by algorithm.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentConfig {
@@ -29,10 +87,10 @@ pub enum AgentConfig {
 }
 
 /// Names of the presets [`AgentConfig::parse`] accepts, per algorithm.
-pub const PRESETS: &[(&str, &[&str])] = &[
-    ("ppo", &["cartpole", "continuous", "sb3_zoo_cartpole"]),
-    ("dqn", &["cartpole", "sb3_zoo_cartpole", "minatar"]),
-    ("sac", &["pendulum", "default"]),
+pub const PRESETS: &[(Algo, &[&str])] = &[
+    (Algo::Ppo, &["cartpole", "continuous", "sb3_zoo_cartpole"]),
+    (Algo::Dqn, &["cartpole", "sb3_zoo_cartpole", "minatar"]),
+    (Algo::Sac, &["pendulum", "default"]),
 ];
 
 fn parse_json<T: serde::de::DeserializeOwned>(algo: &str, json: &str, origin: &str) -> Result<T> {
@@ -45,38 +103,38 @@ impl AgentConfig {
     /// Pendulum); otherwise a preset name, an inline JSON object (`{"learning_rate": 1e-3}`,
     /// unspecified fields keep their defaults, unknown ones are refused) or a JSON file path.
     pub fn parse(algo: &str, spec: Option<&str>, env_id: &str) -> Result<Self> {
+        Self::for_algo(algo.parse()?, spec, env_id)
+    }
+
+    /// [`AgentConfig::parse`] for an algorithm already chosen (the CLI's `--algo`).
+    pub fn for_algo(algo: Algo, spec: Option<&str>, env_id: &str) -> Result<Self> {
         let continuous = graft_envs::make(env_id, &Default::default())
             .map(|e| matches!(e.action_space(), graft_envs::Space::Box(_)))
             .unwrap_or(false);
-        let preset = |name: &str| -> Result<Option<AgentConfig>> {
-            Ok(Some(match (algo, name) {
-                ("ppo", "cartpole") => AgentConfig::Ppo(PpoConfig::cartpole()),
-                ("ppo", "continuous") => AgentConfig::Ppo(PpoConfig::continuous()),
-                ("ppo", "default") => AgentConfig::Ppo(PpoConfig::default()),
-                ("ppo", "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
-                ("dqn", "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
-                ("dqn", "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
-                ("dqn", "minatar") => AgentConfig::Dqn(DqnConfig::minatar()),
-                ("sac", "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
-                ("sac", "default") => AgentConfig::Sac(SacConfig::default()),
-                ("ppo" | "dqn" | "sac", _) => return Ok(None),
-                _ => {
-                    return Err(Error::Invalid(format!(
-                        "unknown algorithm '{algo}': expected ppo, dqn or sac"
-                    )))
-                }
-            }))
+        let preset = |name: &str| -> Option<AgentConfig> {
+            Some(match (algo, name) {
+                (Algo::Ppo, "cartpole") => AgentConfig::Ppo(PpoConfig::cartpole()),
+                (Algo::Ppo, "continuous") => AgentConfig::Ppo(PpoConfig::continuous()),
+                (Algo::Ppo, "default") => AgentConfig::Ppo(PpoConfig::default()),
+                (Algo::Ppo, "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
+                (Algo::Dqn, "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
+                (Algo::Dqn, "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
+                (Algo::Dqn, "minatar") => AgentConfig::Dqn(DqnConfig::minatar()),
+                (Algo::Sac, "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
+                (Algo::Sac, "default") => AgentConfig::Sac(SacConfig::default()),
+                _ => return None,
+            })
         };
         let Some(spec) = spec else {
             let name = match algo {
-                "ppo" if continuous => "continuous",
-                "sac" if env_id.starts_with("Pendulum") => "pendulum",
+                Algo::Ppo if continuous => "continuous",
+                Algo::Sac if env_id.starts_with("Pendulum") => "pendulum",
                 _ => "default",
             };
-            return preset(name)?
+            return preset(name)
                 .ok_or_else(|| Error::Invalid(format!("no default config for {algo}")));
         };
-        if let Some(c) = preset(spec)? {
+        if let Some(c) = preset(spec) {
             return Ok(c);
         }
         let (json, origin) = if spec.trim_start().starts_with('{') {
@@ -95,20 +153,26 @@ impl AgentConfig {
             }
             (crate::inputs::read_text(path, "config file")?, path.display().to_string())
         };
+        let name = algo.name();
         Ok(match algo {
-            "ppo" => AgentConfig::Ppo(parse_json("ppo", &json, &origin)?),
-            "dqn" => AgentConfig::Dqn(parse_json("dqn", &json, &origin)?),
-            _ => AgentConfig::Sac(parse_json("sac", &json, &origin)?),
+            Algo::Ppo => AgentConfig::Ppo(parse_json(name, &json, &origin)?),
+            Algo::Dqn => AgentConfig::Dqn(parse_json(name, &json, &origin)?),
+            Algo::Sac => AgentConfig::Sac(parse_json(name, &json, &origin)?),
         })
+    }
+
+    /// The algorithm.
+    pub fn kind(&self) -> Algo {
+        match self {
+            AgentConfig::Ppo(_) => Algo::Ppo,
+            AgentConfig::Dqn(_) => Algo::Dqn,
+            AgentConfig::Sac(_) => Algo::Sac,
+        }
     }
 
     /// The algorithm's name.
     pub fn algo(&self) -> &'static str {
-        match self {
-            AgentConfig::Ppo(_) => "ppo",
-            AgentConfig::Dqn(_) => "dqn",
-            AgentConfig::Sac(_) => "sac",
-        }
+        self.kind().name()
     }
 
     /// Override the training budget.
@@ -193,15 +257,19 @@ impl TrainedPolicy {
             t.init_encoder = None;
             t
         };
-        let net = match run.meta.algo.as_str() {
-            "ppo" => {
+        let algo = run.meta.algo.parse::<Algo>().map_err(|e| Error::Checkpoint {
+            path: run.ckpt.path.clone(),
+            problem: e.to_string(),
+        })?;
+        let net = match algo {
+            Algo::Ppo => {
                 let mut c: PpoConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let net = PpoNet::new(&vs, &c, &obs, &action)?;
                 run.restore("policy", &mut vs, None)?;
                 Net::Ppo(net)
             }
-            "dqn" => {
+            Algo::Dqn => {
                 let mut c: DqnConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let ActionSpec::Discrete { n, .. } = action else {
@@ -214,7 +282,7 @@ impl TrainedPolicy {
                 run.restore("q", &mut vs, None)?;
                 Net::Dqn(net)
             }
-            "sac" => {
+            Algo::Sac => {
                 let mut c: SacConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let ActionSpec::Continuous { low, high } = &action else {
@@ -226,12 +294,6 @@ impl TrainedPolicy {
                 let net = Actor::new(&vs, &c, &obs, low, high)?;
                 run.restore("actor", &mut vs, None)?;
                 Net::Sac(net)
-            }
-            other => {
-                return Err(Error::Checkpoint {
-                    path: run.ckpt.path.clone(),
-                    problem: format!("unknown algorithm '{other}'"),
-                })
             }
         };
         Ok(TrainedPolicy { net, _vs: vs, obs, action, meta: run.meta, device })

@@ -17,7 +17,7 @@ pub mod run;
 pub mod sac;
 pub mod state;
 
-pub use agent::{AgentConfig, TrainedPolicy};
+pub use agent::{AgentConfig, Algo, TrainedPolicy};
 pub use dqn::{DqnConfig, DqnOptimizer};
 pub use eval::{evaluate, EvalStats};
 pub use nets::TorsoConfig;

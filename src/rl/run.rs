@@ -46,7 +46,8 @@ pub struct RunOptions {
     pub record: Option<serde_json::Value>,
     /// Stop (as if killed) once this many env steps are done, after writing a checkpoint.
     pub stop_after: Option<u64>,
-    /// Print progress lines to stderr.
+    /// Emit a progress line at each evaluation (a `tracing` info event; the `graft` binary
+    /// shows it on stderr unless `-q`).
     pub verbose: bool,
     /// Observe rendered frames instead of the env's state (pixel-based RL); recorded in the
     /// agent's checkpoint so evaluation rebuilds the same observations.
@@ -416,13 +417,19 @@ impl Recorder {
         values.push(("charts/SPS", sps));
         self.log(step, &values)?;
         if self.verbose {
-            eprintln!(
-                "step {step:>9}  eval return {:>8.2} ± {:<7.2} train return (last 20) {:>8.2}  {:>7.0} steps/s  {:.0}s",
+            let (mean, std, train, secs) = (
                 stats.mean(),
                 stats.std(),
                 self.recent_return(),
-                sps,
-                self.started.elapsed().as_secs_f64()
+                self.started.elapsed().as_secs_f64(),
+            );
+            tracing::info!(
+                step,
+                eval_return_mean = mean,
+                eval_return_std = std,
+                train_return = train,
+                steps_per_sec = sps,
+                "step {step:>9}  eval return {mean:>8.2} ± {std:<7.2} train return (last 20) {train:>8.2}  {sps:>7.0} steps/s  {secs:.0}s",
             );
         }
         if let Some(l) = &mut self.logger {

@@ -49,7 +49,7 @@ pub struct SessionOptions {
     pub seed: u64,
     /// Where models are built.
     pub device: Device,
-    /// Echo log lines to stderr as well.
+    /// Echo log lines as `tracing` info events as well (the binary shows them on stderr).
     pub echo: bool,
 }
 
@@ -154,14 +154,15 @@ impl Session {
         roots
     }
 
-    /// Append a line to the run log (and stderr when echoing).
+    /// Append a line to the run log and, when echoing, emit it as an info event (the `graft`
+    /// binary shows those on stderr unless `-q`; a library user's subscriber decides).
     pub fn log_line(&self, text: &str) {
         let mut st = self.0.borrow_mut();
         if st.options.echo {
-            eprintln!("{text}");
+            tracing::info!("{text}");
         }
         if let Some(f) = st.log.as_mut() {
-            // A failing log write must not abort training; the line still went to stderr.
+            // A failing log write must not abort training; the line was still emitted.
             let _ = writeln!(f, "{text}");
         }
     }
@@ -266,7 +267,7 @@ impl Session {
         let config = json!({
             "script": st.options.script.display().to_string(),
             "seed": st.options.seed,
-            "device": format!("{:?}", st.options.device),
+            "device": crate::device::name(st.options.device),
             "params": st.params,
             "overrides": st.options.overrides,
         });

@@ -61,6 +61,38 @@ pub enum OptimizerKind {
     RmsProp,
 }
 
+impl OptimizerKind {
+    /// Every update rule, in the order help texts list them.
+    pub const ALL: [OptimizerKind; 4] =
+        [OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::AdamW, OptimizerKind::RmsProp];
+
+    /// The rule's name, as in configs: `sgd`, `adam`, `adamw` or `rmsprop`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::AdamW => "adamw",
+            OptimizerKind::RmsProp => "rmsprop",
+        }
+    }
+}
+
+impl std::fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl clap::ValueEnum for OptimizerKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &OptimizerKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 /// Optimizer hyperparameters. Defaults are PyTorch's Adam defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -90,12 +90,13 @@ fn run(
         trainer.merge_lora().map_err(to_rhai)?;
         session.log_line("finetune: LoRA updates merged into the weights");
     }
+    let metrics: Vec<String> = summary.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
     session.log_line(&format!(
-        "finetune: {} steps over {} epochs{}; metrics {:?}",
+        "finetune: {} steps over {} epochs{}; metrics: {}",
         summary.steps,
         summary.epochs,
         if summary.stopped_early { " (stopped early)" } else { "" },
-        summary.metrics
+        if metrics.is_empty() { "none".to_string() } else { metrics.join(", ") }
     ));
     let mut out = Map::new();
     out.insert("steps".into(), Dynamic::from(summary.steps as i64));

@@ -71,11 +71,11 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
     let mut rhai_hooks = RhaiHooks::new(hooks, Caller::Context(ctx), true, &main_file);
     let result = crate::pretrain::run(&config, &out_dir, &mut rhai_hooks);
     let outcome = rhai_hooks.finish(session, result)?;
+    let final_loss = outcome.final_loss.map_or(String::new(), |l| format!(", final loss {l:.4}"));
     session.log_line(&format!(
-        "pretrain: {} steps{}, final loss {:?}, encoder {}",
+        "pretrain: {} steps{}{final_loss}, encoder {}",
         outcome.steps,
         if outcome.stopped_early { " (stopped early)" } else { "" },
-        outcome.final_loss,
         outcome.encoder_path.display()
     ));
     let mut out = Map::new();

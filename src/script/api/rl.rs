@@ -22,7 +22,7 @@ use graft_envs::wrappers::PixelObservation;
 use serde::{Deserialize, Serialize};
 
 use super::{fail, from_map, RhaiResult};
-use crate::rl::{DqnConfig, PpoConfig, RunOptions, SacConfig, TrainSummary};
+use crate::rl::{Algo, DqnConfig, PpoConfig, RunOptions, SacConfig, TrainSummary};
 use crate::script::error::to_rhai;
 use crate::script::hooks::{Caller, HookFns, RhaiHooks};
 use crate::script::session::Session;
@@ -106,43 +106,44 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
     // Unfreezing a torso group starts its Adam moments afresh, as fine-tuning does.
     let mut rhai_hooks =
         RhaiHooks::new(hooks.clone().unwrap_or_default(), Caller::Context(ctx), true, &main_file);
-    let result = match o.algo.as_str() {
-        "dqn" => crate::rl::dqn::train_with_hooks(
+    let algo = match o.algo.parse::<Algo>() {
+        Ok(a) => a,
+        Err(e) => return fail(format!("rl::train: {e}")),
+    };
+    let result = match algo {
+        Algo::Dqn => crate::rl::dqn::train_with_hooks(
             &agent_config::<DqnConfig>("dqn", &config)?,
             &o.env,
             seed,
             &opts,
             &mut rhai_hooks,
         ),
-        "ppo" => crate::rl::ppo::train_with_hooks(
+        Algo::Ppo => crate::rl::ppo::train_with_hooks(
             &agent_config::<PpoConfig>("ppo", &config)?,
             &o.env,
             seed,
             &opts,
             &mut rhai_hooks,
         ),
-        "sac" if hooks.is_some() => {
+        Algo::Sac if hooks.is_some() => {
             return fail(
                 "rl::train: hooks are supported for ppo and dqn, not sac (its actor, critics \
                  and temperature have separate optimizers)"
                     .into(),
             )
         }
-        "sac" => {
+        Algo::Sac => {
             crate::rl::sac::train(&agent_config::<SacConfig>("sac", &config)?, &o.env, seed, &opts)
-        }
-        other => {
-            return fail(format!("rl::train: unknown algo '{other}'; expected dqn, ppo or sac"))
         }
     };
     let summary: TrainSummary = rhai_hooks.finish(session, result)?;
+    let final_return = match &summary.final_eval {
+        Some(e) => format!("final return {:.2} ± {:.2}", e.mean(), e.std()),
+        None => "stopped before any evaluation".to_string(),
+    };
     session.log_line(&format!(
-        "rl: {} {} for {} env steps, {} episodes, final return {:?}",
-        o.algo,
-        o.env,
-        summary.env_steps,
-        summary.episodes,
-        summary.final_eval.as_ref().map(|e| e.mean())
+        "rl: {algo} {} for {} env steps, {} episodes, {final_return}",
+        o.env, summary.env_steps, summary.episodes,
     ));
     let mut out = Map::new();
     out.insert("env_steps".into(), Dynamic::from(summary.env_steps as i64));
