@@ -307,9 +307,9 @@ pub struct Step {
 
 /// A Gymnasium-style environment.
 ///
-/// Implementors check actions with [`Space::check_action`], refuse `step` before `reset` and
-/// after the episode ended ([`EnvError::StepBeforeReset`], [`EnvError::StepAfterDone`]), and
-/// never panic on user input.
+/// Implementors check actions with [`Env::check_action`] (by default [`Space::check_action`]
+/// against the action space), refuse `step` before `reset` and after the episode ended
+/// ([`EnvError::StepBeforeReset`], [`EnvError::StepAfterDone`]), and never panic on user input.
 pub trait Env: Send {
     /// The registry id (e.g. `"CartPole-v1"`), used in error messages.
     fn id(&self) -> &str;
@@ -317,8 +317,19 @@ pub trait Env: Send {
     /// The space observations lie in.
     fn observation_space(&self) -> &Space;
 
-    /// The space actions must lie in.
+    /// The action space, as Gymnasium's `action_space`: what `sample` draws from and
+    /// `contains` tests. What `step` accepts is [`check_action`](Self::check_action)'s answer.
     fn action_space(&self) -> &Space;
+
+    /// `Ok` when [`step_into`](Self::step_into) would accept `action` (the episode state
+    /// aside); otherwise the error it would give. The default refuses anything outside
+    /// [`action_space`](Self::action_space). Envs that clip out-of-box actions as Gymnasium
+    /// does (Pendulum, MountainCarContinuous) accept those too, and wrappers that pass actions
+    /// through unchanged forward the inner env's answer. A vector env checks a whole batch
+    /// with it before any sub-env moves.
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        self.action_space().check_action(self.id(), action)
+    }
 
     /// Start an episode. `seed` reseeds the env's generator (as `reset(seed=…)` does);
     /// `None` continues the current stream. Writes the first observation into `obs`.
@@ -373,6 +384,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn action_space(&self) -> &Space {
         (**self).action_space()
+    }
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        (**self).check_action(action)
     }
     fn reset_into(&mut self, seed: Option<u64>, options: &Kwargs, obs: ObsMut<'_>) -> Result<Info> {
         (**self).reset_into(seed, options, obs)

@@ -249,6 +249,18 @@ impl Space {
 
     /// Check an action; the error names `env`, the action and the space.
     pub fn check_action(&self, env: &str, action: ActionRef<'_>) -> Result<()> {
+        self.check_action_with(env, action, true)
+    }
+
+    /// Check an action for an env that clips continuous actions into its `Box` (as Gymnasium's
+    /// Pendulum and MountainCarContinuous do): as [`check_action`](Self::check_action), except
+    /// that `Box` values may lie outside the bounds. Kind, length and finiteness are still
+    /// checked, and discrete actions must still lie in range.
+    pub fn check_clippable_action(&self, env: &str, action: ActionRef<'_>) -> Result<()> {
+        self.check_action_with(env, action, false)
+    }
+
+    fn check_action_with(&self, env: &str, action: ActionRef<'_>, box_bounds: bool) -> Result<()> {
         let outside = || EnvError::InvalidAction {
             env: env.to_string(),
             action: action.to_string(),
@@ -291,7 +303,7 @@ impl Space {
                         action: action.to_string(),
                     });
                 }
-                if b.contains_f32(xs) {
+                if !box_bounds || b.contains_f32(xs) {
                     Ok(())
                 } else {
                     Err(outside())
@@ -418,6 +430,27 @@ mod tests {
             s.check_action("P", ActionRef::Discrete(0)),
             Err(EnvError::WrongActionShape { .. })
         ));
+    }
+
+    #[test]
+    fn clippable_actions_skip_only_the_box_bounds() {
+        let s = Space::box_f32(vec![-2.0], vec![2.0]);
+        assert!(s.check_clippable_action("P", ActionRef::Continuous(&[-1e30])).is_ok());
+        assert!(matches!(
+            s.check_clippable_action("P", ActionRef::Continuous(&[f32::INFINITY])),
+            Err(EnvError::NonFiniteAction { .. })
+        ));
+        assert!(matches!(
+            s.check_clippable_action("P", ActionRef::Continuous(&[0.0, 0.0])),
+            Err(EnvError::WrongActionShape { .. })
+        ));
+        let d = Space::discrete(3);
+        assert!(matches!(
+            d.check_clippable_action("M", ActionRef::Discrete(3)),
+            Err(EnvError::InvalidAction { .. })
+        ));
+        let md = Space::MultiDiscrete { nvec: vec![2], start: vec![0] };
+        assert!(md.check_clippable_action("M", ActionRef::MultiDiscrete(&[2])).is_err());
     }
 
     #[test]

@@ -4,23 +4,24 @@
 //! Gymnasium 1.x (`classic_control/continuous_mountain_car.py`): power 0.0015, goal at
 //! x >= 0.45, reward +100 at the goal minus 0.1 * action^2 per step.
 //!
-//! Gymnasium clips the action for the dynamics but charges the reward on the action as given,
-//! and it stores the state as `float32` after every step, so from the second step of an
-//! episode on its arithmetic runs partly in `float32` (numpy 2 promotion rules). This file
-//! reproduces those roundings to stay bit-exact. [`Env::step_into`] refuses actions outside
-//! the action space, as every Graft env does; [`MountainCarContinuous::step_raw_into`] takes
-//! any finite action the way Gymnasium does (clipped dynamics, unclipped reward).
+//! Gymnasium takes any action: it clips it for the dynamics but charges the reward on the action
+//! as given, and it stores the state as `float32` after every step, so from the second step of
+//! an episode on its arithmetic runs partly in `float32` (numpy 2 promotion rules). This file
+//! reproduces those roundings to stay bit-exact, out-of-box actions included. Non-finite
+//! actions and actions of the wrong kind or length are refused
+//! ([`EnvError`](crate::EnvError)); the `strict_actions` keyword (Graft's own, off by default)
+//! refuses out-of-box actions too.
 
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::classic::mountain_car::{MAX_POSITION, MAX_SPEED, MIN_POSITION};
 use crate::classic::{
-    check_kwargs, check_param, full_frame, kwarg_f64, render_before_reset, reseed, reset_bounds,
-    write_obs,
+    check_clipped_action, check_kwargs, check_param, full_frame, kwarg_bool, kwarg_f64,
+    render_before_reset, reseed, reset_bounds, write_obs,
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
-use crate::error::{EnvError, Result};
+use crate::error::Result;
 use crate::render::classic::draw_mountain_car;
 use crate::rng::EnvRng;
 use crate::space::Space;
@@ -40,17 +41,21 @@ pub struct MountainCarContinuousConfig {
     pub goal_velocity: f64,
     /// Velocity change per step per unit of action.
     pub power: f64,
+    /// Refuse forces outside `[-1, 1]` with
+    /// [`EnvError::InvalidAction`](crate::EnvError::InvalidAction) instead of clipping them
+    /// as Gymnasium does. Graft's own keyword, not Gymnasium's; off by default.
+    pub strict_actions: bool,
 }
 
 impl Default for MountainCarContinuousConfig {
     fn default() -> Self {
-        MountainCarContinuousConfig { goal_velocity: 0.0, power: 0.0015 }
+        MountainCarContinuousConfig { goal_velocity: 0.0, power: 0.0015, strict_actions: false }
     }
 }
 
 impl MountainCarContinuousConfig {
     /// Keyword arguments `make` accepts (the field names).
-    pub const KWARGS: &'static [&'static str] = &["goal_velocity", "power"];
+    pub const KWARGS: &'static [&'static str] = &["goal_velocity", "power", "strict_actions"];
 
     /// The defaults overridden by `kwargs`.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<Self> {
@@ -61,6 +66,9 @@ impl MountainCarContinuousConfig {
         }
         if let Some(x) = kwarg_f64(ID, kwargs, "power")? {
             c.power = x;
+        }
+        if let Some(b) = kwarg_bool(ID, kwargs, "strict_actions")? {
+            c.strict_actions = b;
         }
         Ok(c)
     }
@@ -132,32 +140,22 @@ impl MountainCarContinuous {
         self.episode = EpisodeState::Running;
     }
 
-    /// Step with any finite force, as Gymnasium's env accepts it: the dynamics use the force
-    /// clipped to [-1, 1], the reward charges `0.1 * force^2` on the force as given.
-    pub fn step_raw_into(&mut self, force: f32, mut obs: ObsMut<'_>) -> Result<StepOutcome> {
-        self.episode.check_step(ID)?;
-        if !force.is_finite() {
-            return Err(EnvError::NonFiniteAction { env: ID.into(), action: format!("[{force}]") });
-        }
-        obs.check(&self.observation_space, ID)?;
-        let (reward, terminated) = self.advance(force);
-        self.episode = EpisodeState::after_step(terminated, false);
-        write_obs(&mut obs, &self.state);
-        Ok(StepOutcome { reward, terminated, truncated: false, info: Info::new() })
-    }
-
-    /// One step of the dynamics; returns `(reward, terminated)`.
+    /// One step of the dynamics with any finite `action`; returns `(reward, terminated)`.
     ///
     /// Types follow Gymnasium under numpy 2: `state` is `float64` right after a reset and
     /// `float32` afterwards; Python floats mixed with a numpy `float32` are rounded to
-    /// `float32` first; comparisons with a `float32` happen in `float32`.
+    /// `float32` first; comparisons with a `float32` happen in `float32`. The dynamics use
+    /// `force = min(max(action[0], -1.0), 1.0)`, which is the `float32` action inside the box
+    /// but the Python float (`float64`) bound outside it; the reward charges
+    /// `0.1 * action^2` on the action as given.
     fn advance(&mut self, action: f32) -> (f64, bool) {
         let c = &self.config;
         let f32s = self.state_is_f32;
         let [p, v] = self.state;
         let three_p = if f32s { (3.0 * p as f32) as f64 } else { 3.0 * p };
         let slope = 0.0025 * three_p.cos();
-        // `min(max(a, -1.0), 1.0)` keeps the float32 action when it lies inside.
+        // `min(max(a, -1.0), 1.0)` keeps the float32 action when it lies inside; outside, the
+        // force is the Python float bound and `force * power - slope` stays in float64.
         let clipped = (action as f64) < MIN_ACTION || (action as f64) > MAX_ACTION;
         let accel = if clipped {
             (action as f64).clamp(MIN_ACTION, MAX_ACTION) * c.power - slope
@@ -208,6 +206,11 @@ impl Env for MountainCarContinuous {
         &self.action_space
     }
 
+    /// Accepts any finite force (it is clipped) unless `strict_actions` is set.
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        check_clipped_action(ID, &self.action_space, self.config.strict_actions, action)
+    }
+
     fn reset_into(
         &mut self,
         seed: Option<u64>,
@@ -224,14 +227,18 @@ impl Env for MountainCarContinuous {
         Ok(Info::new())
     }
 
-    fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
+    fn step_into(&mut self, action: ActionRef<'_>, mut obs: ObsMut<'_>) -> Result<StepOutcome> {
         self.episode.check_step(ID)?;
-        self.action_space.check_action(ID, action)?;
+        self.check_action(action)?;
+        obs.check(&self.observation_space, ID)?;
         let force = match action {
             ActionRef::Continuous(xs) => xs.first().copied().unwrap_or(0.0),
-            _ => 0.0, // unreachable: check_action accepted only one float32 value
+            _ => 0.0, // unreachable: check_action accepted only one finite float32 value
         };
-        self.step_raw_into(force, obs)
+        let (reward, terminated) = self.advance(force);
+        self.episode = EpisodeState::after_step(terminated, false);
+        write_obs(&mut obs, &self.state);
+        Ok(StepOutcome { reward, terminated, truncated: false, info: Info::new() })
     }
 
     fn render(&self) -> Result<RgbImage> {
@@ -261,7 +268,8 @@ impl Env for MountainCarContinuous {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::{Action, Obs};
+    use crate::env::Action;
+    use crate::error::EnvError;
 
     #[test]
     fn first_step_by_hand_then_float32_state() {
@@ -277,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn goal_reward_and_out_of_space_actions() {
+    fn goal_reward_and_out_of_box_actions() {
         let mut env = MountainCarContinuous::default();
         env.set_state([0.44, 0.05]);
         let s = env.step(&Action::Continuous(vec![1.0])).unwrap();
@@ -285,22 +293,55 @@ mod tests {
         assert!((s.reward - 99.9).abs() < 1e-12);
         env.reset(Some(0), &Kwargs::new()).unwrap();
         assert!(matches!(
-            env.step(&Action::Continuous(vec![1.5])),
-            Err(EnvError::InvalidAction { .. })
-        ));
-        assert!(matches!(
             env.step(&Action::Continuous(vec![f32::NAN])),
             Err(EnvError::NonFiniteAction { .. })
         ));
-        // The Gymnasium path: dynamics clipped to 1, reward on the action as given.
+        // As Gymnasium: dynamics clipped to 1, reward on the action as given.
         let mut a = MountainCarContinuous::default();
         let mut b = MountainCarContinuous::default();
         a.set_state([-0.5, 0.01]);
         b.set_state([-0.5, 0.01]);
-        let mut obs = Obs::zeros(a.observation_space());
-        let ra = a.step_raw_into(3.0, obs.as_mut()).unwrap();
-        let rb = b.step_raw_into(1.0, obs.as_mut()).unwrap();
+        let ra = a.step(&Action::Continuous(vec![3.0])).unwrap();
+        let rb = b.step(&Action::Continuous(vec![1.0])).unwrap();
         assert!((ra.reward + 0.9).abs() < 1e-12 && (rb.reward + 0.1).abs() < 1e-12);
-        assert!((a.state()[1] - b.state()[1]).abs() < 1e-9);
+        assert_eq!(a.state(), b.state());
+    }
+
+    /// Outside the box the force is the Python float bound, so `force * power - slope` is
+    /// computed in float64; inside, the float32 action keeps it in float32. The positions are
+    /// ones where the two roundings give different float32 velocities.
+    #[test]
+    fn clipped_force_is_float64() {
+        for (p, x, bound) in [(-0.3f64, 1.5f32, 1.0f64), (-1.0, -1.5, -1.0)] {
+            let slope = 0.0025 * (3.0 * p).cos();
+            let in_f64 = (bound * 0.0015 - slope) as f32;
+            let in_f32 = bound as f32 * 0.0015f32 - slope as f32;
+            assert_ne!(in_f64, in_f32, "{p}: the case does not tell the roundings apart");
+            let mut env = MountainCarContinuous::default();
+            env.set_state([p, 0.0]);
+            env.step(&Action::Continuous(vec![x])).unwrap();
+            assert_eq!(env.state()[1], in_f64 as f64, "{x}");
+            env.set_state([p, 0.0]);
+            env.step(&Action::Continuous(vec![bound as f32])).unwrap();
+            assert_eq!(env.state()[1], in_f32 as f64, "{bound}");
+        }
+    }
+
+    #[test]
+    fn strict_actions_refuses_out_of_box() {
+        let config = MountainCarContinuousConfig { strict_actions: true, ..Default::default() };
+        let mut env = MountainCarContinuous::new(config).unwrap();
+        env.set_state([-0.5, 0.0]);
+        let err = env.step(&Action::Continuous(vec![1.5])).unwrap_err();
+        assert_eq!(
+            err,
+            EnvError::InvalidAction {
+                env: ID.into(),
+                action: "[1.5]".into(),
+                space: "Box(-1, 1, (1,), float32)".into()
+            }
+        );
+        assert_eq!(env.state(), [-0.5, 0.0], "a refused step must not move the car");
+        assert!(env.step(&Action::Continuous(vec![-1.0])).is_ok());
     }
 }

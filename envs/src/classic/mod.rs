@@ -8,7 +8,7 @@
 //! Graft's [`EnvRng`], so reset distributions match Gymnasium's but not its numpy streams.
 //!
 //! This module also holds the small helpers the five share: keyword-argument parsing, reset
-//! bounds, seeding and frame buffers.
+//! bounds, seeding, the action check of the two continuous envs, and frame buffers.
 
 pub mod acrobot;
 pub mod cartpole;
@@ -30,9 +30,10 @@ pub use pendulum::{Pendulum, PendulumConfig};
 
 use image::RgbImage;
 
-use crate::env::{Kwargs, ObsMut, Value};
+use crate::env::{ActionRef, Kwargs, ObsMut, Value};
 use crate::error::{EnvError, Result};
 use crate::rng::EnvRng;
+use crate::space::Space;
 
 /// Fail on any keyword argument not in `known` (Gymnasium raises `TypeError` there).
 pub(crate) fn check_kwargs(env: &str, kwargs: &Kwargs, known: &[&str]) -> Result<()> {
@@ -78,6 +79,22 @@ pub(crate) fn kwarg_str<'a>(env: &str, kwargs: &'a Kwargs, key: &str) -> Result<
     match kwargs.get(key) {
         None => Ok(None),
         Some(v) => v.as_str().map(Some).ok_or_else(|| wrong_type(env, key, "a string", v)),
+    }
+}
+
+/// The action check of the envs that clip a continuous action into their `Box` as Gymnasium
+/// does (Pendulum, MountainCarContinuous): kind, length and finiteness always; the bounds only
+/// when the env was built with `strict_actions`.
+pub(crate) fn check_clipped_action(
+    env: &str,
+    space: &Space,
+    strict: bool,
+    action: ActionRef<'_>,
+) -> Result<()> {
+    if strict {
+        space.check_action(env, action)
+    } else {
+        space.check_clippable_action(env, action)
     }
 }
 

@@ -5,6 +5,12 @@
 //! clipped to [-8, 8], cost `angle^2 + 0.1 thetadot^2 + 0.001 u^2` with the angle normalised
 //! to [-pi, pi), reward = -cost, no termination (the registry's `TimeLimit` ends episodes
 //! after 200 steps). `g` defaults to 10.0, as Gymnasium's keyword argument does.
+//!
+//! Torques outside the action box are clipped, as Gymnasium's
+//! `u = np.clip(u, -max_torque, max_torque)[0]` does (in `float32`, the action's type), so
+//! code ported from Gymnasium may step with any finite torque. Non-finite torques and actions
+//! of the wrong kind or length are refused ([`EnvError`](crate::EnvError)); the
+//! `strict_actions` keyword (Graft's own, off by default) refuses out-of-box torques too.
 
 use std::f64::consts::PI;
 
@@ -12,8 +18,8 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::classic::{
-    check_kwargs, check_param, full_frame, kwarg_f64, pow2, pow2_f32, render_before_reset, reseed,
-    reset_number, write_obs,
+    check_clipped_action, check_kwargs, check_param, full_frame, kwarg_bool, kwarg_f64, pow2,
+    pow2_f32, render_before_reset, reseed, reset_number, write_obs,
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::Result;
@@ -39,17 +45,30 @@ pub struct PendulumConfig {
     pub max_speed: f64,
     /// Torque limit (the action space's bound).
     pub max_torque: f64,
+    /// Refuse torques outside `[-max_torque, max_torque]` with
+    /// [`EnvError::InvalidAction`](crate::EnvError::InvalidAction) instead of clipping them
+    /// as Gymnasium does. Graft's own keyword, not Gymnasium's; off by default.
+    pub strict_actions: bool,
 }
 
 impl Default for PendulumConfig {
     fn default() -> Self {
-        PendulumConfig { g: 10.0, m: 1.0, l: 1.0, dt: 0.05, max_speed: 8.0, max_torque: 2.0 }
+        PendulumConfig {
+            g: 10.0,
+            m: 1.0,
+            l: 1.0,
+            dt: 0.05,
+            max_speed: 8.0,
+            max_torque: 2.0,
+            strict_actions: false,
+        }
     }
 }
 
 impl PendulumConfig {
     /// Keyword arguments `make` accepts (the field names).
-    pub const KWARGS: &'static [&'static str] = &["g", "m", "l", "dt", "max_speed", "max_torque"];
+    pub const KWARGS: &'static [&'static str] =
+        &["g", "m", "l", "dt", "max_speed", "max_torque", "strict_actions"];
 
     /// The defaults overridden by `kwargs`.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<Self> {
@@ -66,6 +85,9 @@ impl PendulumConfig {
             if let Some(x) = kwarg_f64(ID, kwargs, key)? {
                 *field = x;
             }
+        }
+        if let Some(b) = kwarg_bool(ID, kwargs, "strict_actions")? {
+            c.strict_actions = b;
         }
         Ok(c)
     }
@@ -160,10 +182,12 @@ impl Pendulum {
         write_obs(obs, &[th.cos(), th.sin(), thdot]);
     }
 
-    /// One step with torque `u` (already in the action space); returns the reward.
+    /// One step with torque `u` (any finite value); returns the reward.
     ///
-    /// The torque is numpy `float32` in Gymnasium, so the terms that multiply it by a Python
-    /// float are computed in `float32`, the rest in `float64`; squares are `pow` calls there.
+    /// The torque is numpy `float32` in Gymnasium, and `np.clip` with Python-float bounds
+    /// keeps it `float32` (numpy 2 rounds the bounds to `float32`), so the clip and the terms
+    /// that multiply the torque by a Python float are computed in `float32`, the rest in
+    /// `float64`; squares are `pow` calls there. The cost charges the clipped torque.
     fn advance(&mut self, u: f32) -> f64 {
         let c = &self.config;
         let [th, thdot] = self.state;
@@ -194,6 +218,11 @@ impl Env for Pendulum {
         &self.action_space
     }
 
+    /// Accepts any finite torque (it is clipped) unless `strict_actions` is set.
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        check_clipped_action(ID, &self.action_space, self.config.strict_actions, action)
+    }
+
     /// Draws theta uniformly in `[-x_init, x_init]` (default pi) and thetadot in
     /// `[-y_init, y_init]` (default 1), the options Gymnasium's Pendulum takes.
     fn reset_into(
@@ -215,11 +244,11 @@ impl Env for Pendulum {
 
     fn step_into(&mut self, action: ActionRef<'_>, mut obs: ObsMut<'_>) -> Result<StepOutcome> {
         self.episode.check_step(ID)?;
-        self.action_space.check_action(ID, action)?;
+        self.check_action(action)?;
         obs.check(&self.observation_space, ID)?;
         let u = match action {
             ActionRef::Continuous(xs) => xs.first().copied().unwrap_or(0.0),
-            _ => 0.0, // unreachable: check_action accepted only one float32 value
+            _ => 0.0, // unreachable: check_action accepted only one finite float32 value
         };
         let reward = self.advance(u);
         self.episode = EpisodeState::Running;
@@ -279,10 +308,44 @@ mod tests {
         env.set_state([PI / 2.0, 7.9]);
         env.step(&Action::Continuous(vec![2.0])).unwrap();
         assert_eq!(env.state()[1], 8.0);
-        assert!(matches!(
-            env.step(&Action::Continuous(vec![2.5])),
-            Err(EnvError::InvalidAction { .. })
-        ));
+    }
+
+    #[test]
+    fn torque_is_clipped_unless_strict() {
+        let mut a = Pendulum::default();
+        let mut b = Pendulum::default();
+        a.set_state([1.0, 0.5]);
+        b.set_state([1.0, 0.5]);
+        let sa = a.step(&Action::Continuous(vec![2.5])).unwrap();
+        let sb = b.step(&Action::Continuous(vec![2.0])).unwrap();
+        assert_eq!((a.state(), sa.reward, a.last_u()), (b.state(), sb.reward, Some(2.0)));
+
+        // A bound float32 cannot hold is rounded to float32, as numpy's clip does.
+        let kw: Kwargs = [("max_torque".to_string(), Value::Float(1.3))].into_iter().collect();
+        let mut c = Pendulum::from_kwargs(&kw).unwrap();
+        c.set_state([0.0, 0.0]);
+        c.step(&Action::Continuous(vec![-7.0])).unwrap();
+        assert_eq!(c.last_u(), Some(-(1.3f32 as f64)));
+
+        let kw: Kwargs = [("strict_actions".to_string(), Value::Bool(true))].into_iter().collect();
+        let mut strict = Pendulum::from_kwargs(&kw).unwrap();
+        strict.set_state([1.0, 0.5]);
+        let err = strict.step(&Action::Continuous(vec![2.5])).unwrap_err();
+        assert_eq!(
+            err,
+            EnvError::InvalidAction {
+                env: ID.into(),
+                action: "[2.5]".into(),
+                space: "Box(-2, 2, (1,), float32)".into()
+            }
+        );
+        assert_eq!(strict.state(), [1.0, 0.5], "a refused step must not move the pendulum");
+        for env in [&mut a, &mut strict] {
+            assert!(matches!(
+                env.step(&Action::Continuous(vec![f32::NAN])),
+                Err(EnvError::NonFiniteAction { .. })
+            ));
+        }
     }
 
     #[test]

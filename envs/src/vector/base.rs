@@ -433,9 +433,9 @@ impl<E: Env> VectorEnv<E> {
                 _ => {}
             }
             if !all_valid {
-                self.action_space
-                    .check_action(self.envs[i].id(), actions.at(i, self.action_dim))
-                    .map_err(sub_env(i))?;
+                // The sub-env's own check: Pendulum and MountainCarContinuous clip out-of-box
+                // actions, as Gymnasium does, unless built with `strict_actions`.
+                self.envs[i].check_action(actions.at(i, self.action_dim)).map_err(sub_env(i))?;
             }
         }
         Ok(())

@@ -48,7 +48,7 @@ impl<E: Env> ClipAction<E> {
 }
 
 impl<E: Env> Env for ClipAction<E> {
-    forward_env_basics!();
+    forward_env_basics!(own_action_space);
 
     fn observation_space(&self) -> &Space {
         self.env.observation_space()

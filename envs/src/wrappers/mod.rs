@@ -21,10 +21,20 @@
 //! | `RepeatAction` | [`RepeatAction`] |
 //! | `TimeLimit` | [`TimeLimit`] |
 
-/// The `Env` methods every wrapper passes straight through (`id`, rendering), for wrappers
-/// whose inner env sits in the field `env`.
+/// The `Env` methods every wrapper passes straight through (`id`, rendering, and
+/// `check_action` for wrappers that hand actions on unchanged), for wrappers whose inner env
+/// sits in the field `env`. Wrappers with an action space of their own (`ClipAction`,
+/// `RescaleAction`) write `forward_env_basics!(own_action_space)` and keep the default
+/// `check_action`, which checks their own space.
 macro_rules! forward_env_basics {
     () => {
+        forward_env_basics!(own_action_space);
+
+        fn check_action(&self, action: $crate::env::ActionRef<'_>) -> $crate::error::Result<()> {
+            self.env.check_action(action)
+        }
+    };
+    (own_action_space) => {
         fn id(&self) -> &str {
             self.env.id()
         }

@@ -97,7 +97,7 @@ fn rescale(a: f64, (nlo, nhi, lo, hi): (f64, f64, f64, f64)) -> f64 {
 }
 
 impl<E: Env> Env for RescaleAction<E> {
-    forward_env_basics!();
+    forward_env_basics!(own_action_space);
 
     fn observation_space(&self) -> &Space {
         self.env.observation_space()

@@ -91,6 +91,11 @@ impl<E: Env> Env for TimeLimit<E> {
     }
 
     #[inline]
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        self.env.check_action(action)
+    }
+
+    #[inline]
     fn reset_into(&mut self, seed: Option<u64>, options: &Kwargs, obs: ObsMut<'_>) -> Result<Info> {
         let info = self.env.reset_into(seed, options, obs)?;
         self.elapsed_steps = 0;
