@@ -1,7 +1,9 @@
 //! Model throughput on CPU: forward + backward (cross-entropy on fixed random labels, with
 //! `zero_grad`, no optimiser step) in images/s for ResNet-18 (torchvision's ImageNet stem on
 //! 32×32 inputs, batch 128), the Nature-DQN CNN (4×84×84, batch 256) and ViT-Ti/16
-//! (224×224, batch 16), all with 2 libtorch threads.
+//! (224×224, batch 16), all with 2 libtorch threads — and Inception-v3 (299×299, batch 32, in
+//! training mode, so the auxiliary classifier runs and its loss is added with weight 0.4, as
+//! a fine-tuning step computes it).
 //!
 //! The PyTorch eager peer is `benchmarks/peers/torch_models.py`; `benchmarks/peers/run_models.sh`
 //! runs both in one shell run and prints the ratios. Figures: `benchmarks/RESULTS.md`, Models.
@@ -10,8 +12,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use graft::models::{ModelConfig, NatureCnnConfig, ResNetConfig, VitConfig};
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use graft::models::{
+    Encoder, InceptionV3Config, ModelConfig, NatureCnnConfig, ResNetConfig, VitConfig,
+};
+use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 /// libtorch intra-op threads, matched by the Python peer.
@@ -47,6 +51,12 @@ fn cases() -> Vec<Case> {
             input: [16, 3, 224, 224],
             classes: 1000,
         },
+        Case {
+            name: "inception_v3_299_b32",
+            config: ModelConfig::InceptionV3(InceptionV3Config::default()),
+            input: [32, 3, 299, 299],
+            classes: 1000,
+        },
     ]
 }
 
@@ -68,7 +78,11 @@ fn forward_backward(c: &mut Criterion) {
         group.bench_function(case.name, |b| {
             b.iter(|| {
                 opt.zero_grad();
-                let loss = model.forward_t(&x, true).cross_entropy_for_logits(&y);
+                let (out, aux) = model.forward_aux(&x, true);
+                let mut loss = out.cross_entropy_for_logits(&y);
+                if let Some(aux) = aux {
+                    loss = loss + aux.cross_entropy_for_logits(&y) * 0.4;
+                }
                 loss.backward();
                 let _ = black_box(loss);
             })

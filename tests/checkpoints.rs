@@ -218,3 +218,33 @@ fn ckpt_cli_info_and_diff() {
         "{err}"
     );
 }
+
+/// `graft ckpt info` lists Inception-v3's layer groups with their parameter counts, summing to
+/// torchvision's 27,161,264 (the auxiliary classifier included).
+#[test]
+fn ckpt_info_shows_inception_groups() {
+    let dir = tmp_dir("inception");
+    let config = ModelConfig::preset("inception_v3").unwrap();
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _m = config.build(&vs.root()).unwrap();
+    let path = dir.join("inception.safetensors");
+    checkpoint::save(&path, &vs, &CheckpointMeta::new(Some(&config), None)).unwrap();
+    let graft = env!("CARGO_BIN_EXE_graft");
+    let out = std::process::Command::new(graft).args(["ckpt", "info"]).arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let count = |name: &str| -> i64 {
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(name));
+        line.and_then(|l| l.split_whitespace().last()).and_then(|n| n.parse().ok()).unwrap_or(-1)
+    };
+    // fc: 2048 * 1000 + 1000; AuxLogits: conv0 768*128 + bn 2*128, conv1 128*768*25 +
+    // bn 2*768, fc 768*1000 + 1000.
+    assert_eq!(count("head"), 2_049_000, "{text}");
+    assert_eq!(count("aux"), 98_304 + 256 + 2_457_600 + 1_536 + 769_000, "{text}");
+    assert!(count("mixed_7c") > 0 && count("stem") > 0, "{text}");
+    let groups = ["stem", "mixed_5b", "mixed_6e", "aux", "mixed_7a", "mixed_7c", "head"];
+    let order: Vec<usize> =
+        groups.iter().map(|g| text.find(&format!("\n{g} ")).unwrap_or(usize::MAX)).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "groups out of order: {text}");
+    assert_eq!(count("total"), 27_161_264, "{text}");
+}

@@ -169,6 +169,7 @@ fn discovery_finds_every_example_and_skips_the_library() {
         "scripts/examples/ppo_cartpole_states.rhai",
         "scripts/examples/bc_then_ppo.rhai",
         "scripts/examples/gradual_unfreezing.rhai",
+        "scripts/examples/finetune_inception.rhai",
     ] {
         assert!(found.contains(&PathBuf::from(want)), "{want} not found in {found:?}");
     }

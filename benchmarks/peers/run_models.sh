@@ -6,6 +6,7 @@
 #
 #   benchmarks/peers/run_models.sh            # from anywhere in the repository
 #   SECONDS_PER_MODEL=5 benchmarks/peers/run_models.sh
+#   ONLY=inception benchmarks/peers/run_models.sh   # the cases whose name contains ONLY
 #
 # PyTorch goes into benchmarks/peers/.venv (gitignored): torch==2.11.0 from the wheel
 # scripts/setup.sh cached in ~/.cache/graft/wheels when it is there (pip then fetches its
@@ -30,11 +31,11 @@ fi
 
 echo "== machine: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== criterion: cargo bench -p graft --bench models"
-cargo bench -p graft --bench models 2>&1 | grep -E "^models/|time:|thrpt:" || true
+cargo bench -p graft --bench models -- "${ONLY:-}" 2>&1 | grep -E "^models/|time:|thrpt:" || true
 
 echo "== PyTorch eager: benchmarks/peers/torch_models.py --threads 2"
 PY_OUT="$(mktemp)"
-"$VENV/bin/python" -W ignore benchmarks/peers/torch_models.py --threads 2 --seconds "${SECONDS_PER_MODEL:-8}" | tee "$PY_OUT"
+"$VENV/bin/python" -W ignore benchmarks/peers/torch_models.py --threads 2 --seconds "${SECONDS_PER_MODEL:-8}" --only "${ONLY:-}" | tee "$PY_OUT"
 
 echo "== images/s: median and best iteration, each side; ratio = Graft / PyTorch"
 "$VENV/bin/python" - "$TARGET/criterion/models" "$PY_OUT" <<'PY'

@@ -155,6 +155,37 @@ impl Supervised {
         Self::classification(x, Tensor::from_slice(&labels))
     }
 
+    /// The same examples with images resized to `height`x`width` by bilinear interpolation
+    /// (PyTorch's `interpolate(mode="bilinear", align_corners=False)`, no antialiasing): how
+    /// small images meet a network with a minimum input size (Inception-v3 takes at least
+    /// 75x75) or the size it was pretrained at. Targets are unchanged.
+    pub fn resized(&self, height: i64, width: i64) -> Result<Supervised> {
+        let size = self.x.size();
+        let [n, c, _, _] = size[..] else {
+            return Err(Error::Invalid(format!(
+                "resize needs images ([N, C, H, W]), got examples of shape {:?}",
+                &size[1..]
+            )));
+        };
+        if !(1..=1 << 16).contains(&height) || !(1..=1 << 16).contains(&width) {
+            return Err(Error::Invalid(format!(
+                "resize: height and width must be in 1..=65536, got {height}x{width}"
+            )));
+        }
+        let values = [n, c, height, width].iter().map(|&d| d as u128).product::<u128>();
+        crate::device::check_memory(
+            &format!("{n} images resized to {c}x{height}x{width}"),
+            values.saturating_mul(4),
+        )?;
+        let x = self.x.to_kind(Kind::Float).upsample_bilinear2d(
+            [height, width],
+            false,
+            None::<f64>,
+            None::<f64>,
+        );
+        Ok(Supervised { x, y: self.y.shallow_clone(), task: self.task })
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
         self.x.size()[0] as usize

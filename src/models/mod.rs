@@ -1,8 +1,9 @@
-//! The encoder zoo: MLP, Nature-DQN / IMPALA / MinAtar CNNs, ResNet, VGG and ViT, each a
-//! `tch` module implementing [`Encoder`] (output width + layer groups), configured by serde
-//! structs, named after torchvision's `state_dict` keys; [`ModelConfig`] builds any of them
-//! from JSON, and [`checkpoint`] saves and loads them as safetensors. [`gpt`] holds the
-//! sequence models (GPT/BERT-style stacks, Decision Transformer) built from the same blocks.
+//! The encoder zoo: MLP, Nature-DQN / IMPALA / MinAtar CNNs, ResNet, VGG, ViT and
+//! Inception-v3, each a `tch` module implementing [`Encoder`] (output width + layer groups),
+//! configured by serde structs, named after torchvision's `state_dict` keys; [`ModelConfig`]
+//! builds any of them from JSON, and [`checkpoint`] saves and loads them as safetensors.
+//! [`gpt`] holds the sequence models (GPT/BERT-style stacks, Decision Transformer) built from
+//! the same blocks.
 //! The user guide is `docs/models.md` in the repository.
 //!
 //! Building a preset (the names are [`PRESETS`]) on a VarStore and running it:

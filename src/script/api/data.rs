@@ -1,7 +1,9 @@
 //! `data::` — collect trajectory datasets from environments, open and describe them, and
 //! turn data into supervised sets for fine-tuning: behaviour cloning, labelled image datasets
 //! (`data::images(path[, format])`: ImageFolder, CIFAR, MNIST-style IDX, decoded into memory),
-//! Gaussian blobs for quick experiments, and random subsets (`data::take(set, fraction, seed)`).
+//! Gaussian blobs for quick experiments, random subsets (`data::take(set, fraction, seed)`)
+//! and images resized for a network's input size (`data::resize(set, height, width)`,
+//! bilinear).
 //!
 //! ```rhai
 //! let ds = data::collect(#{env: "CartPole-v1", policy: "heuristic", episodes: 5});
@@ -229,6 +231,9 @@ pub fn module(session: &Session) -> Module {
             return fail(format!("data::take: {fraction} of {} examples is none", set.0.len()));
         }
         Ok(SupervisedHandle(Rc::new(kept)))
+    });
+    api_fn!(m, "resize", |set: &mut SupervisedHandle, height: i64, width: i64| {
+        Ok(SupervisedHandle(Rc::new(set.0.resized(height, width).map_err(to_rhai)?)))
     });
     let s = session.clone();
     api_fn!(m, "blobs", |options: Map| {
