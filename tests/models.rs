@@ -538,6 +538,19 @@ fn inception_v3_refuses_inputs_below_75_pixels() {
     let text = err.to_string();
     assert!(text.contains("at least 75x75") && text.contains("the digits"), "{text}");
     assert!(check_input(&model, &[3, 75, 300], "big enough").is_ok());
+    // Pretraining fits the model to its data first: 32x32 images are refused there too.
+    let preset = ModelConfig::preset("inception_v3").unwrap();
+    let err = graft::pretrain::run::fit_model(&preset, &[3, 32, 32]).unwrap_err();
+    assert!(matches!(err, Error::InputTooSmall { min_side: 75, .. }), "{err}");
+    let fitted = graft::pretrain::run::fit_model(&preset, &[1, 96, 80]).unwrap();
+    assert_eq!(
+        fitted.to_json(),
+        ModelConfig::from_json(
+            r#"{"kind": "inception_v3", "in_channels": 1, "num_classes": null}"#
+        )
+        .unwrap()
+        .to_json()
+    );
 }
 
 /// Initial weights have torchvision's Inception scales: every convolution and `fc` N(0, 0.1)
