@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use graft::models::{
     Encoder, InceptionV3Config, ModelConfig, NatureCnnConfig, ResNetConfig, VitConfig,
 };
@@ -60,6 +60,19 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// One training step of `model` on `(x, y)`: zero_grad, forward (with the auxiliary
+/// classifier's loss at weight 0.4 where the model has one), backward.
+fn step(model: &dyn Encoder, opt: &mut nn::Optimizer, x: &Tensor, y: &Tensor) -> Tensor {
+    opt.zero_grad();
+    let (out, aux) = model.forward_aux(x, true);
+    let mut loss = out.cross_entropy_for_logits(y);
+    if let Some(aux) = aux {
+        loss = loss + aux.cross_entropy_for_logits(y) * 0.4;
+    }
+    loss.backward();
+    loss
+}
+
 fn forward_backward(c: &mut Criterion) {
     tch::set_num_threads(THREADS);
     tch::manual_seed(0);
@@ -76,20 +89,48 @@ fn forward_backward(c: &mut Criterion) {
         let y = Tensor::randint(case.classes, [case.input[0]], (Kind::Int64, Device::Cpu));
         group.throughput(Throughput::Elements(case.input[0] as u64));
         group.bench_function(case.name, |b| {
-            b.iter(|| {
-                opt.zero_grad();
-                let (out, aux) = model.forward_aux(&x, true);
-                let mut loss = out.cross_entropy_for_logits(&y);
-                if let Some(aux) = aux {
-                    loss = loss + aux.cross_entropy_for_logits(&y) * 0.4;
-                }
-                loss.backward();
-                let _ = black_box(loss);
-            })
+            b.iter(|| black_box(step(model.as_ref(), &mut opt, &x, &y)))
         });
     }
     group.finish();
 }
 
 criterion_group!(benches, forward_backward);
-criterion_main!(benches);
+
+/// `MODEL_STEPS=n cargo bench -p graft --bench models -- FILTER` times `n` steps of each case
+/// whose name contains FILTER without criterion and prints `RESULT <name> <median images/s>
+/// <best images/s>` as the PyTorch peer does: for networks whose step takes seconds, so a
+/// driver can alternate short Graft and PyTorch runs and the machine's load changes hit both
+/// (benchmarks/peers/run_models.sh with ROUNDS). Without MODEL_STEPS, criterion runs.
+fn main() {
+    let Some(steps) = std::env::var("MODEL_STEPS").ok().and_then(|s| s.parse::<usize>().ok())
+    else {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+        return;
+    };
+    let filter = std::env::args().skip(1).filter(|a| !a.starts_with("--")).last();
+    tch::set_num_threads(THREADS);
+    tch::manual_seed(0);
+    for case in cases() {
+        if filter.as_ref().is_some_and(|f| !case.name.contains(f.as_str())) {
+            continue;
+        }
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = case.config.build(&vs.root()).unwrap();
+        let mut opt = nn::Sgd::default().build(&vs, 1e-3).unwrap();
+        let x = Tensor::rand(case.input, (Kind::Float, Device::Cpu));
+        let y = Tensor::randint(case.classes, [case.input[0]], (Kind::Int64, Device::Cpu));
+        let _ = step(model.as_ref(), &mut opt, &x, &y); // warm-up
+        let mut secs: Vec<f64> = (0..steps.max(1))
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let _ = black_box(step(model.as_ref(), &mut opt, &x, &y));
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        secs.sort_by(f64::total_cmp);
+        let batch = case.input[0] as f64;
+        println!("RESULT {} {:.2} {:.2}", case.name, batch / secs[secs.len() / 2], batch / secs[0]);
+    }
+}

@@ -389,6 +389,7 @@ fn forward_matches_torchvision() {
             let y = y.flatten(0, -1);
             let err = f64::try_from((&y - &expected).abs().max()).unwrap();
             let scale = f64::try_from(expected.abs().max()).unwrap();
+            eprintln!("{name} {field}: max |graft - torchvision| {err:.2e} (scale {scale:.2})");
             assert!(
                 err <= 1e-4 * scale.max(1.0),
                 "{name} {field}: max |graft - torchvision| = {err} (scale {scale})"

@@ -30,6 +30,37 @@ if ! "$VENV/bin/python" -c 'import torch, torchvision; assert torch.__version__.
 fi
 
 echo "== machine: $(nproc) cores, $(uname -sr), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ -n "${ROUNDS:-}" ]; then
+  # Alternating mode, for networks whose step takes seconds (Inception-v3 at 299x299): ROUNDS
+  # rounds of STEPS timed steps on each side, Graft then PyTorch, so a change in the machine's
+  # load hits both sides; the ratio of each round, then their median.
+  #   ONLY=inception ROUNDS=3 STEPS=3 benchmarks/peers/run_models.sh
+  STEPS="${STEPS:-3}"
+  cargo bench -p graft --bench models --no-run 2>&1 | tail -1
+  OUT="$(mktemp)"
+  for r in $(seq "$ROUNDS"); do
+    echo "== round $r (load $(cut -d' ' -f1 /proc/loadavg))"
+    MODEL_STEPS="$STEPS" cargo bench -q -p graft --bench models -- "${ONLY:-}" 2>/dev/null \
+      | sed 's/^RESULT /GRAFT /' | tee -a "$OUT"
+    "$VENV/bin/python" -W ignore benchmarks/peers/torch_models.py --threads 2 --seconds 0 \
+      --warmup 1 --only "${ONLY:-}" | grep '^RESULT' | sed 's/^RESULT /TORCH /' | tee -a "$OUT"
+  done
+  "$VENV/bin/python" - "$OUT" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+names = sorted({r[1] for r in rows})
+for name in names:
+    g = [float(r[2]) for r in rows if r[0] == "GRAFT" and r[1] == name]
+    t = [float(r[2]) for r in rows if r[0] == "TORCH" and r[1] == name]
+    ratios = [a / b for a, b in zip(g, t)]
+    print(f"{name}: graft {['%.2f' % x for x in g]} img/s, torch {['%.2f' % x for x in t]} img/s (medians of each round)")
+    print(f"{name}: ratio per round {['%.2f' % x for x in ratios]}, median {statistics.median(ratios):.2f}x")
+PY
+  echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  rm -f "$OUT"
+  exit 0
+fi
 echo "== criterion: cargo bench -p graft --bench models"
 cargo bench -p graft --bench models -- "${ONLY:-}" 2>&1 | grep -E "^models/|time:|thrpt:" || true
 
