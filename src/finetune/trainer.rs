@@ -301,12 +301,13 @@ impl<'a> Finetuner<'a> {
             let _lora = self.lora.as_ref().map(Lora::scope);
             self.model.forward_aux(x, true)
         };
-        let mut loss = self.loss(task, &out, y)?;
-        if let (Some(aux), Task::Classification) = (aux, task) {
-            if self.config.aux_loss_weight > 0.0 {
-                loss = loss + self.loss(task, &aux, y)? * self.config.aux_loss_weight;
+        let main = self.loss(task, &out, y)?;
+        let loss = match aux {
+            Some(aux) if task == Task::Classification && self.config.aux_loss_weight > 0.0 => {
+                main + self.loss(task, &aux, y)? * self.config.aux_loss_weight
             }
-        }
+            _ => main,
+        };
         let loss = if weight == 1.0 { loss } else { loss * weight };
         let mut value = loss.double_value(&[]);
         if let Some(dp) = &self.dp {

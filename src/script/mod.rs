@@ -14,8 +14,8 @@
 //! `exit(0)` means "stop training now, successfully" (the loop winds down as after
 //! `ctx.stop()`, then the script ends), and `exit(n > 0)` aborts training and ends the run with
 //! status `n`, naming the hook and the step. Errors (syntax, runtime, `throw`, a sandbox limit)
-//! end the run with [`Error::Script`], located, with the script call stack; `graft run` exits
-//! 1. See [`exit`] for the details. The user guides are `docs/scripts.md` and
+//! end the run with [`Error::Script`], located, with the script call stack; `graft run` then
+//! exits with status 1. See [`exit`] for the details. The user guides are `docs/scripts.md` and
 //! `docs/finetuning.md` in the repository.
 //!
 //! **From Rust.** [`run_script`] is `graft run`: a script file, `--set` overrides, a run

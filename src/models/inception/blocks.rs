@@ -89,12 +89,12 @@ pub(super) enum Branch {
     Convs(Vec<BasicConv>),
     /// 3×3 average pooling (stride 1, padding 1, padding counted as in PyTorch's default),
     /// then a 1×1 convolution.
-    PoolConv(BasicConv),
+    PoolConv(Box<BasicConv>),
     /// 3×3 max-pooling with stride 2 (the grid reductions' pass-through branch).
     MaxPool,
     /// Convolutions in sequence, then two convolutions side by side whose outputs are
     /// concatenated (Inception-E's expanded 1×3 / 3×1 filter banks).
-    Fork(Vec<BasicConv>, [BasicConv; 2]),
+    Fork(Vec<BasicConv>, Box<[BasicConv; 2]>),
 }
 
 impl Branch {
@@ -109,7 +109,8 @@ impl Branch {
                 conv.forward_t(&pooled, train)
             }
             Branch::MaxPool => max_pool(xs),
-            Branch::Fork(convs, [a, b]) => {
+            Branch::Fork(convs, pair) => {
+                let [a, b] = pair.as_ref();
                 let x = chain(convs);
                 Tensor::cat(&[a.forward_t(&x, train), b.forward_t(&x, train)], 1)
             }
@@ -171,7 +172,7 @@ pub(super) fn inception_a(p: &nn::Path, c_in: i64, pool_features: i64) -> Mixed 
                 ("branch3x3dbl_3", 96, k(3).pad(1)),
             ],
         )),
-        Branch::PoolConv(b.conv("branch_pool", c_in, pool_features, k(1))),
+        Branch::PoolConv(Box::new(b.conv("branch_pool", c_in, pool_features, k(1)))),
     ];
     Mixed { branches, out_channels: 64 + 64 + 96 + pool_features }
 }
@@ -218,7 +219,7 @@ pub(super) fn inception_c(p: &nn::Path, c_in: i64, c7: i64) -> Mixed {
                 ("branch7x7dbl_5", 192, row(7)),
             ],
         )),
-        Branch::PoolConv(b.conv("branch_pool", c_in, 192, k(1))),
+        Branch::PoolConv(Box::new(b.conv("branch_pool", c_in, 192, k(1)))),
     ];
     Mixed { branches, out_channels: 4 * 192 }
 }
@@ -247,7 +248,9 @@ pub(super) fn inception_d(p: &nn::Path, c_in: i64) -> Mixed {
 /// Inception-E (8×8): 1×1; 1×1 → (1×3 | 3×1); 1×1 → 3×3 → (1×3 | 3×1); average pool → 1×1.
 pub(super) fn inception_e(p: &nn::Path, c_in: i64) -> Mixed {
     let b = BlockBuilder { p };
-    let pair = |a: &str, bb: &str| [b.conv(a, 384, 384, row(3)), b.conv(bb, 384, 384, column(3))];
+    let pair = |a: &str, bb: &str| {
+        Box::new([b.conv(a, 384, 384, row(3)), b.conv(bb, 384, 384, column(3))])
+    };
     let branches = vec![
         Branch::Convs(b.chain(c_in, &[("branch1x1", 320, k(1))])),
         Branch::Fork(
@@ -258,7 +261,7 @@ pub(super) fn inception_e(p: &nn::Path, c_in: i64) -> Mixed {
             b.chain(c_in, &[("branch3x3dbl_1", 448, k(1)), ("branch3x3dbl_2", 384, k(3).pad(1))]),
             pair("branch3x3dbl_3a", "branch3x3dbl_3b"),
         ),
-        Branch::PoolConv(b.conv("branch_pool", c_in, 192, k(1))),
+        Branch::PoolConv(Box::new(b.conv("branch_pool", c_in, 192, k(1)))),
     ];
     Mixed { branches, out_channels: 320 + 2 * 384 + 2 * 384 + 192 }
 }
