@@ -79,7 +79,7 @@ def main():
             step()
             times.append(time.perf_counter() - t0)
         median, best = shape[0] / statistics.median(times), shape[0] / min(times)
-        print(f"RESULT {name} {median:.1f} {best:.1f}", flush=True)
+        print(f"RESULT {name} {median:.2f} {best:.2f}", flush=True)
 
 
 if __name__ == "__main__":
