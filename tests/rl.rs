@@ -17,11 +17,11 @@ use graft::rl::eval::evaluate;
 use graft::rl::nets::ObsSpec;
 use graft::rl::ppo::ppo_loss;
 use graft::rl::{
-    AgentConfig, DqnConfig, DqnOptimizer, PpoConfig, RunOptions, SacConfig, TrainedPolicy,
+    AgentConfig, DqnConfig, DqnOptimizer, Ended, PpoConfig, RunOptions, SacConfig, TrainedPolicy,
 };
 
 mod rl_common;
-use rl_common::{tmp_dir, training};
+use rl_common::{run_script, tmp_dir, training};
 
 fn t(xs: &[f64]) -> Tensor {
     Tensor::from_slice(xs).to_kind(Kind::Float)
@@ -120,7 +120,7 @@ fn assert_exact_resume(name: &str, cfg: &AgentConfig, env: &str, stop: u64) {
     let (a, b) = (tmp_dir(&format!("{name}-straight")), tmp_dir(&format!("{name}-resumed")));
     let straight = RunOptions { out: Some(a.clone()), eval_episodes: 2, ..Default::default() };
     let full = cfg.train(env, 3, &straight).unwrap();
-    assert!(!full.stopped);
+    assert_eq!(full.ended, Ended::Budget);
     let first = RunOptions {
         out: Some(b.clone()),
         stop_after: Some(stop),
@@ -128,7 +128,10 @@ fn assert_exact_resume(name: &str, cfg: &AgentConfig, env: &str, stop: u64) {
         ..Default::default()
     };
     let part = cfg.train(env, 3, &first).unwrap();
-    assert!(part.stopped && part.env_steps >= stop && part.env_steps < full.env_steps, "{part:?}");
+    assert!(
+        part.ended == Ended::StopAfter && part.env_steps >= stop && part.env_steps < full.env_steps,
+        "{part:?}"
+    );
     let second =
         RunOptions { out: Some(b.clone()), resume: true, eval_episodes: 2, ..Default::default() };
     let rest = cfg.train(env, 3, &second).unwrap();
@@ -363,6 +366,39 @@ fn bad_configs_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("alpha"), "{e}");
+}
+
+/// `rl::train` sees what the CLI sees: a preset from the one table with fields changed over
+/// it, and its result is the run's summary serialised (`ended`, `stopped_early`, the final
+/// evaluation as mean and std, the checkpoint's path).
+#[test]
+fn scripts_train_from_the_clis_presets_and_get_the_summary() {
+    let _turn = training();
+    let dir = tmp_dir("rhai-preset");
+    let o = run_script(
+        &dir,
+        r#"let r = rl::train(#{algo: "dqn", env: "CartPole-v1", preset: "sb3_zoo_cartpole",
+    eval_episodes: 2, config: #{total_timesteps: 300, learning_starts: 100, hidden: [16]}});
+report::json("r.json", r);
+"#,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = dir.join("run");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("r.json")).unwrap()).unwrap();
+    assert_eq!((r["env_steps"].as_u64(), r["ended"].as_str()), (Some(300), Some("budget")));
+    assert_eq!(r["stopped_early"], false);
+    assert!(r["final_return"].as_f64().is_some() && r["final_std"].as_f64().is_some(), "{r}");
+    assert_eq!(r["evals"][0][0], 300);
+    let ckpt = Path::new(r["checkpoint"].as_str().unwrap());
+    let config = graft::rl::state::RunCheckpoint::read(ckpt).unwrap().meta.config;
+    let want = DqnConfig {
+        total_timesteps: 300,
+        learning_starts: 100,
+        hidden: vec![16],
+        ..DqnConfig::sb3_zoo_cartpole()
+    };
+    assert_eq!(config, serde_json::to_value(&want).unwrap());
 }
 
 // ---- Pixel observations ----

@@ -10,7 +10,7 @@ use graft::rl::state::RunCheckpoint;
 use graft::rl::{DqnConfig, RunOptions};
 
 mod rl_common;
-use rl_common::{tmp_dir, training};
+use rl_common::{run_script, tmp_dir, training};
 
 /// A short DQN run on CartPole (500 decisions), checkpoint written at the end.
 fn tiny_dqn() -> DqnConfig {
@@ -153,26 +153,15 @@ fn env_kwargs_are_recorded_for_evaluation_and_resume() {
 fn scripts_set_the_action_repeat() {
     let _g = training();
     let dir = tmp_dir("repeat-script");
-    let script = dir.join("repeat.rhai");
-    std::fs::write(
-        &script,
+    let out = run_script(
+        &dir,
         r#"let r = rl::train(#{algo: "dqn", env: "CartPole-v1", action_repeat: 4, eval_episodes: 2,
     config: #{total_timesteps: 300, learning_starts: 100, hidden: [16]}});
 report::json("r.json", #{ret: r.final_return});
 "#,
-    )
-    .unwrap();
-    let run = dir.join("run");
-    let out = graft(&[
-        "--threads",
-        "1",
-        "run",
-        script.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = dir.join("run");
     let meta = RunCheckpoint::read(&run.join("rl-dqn/checkpoint.safetensors")).unwrap().meta;
     assert_eq!(meta.action_repeat, 4);
 }

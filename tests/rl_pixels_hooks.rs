@@ -18,7 +18,7 @@ use graft::rl::{DqnConfig, PpoConfig, RunOptions, TrainedPolicy};
 use graft::train::{HookContext, TrainHooks};
 
 mod rl_common;
-use rl_common::{tmp_dir, training};
+use rl_common::{run_script, tmp_dir, training};
 
 /// Grayscale 24x16 frames, two stacked: the network sees a `[2, 16, 24]` image.
 fn small_pixels() -> PixelObservation {
@@ -171,7 +171,8 @@ fn resume_with_other_observations_is_refused_naming_both() {
         ..Default::default()
     };
     let first = RunOptions { stop_after: Some(128), ..opts(Some(small_pixels())) };
-    assert!(graft::rl::ppo::train(&pixel_ppo(2), "CartPole-v1", 4, &first).unwrap().stopped);
+    let part = graft::rl::ppo::train(&pixel_ppo(2), "CartPole-v1", 4, &first).unwrap();
+    assert_eq!(part.ended, graft::rl::Ended::StopAfter);
     let other = PixelObservation { frame_stack: 3, ..small_pixels() };
     let resume = RunOptions { resume: true, ..opts(Some(other)) };
     let err =
@@ -348,6 +349,7 @@ fn ppo_hooks_run_at_the_documented_steps_and_drive_a_frozen_torso() {
         graft::rl::ppo::train_with_hooks(&cfg, "CartPole-v1", 2, &opts("stopped"), &mut hooks)
             .unwrap();
     assert_eq!(summary.env_steps, 192);
+    assert_eq!(summary.ended, graft::rl::Ended::Hook);
     assert_eq!(hooks.steps, vec![128, 192]);
     assert_eq!(hooks.frozen, vec![true, true]);
     assert_eq!(hooks.evals, vec![(128, true), (192, true)], "the stop is evaluated");
@@ -410,6 +412,7 @@ fn dqn_hooks_run_at_the_documented_steps_and_drive_a_frozen_torso() {
         graft::rl::dqn::train_with_hooks(&cfg, "CartPole-v1", 2, &opts("stopped"), &mut hooks)
             .unwrap();
     assert_eq!(summary.env_steps, 150);
+    assert_eq!(summary.ended, graft::rl::Ended::Hook);
     assert_eq!(hooks.steps, vec![100]);
     assert_eq!(hooks.frozen, vec![true]);
     assert_eq!(hooks.evals, vec![(150, true)]);
@@ -419,14 +422,6 @@ fn dqn_hooks_run_at_the_documented_steps_and_drive_a_frozen_torso() {
 }
 
 // ---- Rhai ----
-
-/// Run `script` with `graft run` in `dir/run`.
-fn run_script(dir: &Path, script: &str) -> std::process::Output {
-    let path = dir.join("s.rhai");
-    std::fs::write(&path, script).unwrap();
-    let out = dir.join("run");
-    graft_cli(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-}
 
 /// `rl::train` with Rhai hooks: `ctx.step` counts env steps (PPO: checked after each update
 /// of 2 envs x 32 steps, so every 64), and unfreezing a torso group of a frozen pretrained

@@ -37,9 +37,9 @@ pub struct TrainArgs {
     /// Environment id, e.g. CartPole-v1.
     #[arg(long)]
     env: String,
-    /// Hyperparameters: a preset name (ppo: cartpole, continuous, sb3_zoo_cartpole; dqn: cartpole,
-    /// sb3_zoo_cartpole, minatar; sac: pendulum, default), a JSON object or a JSON file.
-    #[arg(long)]
+    /// Hyperparameters: a preset name, a JSON object or a JSON file (the presets are listed
+    /// from graft::rl::PRESETS).
+    #[arg(long, help = config_help())]
     config: Option<String>,
     /// Env steps to train for (overrides the config's total_timesteps; at least 1).
     #[arg(long, value_parser = at_least::<u64>(1))]
@@ -89,6 +89,15 @@ pub struct TrainArgs {
     /// --action-repeat`.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least::<usize>(1))]
     action_repeat: usize,
+}
+
+/// `--config`'s help, with every algorithm's presets.
+fn config_help() -> String {
+    let names: Vec<String> = Algo::ALL
+        .iter()
+        .map(|&a| format!("{a}: {}", AgentConfig::preset_names(a).join(", ")))
+        .collect();
+    format!("Hyperparameters: a preset name ({}), a JSON object or a JSON file", names.join("; "))
 }
 
 #[derive(Args)]

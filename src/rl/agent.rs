@@ -1,6 +1,7 @@
-//! One entry point over the three agents: pick an algorithm by name, read its config (JSON,
-//! a file, or a named preset), train it, and load a trained agent back from its checkpoint as
-//! a deterministic policy (for `graft rl eval` and `graft collect --policy checkpoint:PATH`).
+//! One entry point over the three agents, for the CLI and scripts alike: pick an algorithm
+//! by name, read its config (JSON, a file, a Rhai map, or a named preset from the one table
+//! [`PRESETS`]), train it, and load a trained agent back from its checkpoint as a
+//! deterministic policy (for `graft rl eval` and `graft collect --policy checkpoint:PATH`).
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use crate::rl::ppo::{self, PpoConfig, PpoNet};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::sac::{self, Actor, SacConfig};
 use crate::rl::state::RunCheckpoint;
+use crate::train::{NoHooks, TrainHooks};
 
 /// The RL algorithms Graft trains: the one list of their names (`graft rl train --algo`,
 /// `rl::train(#{algo})`, the `algo` recorded in a checkpoint).
@@ -86,78 +88,121 @@ pub enum AgentConfig {
     Sac(SacConfig),
 }
 
-/// Names of the presets [`AgentConfig::parse`] accepts, per algorithm.
-pub const PRESETS: &[(Algo, &[&str])] = &[
-    (Algo::Ppo, &["cartpole", "continuous", "sb3_zoo_cartpole"]),
-    (Algo::Dqn, &["cartpole", "sb3_zoo_cartpole", "minatar"]),
-    (Algo::Sac, &["pendulum", "default"]),
+/// A named configuration: `(algorithm, name, config)`.
+pub type Preset = (Algo, &'static str, fn() -> AgentConfig);
+
+/// The named presets: the one table `graft rl train --config NAME` and
+/// `rl::train(#{preset: NAME})` read.
+pub const PRESETS: &[Preset] = &[
+    (Algo::Ppo, "cartpole", || AgentConfig::Ppo(PpoConfig::cartpole())),
+    (Algo::Ppo, "continuous", || AgentConfig::Ppo(PpoConfig::continuous())),
+    (Algo::Ppo, "sb3_zoo_cartpole", || AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole())),
+    (Algo::Ppo, "default", || AgentConfig::Ppo(PpoConfig::default())),
+    (Algo::Dqn, "cartpole", || AgentConfig::Dqn(DqnConfig::cartpole())),
+    (Algo::Dqn, "sb3_zoo_cartpole", || AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole())),
+    (Algo::Dqn, "minatar", || AgentConfig::Dqn(DqnConfig::minatar())),
+    (Algo::Dqn, "default", || AgentConfig::Dqn(DqnConfig::default())),
+    (Algo::Sac, "pendulum", || AgentConfig::Sac(SacConfig::pendulum())),
+    (Algo::Sac, "default", || AgentConfig::Sac(SacConfig::default())),
 ];
 
-fn parse_json<T: serde::de::DeserializeOwned>(algo: &str, json: &str, origin: &str) -> Result<T> {
-    crate::config_error::from_json_str(&format!("{algo} config from {origin}"), json)
+/// Where an agent's config is read from: fields missing from it keep their defaults, unknown
+/// ones are refused, and an error names the field ([`crate::config_error`]).
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigSource<'a> {
+    /// JSON text, from `origin` (`--config`, a file's path).
+    Json {
+        /// The text.
+        text: &'a str,
+        /// Where it came from, for errors.
+        origin: &'a str,
+    },
+    /// A Rhai map, given to script function `caller` (NaNs stay NaNs: no JSON on the way).
+    Rhai {
+        /// The map.
+        value: &'a rhai::Dynamic,
+        /// The script function, for errors (`rl::train`).
+        caller: &'a str,
+    },
+}
+
+impl ConfigSource<'_> {
+    fn read<T: serde::de::DeserializeOwned>(&self, algo: Algo) -> Result<T> {
+        match *self {
+            ConfigSource::Json { text, origin } => {
+                crate::config_error::from_json_str(&format!("{algo} config from {origin}"), text)
+            }
+            ConfigSource::Rhai { value, caller } => {
+                crate::config_error::from_dynamic(&format!("{caller} {algo} config"), value)
+            }
+        }
+    }
 }
 
 impl AgentConfig {
     /// The config for `algo` on `env_id` from `spec`: `None` picks the preset for the env
-    /// (CartPole/Acrobot defaults, `continuous` for PPO on Box actions, `pendulum` for SAC on
-    /// Pendulum); otherwise a preset name, an inline JSON object (`{"learning_rate": 1e-3}`,
-    /// unspecified fields keep their defaults, unknown ones are refused) or a JSON file path.
+    /// ([`AgentConfig::default_for`]); otherwise a preset name, an inline JSON object
+    /// (`{"learning_rate": 1e-3}`, unspecified fields keep their defaults, unknown ones are
+    /// refused) or a JSON file path.
     pub fn parse(algo: &str, spec: Option<&str>, env_id: &str) -> Result<Self> {
         Self::for_algo(algo.parse()?, spec, env_id)
     }
 
     /// [`AgentConfig::parse`] for an algorithm already chosen (the CLI's `--algo`).
     pub fn for_algo(algo: Algo, spec: Option<&str>, env_id: &str) -> Result<Self> {
+        let Some(spec) = spec else { return Ok(Self::default_for(algo, env_id)) };
+        if let Some(c) = Self::preset(algo, spec) {
+            return Ok(c);
+        }
+        if spec.trim_start().starts_with('{') {
+            return Self::read(algo, ConfigSource::Json { text: spec, origin: "--config" });
+        }
+        let path = Path::new(spec);
+        if !path.exists() {
+            return Err(Error::Invalid(format!(
+                "--config '{spec}' is neither a JSON object, a {algo} preset ({}) nor an existing \
+                 file",
+                Self::preset_names(algo).join(", ")
+            )));
+        }
+        let text = crate::inputs::read_text(path, "config file")?;
+        let origin = path.display().to_string();
+        Self::read(algo, ConfigSource::Json { text: &text, origin: &origin })
+    }
+
+    /// `algo`'s preset named `name`.
+    pub fn preset(algo: Algo, name: &str) -> Option<Self> {
+        PRESETS.iter().find(|(a, n, _)| *a == algo && *n == name).map(|(_, _, config)| config())
+    }
+
+    /// The names of `algo`'s presets.
+    pub fn preset_names(algo: Algo) -> Vec<&'static str> {
+        PRESETS.iter().filter(|(a, _, _)| *a == algo).map(|(_, name, _)| *name).collect()
+    }
+
+    /// The preset for `algo` on `env_id` when none is named: `continuous` for PPO on Box
+    /// actions, `pendulum` for SAC on Pendulum, otherwise the algorithm's defaults (CleanRL's
+    /// CartPole / classic-control values).
+    pub fn default_for(algo: Algo, env_id: &str) -> Self {
         let continuous = graft_envs::make(env_id, &Default::default())
             .map(|e| matches!(e.action_space(), graft_envs::Space::Box(_)))
             .unwrap_or(false);
-        let preset = |name: &str| -> Option<AgentConfig> {
-            Some(match (algo, name) {
-                (Algo::Ppo, "cartpole") => AgentConfig::Ppo(PpoConfig::cartpole()),
-                (Algo::Ppo, "continuous") => AgentConfig::Ppo(PpoConfig::continuous()),
-                (Algo::Ppo, "default") => AgentConfig::Ppo(PpoConfig::default()),
-                (Algo::Ppo, "sb3_zoo_cartpole") => AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole()),
-                (Algo::Dqn, "cartpole" | "default") => AgentConfig::Dqn(DqnConfig::cartpole()),
-                (Algo::Dqn, "sb3_zoo_cartpole") => AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole()),
-                (Algo::Dqn, "minatar") => AgentConfig::Dqn(DqnConfig::minatar()),
-                (Algo::Sac, "pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
-                (Algo::Sac, "default") => AgentConfig::Sac(SacConfig::default()),
-                _ => return None,
-            })
-        };
-        let Some(spec) = spec else {
-            let name = match algo {
-                Algo::Ppo if continuous => "continuous",
-                Algo::Sac if env_id.starts_with("Pendulum") => "pendulum",
-                _ => "default",
-            };
-            return preset(name)
-                .ok_or_else(|| Error::Invalid(format!("no default config for {algo}")));
-        };
-        if let Some(c) = preset(spec) {
-            return Ok(c);
+        match algo {
+            Algo::Ppo if continuous => AgentConfig::Ppo(PpoConfig::continuous()),
+            Algo::Ppo => AgentConfig::Ppo(PpoConfig::default()),
+            Algo::Dqn => AgentConfig::Dqn(DqnConfig::default()),
+            Algo::Sac if env_id.starts_with("Pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
+            Algo::Sac => AgentConfig::Sac(SacConfig::default()),
         }
-        let (json, origin) = if spec.trim_start().starts_with('{') {
-            (spec.to_string(), "--config".to_string())
-        } else {
-            let path = Path::new(spec);
-            if !path.exists() {
-                let names = PRESETS
-                    .iter()
-                    .find(|(a, _)| *a == algo)
-                    .map(|(_, n)| n.join(", "))
-                    .unwrap_or_default();
-                return Err(Error::Invalid(format!(
-                    "--config '{spec}' is neither a JSON object, a {algo} preset ({names}) nor an existing file"
-                )));
-            }
-            (crate::inputs::read_text(path, "config file")?, path.display().to_string())
-        };
-        let name = algo.name();
+    }
+
+    /// `algo`'s config read from `source`: the one place a config type is chosen by
+    /// algorithm.
+    pub fn read(algo: Algo, source: ConfigSource<'_>) -> Result<Self> {
         Ok(match algo {
-            Algo::Ppo => AgentConfig::Ppo(parse_json(name, &json, &origin)?),
-            Algo::Dqn => AgentConfig::Dqn(parse_json(name, &json, &origin)?),
-            Algo::Sac => AgentConfig::Sac(parse_json(name, &json, &origin)?),
+            Algo::Ppo => AgentConfig::Ppo(source.read(algo)?),
+            Algo::Dqn => AgentConfig::Dqn(source.read(algo)?),
+            Algo::Sac => AgentConfig::Sac(source.read(algo)?),
         })
     }
 
@@ -205,9 +250,32 @@ impl AgentConfig {
 
     /// Train on `env_id`.
     pub fn train(&self, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
+        self.train_with_hooks(env_id, seed, opts, None)
+    }
+
+    /// Train on `env_id` with schedule hooks (PPO and DQN; SAC's actor, critics and
+    /// temperature have separate optimizers, so it refuses them): the one agent dispatch,
+    /// used by `graft rl train` and `rl::train` alike.
+    pub fn train_with_hooks(
+        &self,
+        env_id: &str,
+        seed: u64,
+        opts: &RunOptions,
+        hooks: Option<&mut dyn TrainHooks>,
+    ) -> Result<TrainSummary> {
+        let mut none = NoHooks;
+        let (given, hooks) = match hooks {
+            Some(h) => (true, h),
+            None => (false, &mut none as &mut dyn TrainHooks),
+        };
         match self {
-            AgentConfig::Ppo(c) => ppo::train(c, env_id, seed, opts),
-            AgentConfig::Dqn(c) => dqn::train(c, env_id, seed, opts),
+            AgentConfig::Ppo(c) => ppo::train_with_hooks(c, env_id, seed, opts, hooks),
+            AgentConfig::Dqn(c) => dqn::train_with_hooks(c, env_id, seed, opts, hooks),
+            AgentConfig::Sac(_) if given => Err(Error::Invalid(
+                "hooks are supported for ppo and dqn, not sac (its actor, critics and \
+                 temperature have separate optimizers)"
+                    .into(),
+            )),
             AgentConfig::Sac(c) => sac::train(c, env_id, seed, opts),
         }
     }
@@ -246,7 +314,7 @@ impl TrainedPolicy {
         let run = RunCheckpoint::read(path)?;
         let obs = ObsSpec::from_space(env.observation_space())?;
         let action = ActionSpec::from_space(env.action_space())?;
-        let mut vs = nn::VarStore::new(device);
+        let vs = nn::VarStore::new(device);
         let bad_config = |e: serde_json::Error| Error::Checkpoint {
             path: run.ckpt.path.clone(),
             problem: format!("its {} config cannot be read: {e}", run.meta.algo),
@@ -266,7 +334,7 @@ impl TrainedPolicy {
                 let mut c: PpoConfig = serde_json::from_value(config).map_err(bad_config)?;
                 c.torso = strip(c.torso);
                 let net = PpoNet::new(&vs, &c, &obs, &action)?;
-                run.restore("policy", &mut vs, None)?;
+                run.restore("policy", &vs, None)?;
                 Net::Ppo(net)
             }
             Algo::Dqn => {
@@ -279,7 +347,7 @@ impl TrainedPolicy {
                     )));
                 };
                 let net = QNetwork::new(&vs.root(), &c, &obs, n)?;
-                run.restore("q", &mut vs, None)?;
+                run.restore("q", &vs, None)?;
                 Net::Dqn(net)
             }
             Algo::Sac => {
@@ -292,7 +360,7 @@ impl TrainedPolicy {
                     )));
                 };
                 let net = Actor::new(&vs, &c, &obs, low, high)?;
-                run.restore("actor", &mut vs, None)?;
+                run.restore("actor", &vs, None)?;
                 Net::Sac(net)
             }
         };

@@ -18,15 +18,16 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use graft_envs::{Action, Env, Kwargs, Obs};
+use graft_envs::{Action, Env};
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
 use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
-use crate::rl::eval::{eval_seed, evaluate};
+use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
-use crate::rl::run::{call_hooks, HookPoint, Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
+use crate::rl::run::{RunOptions, TrainSummary};
+use crate::rl::single_env::SingleEnv;
+use crate::rl::state::Part;
 use crate::train::{
     copy_vars, ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks,
 };
@@ -281,8 +282,9 @@ pub fn train(cfg: &DqnConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     train_with_hooks(cfg, env_id, seed, opts, &mut NoHooks)
 }
 
-/// [`train`] with schedule hooks (see [`HookPoint`]; DQN has a single update round, so
-/// `on_epoch_start` runs once, before the first step taken by this invocation).
+/// [`train`] with schedule hooks: DQN has a single update round, so `on_epoch_start` runs
+/// once, before the first step this invocation takes; `on_step` and `on_eval` run where they
+/// fall due, in env steps ([`crate::rl::harness`]).
 pub fn train_with_hooks(
     cfg: &DqnConfig,
     env_id: &str,
@@ -291,11 +293,9 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
-    opts.validate()?;
-    let resume = opts.resume_checkpoint("dqn", env_id, seed)?;
-    let started = std::time::Instant::now();
+    let run = Harness::open("dqn", env_id, seed, cfg, opts)?;
     let device = opts.device;
-    let mut env = opts.make_env(env_id)?;
+    let env = opts.make_env(env_id)?;
     let obs_spec = ObsSpec::from_space(env.observation_space())?;
     let (n_actions, start) = match ActionSpec::from_space(env.action_space())? {
         ActionSpec::Discrete { n, start } => (n, start),
@@ -320,73 +320,42 @@ pub fn train_with_hooks(
             opt.freeze(&g.name)?;
         }
     }
-
-    let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
-    let mut action_log: Vec<f32> = Vec::new();
-    let mut updates = 0u64;
-    if let Some(r) = &resume {
-        r.restore("q", &mut q_vs, Some(&mut opt))?;
-        r.restore("target", &mut target_vs, None)?;
-        action_log = r.actions()?;
-        updates = r.meta.updates;
-    }
-    let replayed = action_log.len() as u64;
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
     check_storage("DQN replay buffer", stored, &obs_spec, 1)?;
-    let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
+    let parts = &mut [Part::trained("q", &q_vs, &mut opt), Part::fixed("target", &target_vs)];
+    let mut run = run.begin(cfg.total_timesteps, 1, 1, parts, hooks)?;
+    let mut updates = run.updates();
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
     let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);
-    let mut obs = Obs::zeros(env.observation_space());
-    env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
-    let mut next = obs.clone();
-    let mut summary = TrainSummary {
-        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
-        ..TrainSummary::default()
-    };
-    let at = |step| (step, 0, cfg.total_timesteps);
-    let mut asked = call_hooks(hooks, HookPoint::EpochStart, at(replayed), &mut opt, rec.latest())?;
+    let mut env = SingleEnv::new(env, seed)?;
+    run.round_start(0, &mut opt)?;
 
     for global_step in 0..cfg.total_timesteps {
-        // ---- Act: the logged action while replaying, else ε-greedy. ----
-        let replaying = global_step < replayed;
-        rec.replaying = replaying;
-        let a = if replaying {
-            action_log[global_step as usize] as i64
-        } else {
-            tch::manual_seed(step_seed(seed, global_step));
-            let explore = Tensor::rand([1], (Kind::Float, Device::Cpu)).double_value(&[0])
-                < cfg.epsilon(global_step);
-            let random =
-                Tensor::randint(n_actions, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
-            if explore {
-                random
-            } else {
-                let x = obs_spec.to_tensor(&obs.f32, &obs.u8, 1, device);
-                tch::no_grad(|| q.forward(&x)).argmax(1, false).int64_value(&[0])
+        // ---- Act: the logged action while replaying a resumed run, else ε-greedy. ----
+        let a = match run.replay_action(global_step) {
+            Some(logged) => logged[0] as i64,
+            None => {
+                tch::manual_seed(step_seed(seed, global_step));
+                let explore = Tensor::rand([1], (Kind::Float, Device::Cpu)).double_value(&[0])
+                    < cfg.epsilon(global_step);
+                let random =
+                    Tensor::randint(n_actions, [1], (Kind::Int64, Device::Cpu)).int64_value(&[0]);
+                if explore {
+                    random
+                } else {
+                    let x = obs_spec.to_tensor(&env.obs.f32, &env.obs.u8, 1, device);
+                    tch::no_grad(|| q.forward(&x)).argmax(1, false).int64_value(&[0])
+                }
             }
         };
-        let out = env.step_into(Action::Discrete(a + start).as_ref(), next.as_mut())?;
-        nstep.push(
-            (&obs.f32, &obs.u8),
-            &[a as f32],
-            out.reward as f32,
-            (&next.f32, &next.u8),
-            out.terminated,
-            out.truncated,
-            &mut rb,
-        );
-        let done = out.terminated || out.truncated;
-        rec.on_step(0, out.reward, done, global_step)?;
-        if done {
-            env.reset_into(None, &Kwargs::new(), obs.as_mut())?;
-        } else {
-            std::mem::swap(&mut obs, &mut next);
-        }
-        if replaying {
+        let action = Action::Discrete(a + start);
+        env.step(action.as_ref(), &[a as f32], &mut nstep, &mut rb, &mut run, global_step)?;
+        // A replayed step only rebuilds the env and the buffer.
+        if run.replaying() {
             continue;
         }
-        action_log.push(a as f32);
+        run.log_action(&[a as f32]);
 
         // ---- Learn. ----
         if global_step > cfg.learning_starts {
@@ -420,9 +389,13 @@ pub fn train_with_hooks(
                     updates += 1;
                     if updates % 100 == 1 {
                         let mean_q = tch::no_grad(|| q_sa.mean(Kind::Float).double_value(&[]));
-                        rec.log(
+                        run.log(
                             global_step,
-                            &[("losses/td_loss", value), ("losses/q_values", mean_q)],
+                            &[
+                                ("losses/td_loss", value),
+                                ("losses/q_values", mean_q),
+                                ("charts/epsilon", cfg.epsilon(global_step)),
+                            ],
                         )?;
                     }
                 }
@@ -436,69 +409,12 @@ pub fn train_with_hooks(
             }
         }
 
-        // ---- Hooks, evaluation and checkpoints (counted in steps done). ----
-        let done_steps = global_step + 1;
-        if RunOptions::due(hooks.step_every(), global_step, done_steps) {
-            let r = call_hooks(hooks, HookPoint::Step, at(done_steps), &mut opt, rec.latest())?;
-            asked.merge(r);
-        }
-        let mut finished = done_steps == cfg.total_timesteps || asked.stop;
-        let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
-        if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
-            let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
-                q.forward(x).argmax(1, false)
-            })?;
-            let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
-            let m = rec.log_eval(done_steps, &stats, sps)?;
-            rec.log(done_steps, &[("charts/epsilon", cfg.epsilon(global_step))])?;
-            let r = call_hooks(hooks, HookPoint::Eval(&m), at(done_steps), &mut opt, rec.latest())?;
-            asked.merge(r);
-            finished |= asked.stop;
-            summary.evals.push((done_steps, stats.mean()));
-            summary.final_eval = Some(stats);
-        }
-        if let Some(path) = &ckpt_path {
-            if finished
-                || stop
-                || std::mem::take(&mut asked.save)
-                || RunOptions::due(opts.checkpoint_every, global_step, done_steps)
-            {
-                let meta = RunMeta {
-                    algo: "dqn".into(),
-                    env_id: env_id.into(),
-                    config: serde_json::to_value(cfg).map_err(|e| Error::Invalid(e.to_string()))?,
-                    seed,
-                    env_steps: done_steps,
-                    updates,
-                    episodes: rec.episodes,
-                    actions_per_step: 1,
-                    optimizers: Default::default(),
-                    pixels: opts.pixels.clone(),
-                    action_repeat: opts.action_repeat,
-                    env_kwargs: opts.kwargs_json(),
-                };
-                let parts = [
-                    Part { name: "q", vs: &q_vs, opt: Some(&opt) },
-                    Part { name: "target", vs: &target_vs, opt: None },
-                ];
-                save_run(path, &parts, &action_log, &meta)?;
-                summary.checkpoint = Some(path.clone());
-            }
-        }
-        if stop {
-            summary.stopped = true;
-            summary.env_steps = done_steps;
-            break;
-        }
-        summary.env_steps = done_steps;
-        if asked.stop {
-            summary.stopped_early = true;
+        // ---- Hooks, evaluation, checkpoint, stop: the harness decides. ----
+        let parts = &mut [Part::trained("q", &q_vs, &mut opt), Part::fixed("target", &target_vs)];
+        let policy = |x: &Tensor| q.forward(x).argmax(1, false);
+        if run.after_update(global_step + 1, updates, parts, &policy)?.is_break() {
             break;
         }
     }
-    rec.flush()?;
-    summary.episodes = rec.episodes;
-    summary.wall_secs = started.elapsed().as_secs_f64();
-    Ok(summary)
+    run.finish()
 }

@@ -1,26 +1,33 @@
 //! Reinforcement-learning agents that use the model zoo's encoders as torsos: DQN, PPO and
 //! SAC, one readable file each, over the environments of [`graft_envs`].
 //!
-//! Only plumbing is shared: [`buffer`] (replay and rollout storage), [`gae`], [`nets`]
-//! (torsos from the zoo, optionally pretrained and frozen), [`eval`] (deterministic
-//! evaluation on separately seeded envs) and [`state`] (checkpoints and exact resume).
+//! Only plumbing is shared: [`harness`] (what happens between updates: hooks, evaluation,
+//! checkpoint and resume, metrics, stop requests), [`buffer`] (replay and rollout storage)
+//! and [`single_env`] (an off-policy agent's env feeding it),
+//! [`gae`], [`nets`] (torsos from the zoo, optionally pretrained and frozen), [`eval`]
+//! (deterministic evaluation on separately seeded envs) and [`state`] (the checkpoint file).
+//! [`agent`] is the one dispatch over the agents, for the CLI and scripts alike.
 
 pub mod agent;
 pub mod buffer;
 pub mod dqn;
 pub mod eval;
 pub mod gae;
+pub mod harness;
 pub mod nets;
 pub mod ppo;
 pub mod ppo_net;
 pub mod run;
 pub mod sac;
+pub mod single_env;
 pub mod state;
 
-pub use agent::{AgentConfig, Algo, TrainedPolicy};
+pub use crate::train::Ended;
+pub use agent::{AgentConfig, Algo, Preset, TrainedPolicy, PRESETS};
 pub use dqn::{DqnConfig, DqnOptimizer};
 pub use eval::{evaluate, EvalStats};
+pub use harness::Harness;
 pub use nets::TorsoConfig;
 pub use ppo::PpoConfig;
-pub use run::{RunOptions, TrainSummary};
+pub use run::{RunOptions, TrainReport, TrainSummary};
 pub use sac::SacConfig;

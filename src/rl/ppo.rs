@@ -23,12 +23,12 @@ use graft_envs::BatchAction;
 use crate::error::{Error, Result};
 use crate::models::Activation;
 use crate::rl::buffer::{check_storage, Rollout};
-use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::gae::gae;
+use crate::rl::harness::Harness;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 pub use crate::rl::ppo_net::{clip_to_box, gaussian_logprob_entropy, PpoNet};
-use crate::rl::run::{call_hooks, HookPoint, Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
+use crate::rl::run::{RunOptions, TrainSummary};
+use crate::rl::state::Part;
 use crate::train::{step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
 
 /// PPO hyperparameters. Defaults are CleanRL `ppo.py`'s (classic control, 500k steps).
@@ -287,9 +287,11 @@ pub fn train(cfg: &PpoConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     train_with_hooks(cfg, env_id, seed, opts, &mut NoHooks)
 }
 
-/// [`train`] with schedule hooks (see [`HookPoint`] for when each runs): a Rhai schedule
-/// can unfreeze torso groups or change their learning rates mid-run. Linear annealing
-/// (`anneal_lr`) multiplies whatever base rates the hooks set.
+/// [`train`] with schedule hooks: `on_epoch_start` before every iteration, `on_step` and
+/// `on_eval` after the iterations where they fall due (in env steps,
+/// [`crate::rl::harness`]). A Rhai schedule can unfreeze torso groups or change their
+/// learning rates mid-run; linear annealing (`anneal_lr`) multiplies whatever base rates the
+/// hooks set.
 pub fn train_with_hooks(
     cfg: &PpoConfig,
     env_id: &str,
@@ -298,9 +300,7 @@ pub fn train_with_hooks(
     hooks: &mut dyn TrainHooks,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
-    opts.validate()?;
-    let resume = opts.resume_checkpoint("ppo", env_id, seed)?;
-    let started = std::time::Instant::now();
+    let run = Harness::open("ppo", env_id, seed, cfg, opts)?;
     let device = opts.device;
     let mut envs = opts.make_vec(env_id, cfg.num_envs)?;
     let obs_spec = ObsSpec::from_space(envs.single_observation_space())?;
@@ -309,45 +309,33 @@ pub fn train_with_hooks(
     tch::manual_seed(step_seed(seed, u64::MAX));
     let mut vs = nn::VarStore::new(device);
     let (net, mut opt) = build(&mut vs, cfg, &obs_spec, &act_spec)?;
-
-    // Resume: parameters and optimizer from the checkpoint, envs by replaying the action log.
-    let ckpt_path = opts.out.as_ref().map(|d| d.join(CHECKPOINT_FILE));
-    let mut action_log: Vec<f32> = Vec::new();
-    let mut start_iter = 0u64;
     check_storage("PPO rollout", (cfg.num_steps * n) as u128, &obs_spec, dim)?;
-    let mut rec = Recorder::new(n, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
+    let num_iterations = cfg.num_iterations();
+    let batch = cfg.batch_size() as u64;
+    let start_iter = run.updates_done();
+    let parts = &mut [Part::trained("policy", &vs, &mut opt)];
+    let mut run = run.begin(num_iterations * batch, n, dim, parts, hooks)?;
+
+    // Resume: replay the logged actions through the freshly seeded envs.
     let mut prev_done = vec![false; n];
     envs.reset(Some(seed), &Default::default())?;
-    if let Some(r) = &resume {
-        r.restore("policy", &mut vs, Some(&mut opt))?;
-        action_log = r.actions()?;
-        start_iter = r.meta.updates;
-        rec.replaying = true;
-        for (t, acts) in action_log.chunks(n * dim).enumerate() {
-            let view = step_envs(&mut envs, &act_spec, acts)?;
-            for (i, prev) in prev_done.iter_mut().enumerate() {
-                let done = view.terminated[i] || view.truncated[i];
-                rec.on_step(i, view.rewards[i], done, (t * n) as u64)?;
-                *prev = done;
-            }
+    let mut t = 0;
+    while let Some(acts) = run.replay_action(t).map(<[f32]>::to_vec) {
+        let view = step_envs(&mut envs, &act_spec, &acts)?;
+        for (i, prev) in prev_done.iter_mut().enumerate() {
+            *prev = view.terminated[i] || view.truncated[i];
+            run.on_step(i, view.rewards[i], *prev, t * n as u64)?;
         }
-        rec.replaying = false;
+        t += 1;
     }
 
-    let num_iterations = cfg.num_iterations();
-    let mut global_step = start_iter * cfg.batch_size() as u64;
+    let mut global_step = run.env_steps();
     let mut rollout = Rollout::new(n);
-    let mut summary = TrainSummary {
-        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
-        ..TrainSummary::default()
-    };
     for iteration in start_iter..num_iterations {
         if cfg.anneal_lr {
             opt.set_lr_factor(1.0 - iteration as f64 / num_iterations as f64);
         }
-        let at = |step| (step, iteration, cfg.total_timesteps);
-        let mut asked =
-            call_hooks(hooks, HookPoint::EpochStart, at(global_step), &mut opt, rec.latest())?;
+        run.round_start(iteration, &mut opt)?;
         // ---- Rollout: num_steps steps of every env. ----
         rollout.clear();
         for _ in 0..cfg.num_steps {
@@ -363,7 +351,7 @@ pub fn train_with_hooks(
             rollout.values.extend(Vec::<f32>::try_from(&value.to_device(Device::Cpu))?);
             // After a finished episode the vector env resets on this step and ignores the action.
             rollout.valid.extend(prev_done.iter().map(|d| !d));
-            action_log.extend_from_slice(&acts);
+            run.log_action(&acts);
             global_step += n as u64;
             let view = step_envs(&mut envs, &act_spec, &acts)?;
             for (i, prev) in prev_done.iter_mut().enumerate() {
@@ -372,7 +360,7 @@ pub fn train_with_hooks(
                 rollout.terminated.push(view.terminated[i]);
                 rollout.truncated.push(view.truncated[i]);
                 *prev = done;
-                rec.on_step(i, view.rewards[i], done, global_step)?;
+                run.on_step(i, view.rewards[i], done, global_step)?;
             }
         }
         // Bootstrap: the value of the observation after the last step (a final observation
@@ -439,7 +427,7 @@ pub fn train_with_hooks(
             }
         }
         if let Some(l) = &last {
-            rec.log(
+            run.log(
                 global_step,
                 &[
                     ("losses/policy_loss", l.pg_loss),
@@ -452,72 +440,14 @@ pub fn train_with_hooks(
             )?;
         }
 
-        // ---- Hooks, evaluation and checkpoints. ----
-        let before = global_step - cfg.batch_size() as u64;
-        if RunOptions::due(hooks.step_every(), before, global_step) {
-            let r = call_hooks(hooks, HookPoint::Step, at(global_step), &mut opt, rec.latest())?;
-            asked.merge(r);
-        }
-        let mut finished = iteration + 1 == num_iterations || asked.stop;
-        let stop = opts.stop_after.is_some_and(|s| global_step >= s) && !finished;
-        if finished || RunOptions::due(opts.eval_every, before, global_step) {
-            let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
-                net.act_deterministic(x)
-            })?;
-            let sps = (global_step - start_iter * cfg.batch_size() as u64) as f64
-                / started.elapsed().as_secs_f64();
-            let m = rec.log_eval(global_step, &stats, sps)?;
-            let r =
-                call_hooks(hooks, HookPoint::Eval(&m), at(global_step), &mut opt, rec.latest())?;
-            asked.merge(r);
-            finished |= asked.stop;
-            summary.evals.push((global_step, stats.mean()));
-            summary.final_eval = Some(stats);
-        }
-        if let Some(path) = &ckpt_path {
-            if finished
-                || stop
-                || asked.save
-                || RunOptions::due(opts.checkpoint_every, before, global_step)
-            {
-                let meta = RunMeta {
-                    algo: "ppo".into(),
-                    env_id: env_id.into(),
-                    config: serde_json::to_value(cfg).map_err(|e| Error::Invalid(e.to_string()))?,
-                    seed,
-                    env_steps: global_step,
-                    updates: iteration + 1,
-                    episodes: rec.episodes,
-                    actions_per_step: n * dim,
-                    optimizers: Default::default(),
-                    pixels: opts.pixels.clone(),
-                    action_repeat: opts.action_repeat,
-                    env_kwargs: opts.kwargs_json(),
-                };
-                save_run(
-                    path,
-                    &[Part { name: "policy", vs: &vs, opt: Some(&opt) }],
-                    &action_log,
-                    &meta,
-                )?;
-                summary.checkpoint = Some(path.clone());
-            }
-        }
-        if stop {
-            summary.stopped = true;
-            break;
-        }
-        if asked.stop {
-            summary.stopped_early = true;
+        // ---- Hooks, evaluation, checkpoint, stop: the harness decides. ----
+        let parts = &mut [Part::trained("policy", &vs, &mut opt)];
+        let policy = |x: &Tensor| net.act_deterministic(x);
+        if run.after_update(global_step, iteration + 1, parts, &policy)?.is_break() {
             break;
         }
     }
-    rec.flush()?;
-    summary.env_steps = global_step;
-    summary.episodes = rec.episodes;
-    summary.wall_secs = started.elapsed().as_secs_f64();
-    Ok(summary)
+    run.finish()
 }
 
 /// Step the vector env with a flat batch of float actions (discrete: indices as floats,

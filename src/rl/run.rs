@@ -1,12 +1,14 @@
-//! What every agent's training loop shares besides the algorithm: run options (output
-//! directory, evaluation and checkpoint cadence, device), the episode bookkeeping of a
-//! vector env, metric logging (CSV + TensorBoard through [`MetricsLogger`]), and the summary a
-//! run returns.
+//! What every agent's run is given and gives back: run options (output directory,
+//! evaluation and checkpoint cadence in env steps, device, how the env is met), the episode
+//! bookkeeping of a vector env and the metric log (CSV + TensorBoard through
+//! [`MetricsLogger`]) that [`crate::rl::harness::Harness`] keeps, and the summary a run
+//! returns.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use serde::Serialize;
 use tch::Device;
 
 use graft_envs::registry::{make_vec, VecEnv};
@@ -19,7 +21,7 @@ use crate::report::run_dir::{self, RunDirMode};
 use crate::report::MetricsLogger;
 use crate::rl::eval::EvalStats;
 use crate::rl::nets::ObsSpec;
-use crate::train::{HookContext, Optimizer, TrainHooks};
+use crate::train::Ended;
 
 /// How to run a training job (not hyperparameters: those are the agent's config).
 #[derive(Debug, Clone)]
@@ -204,63 +206,10 @@ impl RunOptions {
         }
         Ok(())
     }
-
-    /// Whether `every` divides a crossing between `before` and `after` env steps.
-    pub fn due(every: u64, before: u64, after: u64) -> bool {
-        every > 0 && before / every != after / every
-    }
-}
-
-/// Where an RL loop calls its schedule hooks ([`TrainHooks`]). In RL a hook's `step` is
-/// the env steps done, `total_steps` the run's budget, and `epoch` the update round (PPO's
-/// iteration; DQN has one round): `on_epoch_start` runs before each round, `on_step` when
-/// the env steps cross a multiple of `step_every()`, `on_eval` after each evaluation with
-/// its metrics (`eval/return_mean`, …).
-pub enum HookPoint<'m> {
-    /// Before an update round.
-    EpochStart,
-    /// A multiple of `step_every()` env steps was crossed.
-    Step,
-    /// After an evaluation, with its metrics.
-    Eval(&'m BTreeMap<String, f64>),
-}
-
-/// What hooks asked for at a call point.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HookRequests {
-    /// End training (after the evaluation and checkpoint of this point).
-    pub stop: bool,
-    /// Write the checkpoint now.
-    pub save: bool,
-}
-
-impl HookRequests {
-    /// Both requests, accumulated.
-    pub fn merge(&mut self, other: HookRequests) {
-        self.stop |= other.stop;
-        self.save |= other.save;
-    }
-}
-
-/// Call `hooks` at `point` with env step `step` of `total`, in update round `epoch`.
-pub fn call_hooks(
-    hooks: &mut dyn TrainHooks,
-    point: HookPoint<'_>,
-    (step, epoch, total): (u64, u64, u64),
-    optimizer: &mut Optimizer,
-    metrics: &BTreeMap<String, f64>,
-) -> Result<HookRequests> {
-    let mut ctx = HookContext::new(step, epoch, total, optimizer, metrics);
-    match point {
-        HookPoint::EpochStart => hooks.on_epoch_start(&mut ctx)?,
-        HookPoint::Step => hooks.on_step(&mut ctx)?,
-        HookPoint::Eval(m) => hooks.on_eval(&mut ctx, m)?,
-    }
-    Ok(HookRequests { stop: ctx.stop, save: ctx.save_checkpoint })
 }
 
 /// What a finished (or stopped) run reports.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TrainSummary {
     /// Env steps done.
     pub env_steps: u64,
@@ -268,7 +217,8 @@ pub struct TrainSummary {
     pub episodes: u64,
     /// `(env steps, mean evaluation return)` for every evaluation.
     pub evals: Vec<(u64, f64)>,
-    /// The last evaluation.
+    /// The last evaluation (serialised as its mean and std, see [`TrainReport`]).
+    #[serde(skip)]
     pub final_eval: Option<EvalStats>,
     /// Wall-clock seconds of this invocation (not counting a resumed run's earlier part).
     pub wall_secs: f64,
@@ -276,9 +226,23 @@ pub struct TrainSummary {
     pub resumed_from: Option<u64>,
     /// The checkpoint written, if any.
     pub checkpoint: Option<PathBuf>,
-    /// Whether the run stopped early (`stop_after`) instead of finishing.
-    pub stopped: bool,
-    /// Whether a schedule hook ended the run before its budget.
+    /// How the run ended: its budget used, `stop_after` reached, or stopped by a hook.
+    pub ended: Ended,
+}
+
+/// A [`TrainSummary`] as scripts see it (`rl::train`'s result, through
+/// `rhai::serde::to_dynamic`) and JSON records it: the summary's fields, the final
+/// evaluation as its mean and standard deviation, and whether a hook stopped the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport<'a> {
+    /// The summary.
+    #[serde(flatten)]
+    pub summary: &'a TrainSummary,
+    /// Mean return of the last evaluation (none if the run stopped before any).
+    pub final_return: Option<f64>,
+    /// Its standard deviation.
+    pub final_std: Option<f64>,
+    /// Whether a schedule hook ended the run (`ended == "hook"`).
     pub stopped_early: bool,
 }
 
@@ -297,6 +261,16 @@ impl TrainSummary {
     /// nothing to train (and no evaluation was run).
     pub fn was_already_finished(&self) -> bool {
         self.resumed_from.is_some() && self.steps_this_run() == 0 && self.final_eval.is_none()
+    }
+
+    /// The summary as scripts and JSON see it.
+    pub fn report(&self) -> TrainReport<'_> {
+        TrainReport {
+            summary: self,
+            final_return: self.final_eval.as_ref().map(EvalStats::mean),
+            final_std: self.final_eval.as_ref().map(EvalStats::std),
+            stopped_early: self.ended == Ended::Hook,
+        }
     }
 }
 

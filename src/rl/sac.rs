@@ -12,17 +12,18 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use graft_envs::{Action, Env, Kwargs, Obs};
+use graft_envs::{Action, Env};
 
 use crate::error::{Error, Result};
 use crate::models::base::torch_linear;
 use crate::models::{mlp, Activation, Mlp, MlpConfig};
 use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
-use crate::rl::eval::{eval_seed, evaluate};
+use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
-use crate::rl::run::{Recorder, RunOptions, TrainSummary};
-use crate::rl::state::{save_run, Part, RunMeta, CHECKPOINT_FILE};
-use crate::train::{ema_update, step_seed, Optimizer, OptimizerConfig};
+use crate::rl::run::{RunOptions, TrainSummary};
+use crate::rl::single_env::SingleEnv;
+use crate::rl::state::Part;
+use crate::train::{ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig};
 
 const LOG_STD_MIN: f64 = -5.0;
 const LOG_STD_MAX: f64 = 2.0;
@@ -219,14 +220,13 @@ impl SoftQ {
     }
 }
 
-/// Train SAC on `env_id` (see the module docs).
+/// Train SAC on `env_id` (see the module docs). SAC takes no schedule hooks: its actor,
+/// critics and temperature have separate optimizers, and a schedule sees one.
 pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Result<TrainSummary> {
     cfg.validate()?;
-    opts.validate()?;
-    let resume = opts.resume_checkpoint("sac", env_id, seed)?;
-    let started = std::time::Instant::now();
+    let run = Harness::open("sac", env_id, seed, cfg, opts)?;
     let device = opts.device;
-    let mut env = opts.make_env(env_id)?;
+    let env = opts.make_env(env_id)?;
     let obs_spec = ObsSpec::from_space(env.observation_space())?;
     let (low, high) = match ActionSpec::from_space(env.action_space())? {
         ActionSpec::Continuous { low, high } => (low, high),
@@ -256,7 +256,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
             q_groups.extend(t.layer_groups());
         }
     }
-    let mut q_target_vs = nn::VarStore::new(device);
+    let q_target_vs = nn::VarStore::new(device);
     let (q1_t, q2_t) = (
         SoftQ::new(&(q_target_vs.root() / "q1"), cfg, &obs_spec, d as i64)?,
         SoftQ::new(&(q_target_vs.root() / "q2"), cfg, &obs_spec, d as i64)?,
@@ -273,77 +273,51 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         }
     }
     groups.clear();
-    let mut alpha_vs = nn::VarStore::new(device);
+    let alpha_vs = nn::VarStore::new(device);
     let log_alpha = alpha_vs.root().var("log_alpha", &[1], nn::Init::Const(0.0));
     let mut alpha_opt = Optimizer::for_all(&alpha_vs, &OptimizerConfig::adam(cfg.q_lr))?;
     let target_entropy = -(d as f64);
     let alpha_now =
         |la: &Tensor| if cfg.autotune { la.exp().double_value(&[0]) } else { cfg.alpha };
-
-    let ckpt_path = opts.out.as_ref().map(|dir| dir.join(CHECKPOINT_FILE));
-    let mut action_log: Vec<f32> = Vec::new();
-    let mut updates = 0u64;
-    if let Some(r) = &resume {
-        r.restore("actor", &mut actor_vs, Some(&mut actor_opt))?;
-        r.restore("q", &mut q_vs, Some(&mut q_opt))?;
-        r.restore("q_target", &mut q_target_vs, None)?;
-        r.restore("alpha", &mut alpha_vs, Some(&mut alpha_opt))?;
-        action_log = r.actions()?;
-        updates = r.meta.updates;
-    }
-    let replayed = (action_log.len() / d) as u64;
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
     check_storage("SAC replay buffer", stored, &obs_spec, d)?;
-    let mut rec = Recorder::new(1, opts, resume.as_ref().map(|r| r.meta.env_steps))?;
+    let parts = &mut [
+        Part::trained("actor", &actor_vs, &mut actor_opt),
+        Part::trained("q", &q_vs, &mut q_opt),
+        Part::fixed("q_target", &q_target_vs),
+        Part::trained("alpha", &alpha_vs, &mut alpha_opt),
+    ];
+    let mut no_hooks = NoHooks;
+    let mut run = run.begin(cfg.total_timesteps, 1, d, parts, &mut no_hooks)?;
+    let mut updates = run.updates();
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), d);
     let mut one_step = NStep::new(1, cfg.gamma as f32);
-    let mut obs = Obs::zeros(env.observation_space());
-    env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;
-    let mut next = obs.clone();
-    let mut summary = TrainSummary {
-        resumed_from: resume.as_ref().map(|r| r.meta.env_steps),
-        ..TrainSummary::default()
-    };
+    let mut env = SingleEnv::new(env, seed)?;
     let (lo_t, hi_t) = (Tensor::from_slice(&low), Tensor::from_slice(&high));
 
     for global_step in 0..cfg.total_timesteps {
         // ---- Act: logged action (replay), uniform random (warm-up) or a policy sample. ----
-        let replaying = global_step < replayed;
-        rec.replaying = replaying;
-        let a: Vec<f32> = if replaying {
-            action_log[global_step as usize * d..(global_step as usize + 1) * d].to_vec()
-        } else {
-            tch::manual_seed(step_seed(seed, global_step));
-            let t = if global_step < cfg.learning_starts {
-                Tensor::rand([d as i64], (Kind::Float, Device::Cpu)) * (&hi_t - &lo_t) + &lo_t
-            } else {
-                let x = obs_spec.to_tensor(&obs.f32, &obs.u8, 1, device);
-                tch::no_grad(|| actor.sample(&x).0).view([-1]).to_device(Device::Cpu)
-            };
-            Vec::try_from(&t)?
+        let a: Vec<f32> = match run.replay_action(global_step) {
+            Some(logged) => logged.to_vec(),
+            None => {
+                tch::manual_seed(step_seed(seed, global_step));
+                let t = if global_step < cfg.learning_starts {
+                    Tensor::rand([d as i64], (Kind::Float, Device::Cpu)) * (&hi_t - &lo_t) + &lo_t
+                } else {
+                    let x = obs_spec.to_tensor(&env.obs.f32, &env.obs.u8, 1, device);
+                    tch::no_grad(|| actor.sample(&x).0).view([-1]).to_device(Device::Cpu)
+                };
+                Vec::try_from(&t)?
+            }
         };
-        let out = env.step_into(Action::Continuous(a.clone()).as_ref(), next.as_mut())?;
-        one_step.push(
-            (&obs.f32, &obs.u8),
-            &a,
-            out.reward as f32,
-            (&next.f32, &next.u8),
-            out.terminated,
-            out.truncated,
-            &mut rb,
-        );
-        let done = out.terminated || out.truncated;
-        rec.on_step(0, out.reward, done, global_step)?;
-        if done {
-            env.reset_into(None, &Kwargs::new(), obs.as_mut())?;
-        } else {
-            std::mem::swap(&mut obs, &mut next);
-        }
-        if replaying {
+        let action = Action::Continuous(a.clone());
+        env.step(action.as_ref(), &a, &mut one_step, &mut rb, &mut run, global_step)?;
+        // A replayed step only rebuilds the env and the buffer.
+        if run.replaying() {
             continue;
         }
-        action_log.extend_from_slice(&a);
+        run.log_action(&a);
 
         // ---- Learn: critics every step, the actor (and α) every policy_frequency steps. ----
         if global_step >= cfg.learning_starts {
@@ -389,58 +363,21 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
                 if let Some(v) = actor_loss_value {
                     row.push(("losses/actor_loss", v));
                 }
-                rec.log(global_step, &row)?;
+                run.log(global_step, &row)?;
             }
         }
 
-        // ---- Evaluation and checkpoints. ----
-        let done_steps = global_step + 1;
-        let finished = done_steps == cfg.total_timesteps;
-        let stop = opts.stop_after.is_some_and(|s| done_steps >= s) && !finished;
-        if finished || RunOptions::due(opts.eval_every, global_step, done_steps) {
-            let make = || opts.make_env(env_id);
-            let stats = evaluate(&make, opts.eval_episodes, eval_seed(seed), device, &|x| {
-                actor.act_deterministic(x)
-            })?;
-            let sps = (done_steps - replayed) as f64 / started.elapsed().as_secs_f64();
-            rec.log_eval(done_steps, &stats, sps)?;
-            summary.evals.push((done_steps, stats.mean()));
-            summary.final_eval = Some(stats);
-        }
-        if let Some(path) = &ckpt_path {
-            if finished || stop || RunOptions::due(opts.checkpoint_every, global_step, done_steps) {
-                let meta = RunMeta {
-                    algo: "sac".into(),
-                    env_id: env_id.into(),
-                    config: serde_json::to_value(cfg).map_err(|e| Error::Invalid(e.to_string()))?,
-                    seed,
-                    env_steps: done_steps,
-                    updates,
-                    episodes: rec.episodes,
-                    actions_per_step: d,
-                    optimizers: Default::default(),
-                    pixels: opts.pixels.clone(),
-                    action_repeat: opts.action_repeat,
-                    env_kwargs: opts.kwargs_json(),
-                };
-                let parts = [
-                    Part { name: "actor", vs: &actor_vs, opt: Some(&actor_opt) },
-                    Part { name: "q", vs: &q_vs, opt: Some(&q_opt) },
-                    Part { name: "q_target", vs: &q_target_vs, opt: None },
-                    Part { name: "alpha", vs: &alpha_vs, opt: Some(&alpha_opt) },
-                ];
-                save_run(path, &parts, &action_log, &meta)?;
-                summary.checkpoint = Some(path.clone());
-            }
-        }
-        summary.env_steps = done_steps;
-        if stop {
-            summary.stopped = true;
+        // ---- Evaluation, checkpoint, stop: the harness decides. ----
+        let parts = &mut [
+            Part::trained("actor", &actor_vs, &mut actor_opt),
+            Part::trained("q", &q_vs, &mut q_opt),
+            Part::fixed("q_target", &q_target_vs),
+            Part::trained("alpha", &alpha_vs, &mut alpha_opt),
+        ];
+        let policy = |x: &Tensor| actor.act_deterministic(x);
+        if run.after_update(global_step + 1, updates, parts, &policy)?.is_break() {
             break;
         }
     }
-    rec.flush()?;
-    summary.episodes = rec.episodes;
-    summary.wall_secs = started.elapsed().as_secs_f64();
-    Ok(summary)
+    run.finish()
 }

@@ -79,14 +79,28 @@ fn one() -> usize {
     1
 }
 
-/// A network (and its optimizer, if it trains) to save under a name.
+/// A network (and its optimizer, if it trains) saved under a name: what an agent hands the
+/// harness to restore on resume and to checkpoint. The optimizer is borrowed mutably because
+/// restoring loads its state and schedule hooks change its groups.
 pub struct Part<'a> {
     /// Key prefix in the file, e.g. `policy`.
     pub name: &'a str,
     /// Its variables.
     pub vs: &'a nn::VarStore,
     /// Its optimizer (`None` for target networks).
-    pub opt: Option<&'a Optimizer>,
+    pub opt: Option<&'a mut Optimizer>,
+}
+
+impl<'a> Part<'a> {
+    /// A network trained by `opt`.
+    pub fn trained(name: &'a str, vs: &'a nn::VarStore, opt: &'a mut Optimizer) -> Self {
+        Part { name, vs, opt: Some(opt) }
+    }
+
+    /// A network without an optimizer of its own (a target network).
+    pub fn fixed(name: &'a str, vs: &'a nn::VarStore) -> Self {
+        Part { name, vs, opt: None }
+    }
 }
 
 /// Write a run checkpoint to `path` atomically.
@@ -97,7 +111,7 @@ pub fn save_run(path: &Path, parts: &[Part<'_>], actions: &[f32], meta: &RunMeta
         for (k, t) in part.vs.variables() {
             tensors.push((format!("{}/{k}", part.name), t));
         }
-        if let Some(opt) = part.opt {
+        if let Some(opt) = &part.opt {
             for (k, t) in opt.state_tensors() {
                 tensors.push((format!("{}/{k}", part.name), t));
             }
@@ -148,12 +162,21 @@ impl RunCheckpoint {
         Error::Checkpoint { path: self.ckpt.path.clone(), problem: p }
     }
 
-    /// Copy part `name`'s variables into `vs` (every variable must be present with its shape)
-    /// and, when given, its optimizer state into `opt`.
+    /// Copy every part's variables and optimizer state in (see [`restore`](Self::restore)).
+    pub fn restore_parts(&self, parts: &mut [Part<'_>]) -> Result<()> {
+        for part in parts {
+            self.restore(part.name, part.vs, part.opt.as_deref_mut())?;
+        }
+        Ok(())
+    }
+
+    /// Copy part `name`'s variables into `vs` (every variable must be present with its shape;
+    /// the variables are written in place, as tch's own loading does) and, when given, its
+    /// optimizer state into `opt`.
     pub fn restore(
         &self,
         name: &str,
-        vs: &mut nn::VarStore,
+        vs: &nn::VarStore,
         opt: Option<&mut Optimizer>,
     ) -> Result<()> {
         let vars = vs.variables();

@@ -10,11 +10,12 @@ use crate::train::Optimizer;
 
 /// What a hook sees and may change.
 pub struct HookContext<'a> {
-    /// Optimisation steps done so far.
+    /// Progress so far, in the loop's unit: optimisation steps in pretraining and
+    /// fine-tuning, env steps in the RL agents ([`crate::train::cadence`]).
     pub step: u64,
-    /// Current epoch (0-based).
+    /// Current epoch (0-based; an RL agent's update round).
     pub epoch: u64,
-    /// Planned total steps of the run.
+    /// Planned total steps of the run, in the same unit.
     pub total_steps: u64,
     /// The optimizer: groups, learning rates, weight decay, freezing.
     pub optimizer: &'a mut Optimizer,

@@ -1,4 +1,4 @@
-//! Helpers shared by the RL integration tests (tests/rl.rs, tests/rl_pixels_hooks.rs).
+//! Helpers shared by the RL integration tests (tests/rl*.rs).
 
 use std::path::PathBuf;
 
@@ -16,4 +16,20 @@ pub fn tmp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Run `script` (written to `dir/s.rhai`) with `graft --threads 1 run`, its run directory
+/// `dir/run`.
+#[allow(dead_code)] // Not every test file runs scripts.
+pub fn run_script(dir: &std::path::Path, script: &str) -> std::process::Output {
+    let path = dir.join("s.rhai");
+    std::fs::write(&path, script).expect("script written");
+    std::process::Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(["--threads", "1", "run"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.join("run"))
+        .arg("--quiet")
+        .output()
+        .expect("graft runs")
 }
