@@ -65,10 +65,11 @@ fn cases() -> Vec<Case> {
 fn step(model: &dyn Encoder, opt: &mut nn::Optimizer, x: &Tensor, y: &Tensor) -> Tensor {
     opt.zero_grad();
     let (out, aux) = model.forward_aux(x, true);
-    let mut loss = out.cross_entropy_for_logits(y);
-    if let Some(aux) = aux {
-        loss = loss + aux.cross_entropy_for_logits(y) * 0.4;
-    }
+    let main = out.cross_entropy_for_logits(y);
+    let loss = match aux {
+        Some(aux) => main + aux.cross_entropy_for_logits(y) * 0.4,
+        None => main,
+    };
     loss.backward();
     loss
 }
@@ -109,7 +110,7 @@ fn main() {
         Criterion::default().configure_from_args().final_summary();
         return;
     };
-    let filter = std::env::args().skip(1).filter(|a| !a.starts_with("--")).last();
+    let filter = std::env::args().skip(1).rfind(|a| !a.starts_with("--"));
     tch::set_num_threads(THREADS);
     tch::manual_seed(0);
     for case in cases() {
