@@ -246,10 +246,10 @@ fn image_task(
     let mut task = TaskConfig::named(name).unwrap();
     // Digits are small and not mirror-symmetric: milder crops, no flips.
     if let TaskConfig::Simclr(c) = &mut task {
-        (c.min_scale, c.flip) = (0.5, false);
+        (c.views.min_scale, c.views.flip) = (0.5, false);
     }
     if let TaskConfig::Byol(c) = &mut task {
-        (c.min_scale, c.flip) = (0.5, false);
+        (c.views.min_scale, c.views.flip) = (0.5, false);
     }
     let cfg = config(task, &digits_file(side), model, steps, lr);
     let o = run_task(name, &cfg);

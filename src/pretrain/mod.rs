@@ -5,7 +5,8 @@
 //!   targets, bf16 autocast on CUDA, progress bar, metrics, checkpoints with exact resume, a
 //!   divergence guard, schedule hooks).
 //! - [`base`]: the [`PretextTask`] interface and shared pieces; [`sources`]: trajectory and
-//!   image data as tensors; [`augment`] and [`losses`]: augmentations and contrastive losses.
+//!   image data as tensors; [`losses`]: contrastive losses. Augmentations come from
+//!   [`crate::data::augment`] (the loader's, run on tensor batches).
 //! - [`state`]: tasks on state-action data (inverse dynamics, SPR-style forward prediction,
 //!   ATC-style temporal contrast, behaviour cloning, state prediction, GPT/BERT-style
 //!   sequence modelling); [`image`]: tasks on images (denoising autoencoder, RotNet, SimCLR,
@@ -14,7 +15,6 @@
 //!   features.
 //! - [`run()`]: one run from a [`PretrainConfig`] — what the CLI and scripts call.
 
-pub mod augment;
 pub mod base;
 pub mod config;
 pub mod image;

@@ -22,7 +22,7 @@ pub fn gaussian_kernel(size: usize, sigma: f32) -> Vec<f32> {
 
 /// Mirror index `i` into `0..n` without repeating the edge (numpy / PyTorch `reflect`).
 #[inline]
-fn reflect(i: i64, n: i64) -> usize {
+pub(crate) fn reflect(i: i64, n: i64) -> usize {
     if n == 1 {
         return 0;
     }

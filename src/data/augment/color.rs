@@ -1,7 +1,7 @@
 //! Colour augmentations with torchvision's definitions on float images in [0, 1]
 //! (`torchvision.transforms.functional`): brightness, contrast, saturation and hue
 //! adjustment, ColorJitter's random factors in random order, grayscale with the ITU-R
-//! 601-2 luma weights, and per-channel normalisation. SimCLR (Chen et al., 2020) showed
+//! 601-2 luma weights, solarisation and per-channel normalisation. SimCLR (Chen et al., 2020) showed
 //! colour distortion to be the augmentation contrastive learning depends on most.
 
 use graft_envs::EnvRng;
@@ -64,6 +64,9 @@ pub fn adjust_saturation(f: &mut Frame, factor: f32) {
 
 /// `adjust_hue`: shift the hue by `shift` (in turns, −0.5..0.5) through HSV, with
 /// torchvision's tensor formulas (`_rgb2hsv`, `_hsv2rgb`). No-op on grey images.
+///
+/// Written without branches (selections instead), so the pixel loop vectorises: the colour
+/// jitter of pretraining batches on the CPU runs through here ([`super::tensor`]).
 pub fn adjust_hue(f: &mut Frame, shift: f32) {
     if f.channels != 3 {
         return;
@@ -71,17 +74,28 @@ pub fn adjust_hue(f: &mut Frame, shift: f32) {
     let p = f.plane();
     let (r, rest) = f.data.split_at_mut(p);
     let (g, b) = rest.split_at_mut(p);
-    for i in 0..p {
-        let (h, s, v) = rgb_to_hsv(r[i], g[i], b[i]);
-        // torch's `%` on floats: a - floor(a) for a divisor of 1 (exact, and much cheaper
-        // than a library fmod per pixel).
+    for ((r, g), b) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()) {
+        let (h, s, v) = rgb_to_hsv(*r, *g, *b);
+        // torch's `%` on floats: a - floor(a) for a divisor of 1.
         let h = h + shift;
-        let h = h - h.floor();
-        (r[i], g[i], b[i]) = hsv_to_rgb(h, s, v);
+        (*r, *g, *b) = hsv_to_rgb(h - floor(h), s, v);
+    }
+}
+
+/// `x.floor()` for |x| < 2^31 in operations that vectorise (truncate, then step down below
+/// zero); exact in that range, which holds every hue value here.
+#[inline(always)]
+fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x {
+        t - 1.0
+    } else {
+        t
     }
 }
 
 /// torchvision's `_rgb2hsv` for one pixel.
+#[inline(always)]
 fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
     let maxc = r.max(g).max(b);
     let minc = r.min(g).min(b);
@@ -99,25 +113,47 @@ fn rgb_to_hsv(r: f32, g: f32, b: f32) -> (f32, f32, f32) {
     };
     // fmod(x, 1) for x >= 0 is exactly x - floor(x).
     let x = h / 6.0 + 1.0;
-    let h = x - x.floor();
-    (h, s, maxc)
+    (x - floor(x), s, maxc)
 }
 
 /// torchvision's `_hsv2rgb` for one pixel.
+#[inline(always)]
 fn hsv_to_rgb(h: f32, s: f32, v: f32) -> (f32, f32, f32) {
-    let i = (h * 6.0).floor();
+    let i = floor(h * 6.0);
     let f = h * 6.0 - i;
     let p = (v * (1.0 - s)).clamp(0.0, 1.0);
     let q = (v * (1.0 - s * f)).clamp(0.0, 1.0);
     let t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0);
-    match (i as i32).rem_euclid(6) {
-        0 => (v, t, p),
-        1 => (q, v, p),
-        2 => (p, v, t),
-        3 => (p, q, v),
-        4 => (t, p, v),
-        _ => (v, p, q),
-    }
+    // i % 6 (Python's), then the sector's (r, g, b) among (v, q, p, t).
+    let k = i - floor(i / 6.0) * 6.0;
+    let r = if k == 0.0 || k == 5.0 {
+        v
+    } else if k == 1.0 {
+        q
+    } else if k == 4.0 {
+        t
+    } else {
+        p
+    };
+    let g = if k == 0.0 {
+        t
+    } else if k == 1.0 || k == 2.0 {
+        v
+    } else if k == 3.0 {
+        q
+    } else {
+        p
+    };
+    let b = if k == 0.0 || k == 1.0 {
+        p
+    } else if k == 2.0 {
+        t
+    } else if k == 3.0 || k == 4.0 {
+        v
+    } else {
+        q
+    };
+    (r, g, b)
 }
 
 /// ColorJitter's drawn parameters: the order of the four adjustments (0 brightness,
@@ -160,6 +196,11 @@ pub fn color_jitter(f: &mut Frame, params: &JitterParams) {
     }
 }
 
+/// torchvision's `solarize` on a float image: values `>= threshold` become `1 - x`.
+pub fn solarize(f: &mut Frame, threshold: f32) {
+    f.data.iter_mut().filter(|x| **x >= threshold).for_each(|x| *x = 1.0 - *x);
+}
+
 /// `(x - mean[c]) / std[c]` per channel (one value each is broadcast to every channel).
 pub fn normalize(f: &mut Frame, mean: &[f32], std: &[f32]) {
     let p = f.plane();
@@ -181,6 +222,10 @@ mod tests {
             assert!((r - r2).abs() < 1e-6 && (g - g2).abs() < 1e-6 && (b - b2).abs() < 1e-6);
         }
         assert!((rgb_to_hsv(0.0, 1.0, 0.0).0 - 1.0 / 3.0).abs() < 1e-6);
+        assert_eq!(
+            (floor(-0.5), floor(0.0), floor(1.0), floor(1.5), floor(-1.0)),
+            (-1.0, 0.0, 1.0, 1.0, -1.0)
+        );
         // A third of a turn takes red to green.
         let (r, g, b) = hsv_to_rgb((0.0 + 1.0 / 3.0f32) % 1.0, 1.0, 1.0);
         assert!(r.abs() < 1e-6 && (g - 1.0).abs() < 1e-6 && b.abs() < 1e-6);

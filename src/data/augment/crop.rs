@@ -71,25 +71,42 @@ pub fn center_fallback(height: usize, width: usize, ratio: [f64; 2]) -> CropBox 
 /// bilinear (triangle) filter, as PyTorch's `_upsample_bilinear2d_aa` computes them: the
 /// filter is stretched by the scale when shrinking, so every input pixel contributes (PIL's
 /// resampling); when enlarging it is plain half-pixel bilinear with clamped edges.
-fn aa_weights(input: usize, output: usize) -> Vec<(usize, Vec<f32>)> {
+pub(crate) fn aa_weights(input: usize, output: usize) -> Vec<(usize, Vec<f32>)> {
+    let mut rows: Vec<(usize, Vec<f32>)> = Vec::with_capacity(output);
+    for_each_aa_weight(input, output, |o, j, w| {
+        if o == rows.len() {
+            rows.push((j, Vec::new()));
+        }
+        rows[o].1.push(w);
+    });
+    rows
+}
+
+/// The weights of [`aa_weights`] without collecting them: `emit(o, j, w)` for every output
+/// index `o` (in order), each of its input indices `j` (in order) and its weight `w`.
+pub(crate) fn for_each_aa_weight(
+    input: usize,
+    output: usize,
+    mut emit: impl FnMut(usize, usize, f32),
+) {
     let scale = input as f64 / output as f64;
     let support = if scale >= 1.0 { scale } else { 1.0 };
     let inv = if scale >= 1.0 { 1.0 / scale } else { 1.0 };
-    (0..output)
-        .map(|i| {
-            let center = scale * (i as f64 + 0.5);
-            let lo = ((center - support + 0.5) as i64).max(0) as usize;
-            let hi = ((center + support + 0.5) as i64).min(input as i64) as usize;
-            let mut w: Vec<f64> = (lo..hi)
-                .map(|j| (1.0 - ((j as f64 - center + 0.5) * inv).abs()).max(0.0))
-                .collect();
-            let total: f64 = w.iter().sum();
-            if total > 0.0 {
-                w.iter_mut().for_each(|x| *x /= total);
-            }
-            (lo, w.into_iter().map(|x| x as f32).collect())
-        })
-        .collect()
+    let mut w: Vec<f64> = Vec::new();
+    for i in 0..output {
+        let center = scale * (i as f64 + 0.5);
+        let lo = ((center - support + 0.5) as i64).max(0) as usize;
+        let hi = ((center + support + 0.5) as i64).min(input as i64) as usize;
+        w.clear();
+        w.extend((lo..hi).map(|j| (1.0 - ((j as f64 - center + 0.5) * inv).abs()).max(0.0)));
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.iter_mut().for_each(|x| *x /= total);
+        }
+        for (k, &x) in w.iter().enumerate() {
+            emit(i, lo + k, x as f32);
+        }
+    }
 }
 
 /// Crop `b` out of `src` and resize it to `out_h x out_w` with antialiased bilinear

@@ -1,18 +1,32 @@
-//! Image augmentations: 8-bit images in, float CHW frames out, seeded per sample, composable
-//! as data ([`Pipeline`] of [`Augment`] steps) with the SimCLR and DrQ pipelines as presets.
+//! Image augmentations, one stack for the loader and for pretraining: each transform is
+//! defined once, with torchvision 0.26's definition on float images, and composed as data
+//! ([`Pipeline`] of [`Augment`] steps; [`ViewConfig`] declares the two-view recipes of SimCLR
+//! and BYOL, which the loader presets and the pretext tasks share).
 //!
-//! Every operation follows torchvision 0.26's definition on float tensors and is tested
-//! against it on fixed inputs (`tests/fixtures/images/`); one file per family: [`crop`]
-//! (random resized crop, resize, DrQ shift), [`geometry`] (flip, 90° rotations), [`color`]
-//! (jitter, grayscale, normalisation), [`blur`].
+//! A pipeline runs two ways, on the same parameters ([`Augment::draw`], seeded per sample):
+//! [`Pipeline::apply`] augments one 8-bit image into a float CHW [`Frame`] on the CPU (the
+//! loader's worker threads), and [`Pipeline::apply_batch`] augments a float `[B, C, H, W]`
+//! tensor batch on its device (pretraining). Both are tested against torchvision on fixed
+//! inputs and against each other (`tests/augment.rs`, fixtures in `tests/fixtures/images/`).
+//!
+//! One file per family: [`crop`] (random resized crop, resize, DrQ shift), [`geometry`]
+//! (flip, 90° rotations), [`color`] (jitter, grayscale, solarisation, normalisation),
+//! [`blur`]; [`draw`] (the random parameters), [`pipeline`] (steps, presets, the per-image
+//! executor), [`tensor`] (the batched executor), [`view`] (two-view recipes).
 
 pub mod blur;
 pub mod color;
 pub mod crop;
+pub mod draw;
 pub mod frame;
 pub mod geometry;
 pub mod pipeline;
+pub mod tensor;
+pub mod view;
 
 pub use crop::{CropBox, PadMode};
+pub use draw::Drawn;
 pub use frame::{sample_rng, Frame};
 pub use pipeline::{Augment, Pipeline, IMAGENET_MEAN, IMAGENET_STD, PRESETS};
+pub use tensor::{random_shift, rot90, torch_seed};
+pub use view::{ViewConfig, Views};

@@ -1,18 +1,22 @@
 //! [`Pipeline`]: a list of [`Augment`] steps, as data (JSON, Rhai maps), applied in order to
-//! an 8-bit image with a per-sample generator; plus the SimCLR and DrQ presets.
+//! an 8-bit image with a per-sample generator ([`Pipeline::apply`]) or to a float tensor batch
+//! with one generator per image ([`Pipeline::apply_batch`], in [`super::tensor`]); plus the
+//! named presets (SimCLR's from [`ViewConfig`], DrQ's).
 //!
-//! Each step draws its random numbers in a fixed order from the sample's generator (see
-//! [`super::sample_rng`]), so a pipeline is a pure function of (image, seed, epoch, index,
-//! view).
+//! Each step draws its random numbers in a fixed order from the sample's generator
+//! ([`Augment::draw`]; see [`super::sample_rng`]), so a pipeline is a pure function of
+//! (image, seed, epoch, index, view), and both executors compute the same augmentation.
 
 use graft_envs::EnvRng;
 use serde::{Deserialize, Serialize};
 
 use super::blur::gaussian_blur;
-use super::color::{color_jitter, grayscale, jitter_params, normalize};
-use super::crop::{pad_crop, random_resized_crop_box, resized_crop, CropBox, PadMode};
+use super::color::{color_jitter, grayscale, normalize, solarize};
+use super::crop::{pad_crop, resized_crop, CropBox, PadMode};
+use super::draw::Drawn;
 use super::frame::Frame;
 use super::geometry::{hflip, rot90};
+use super::view::ViewConfig;
 use crate::data::images::Image;
 use crate::error::{Error, Result};
 
@@ -76,6 +80,14 @@ pub enum Augment {
         /// Probability.
         p: f64,
     },
+    /// torchvision's `RandomSolarize(threshold, p)`: values at or above `threshold` become
+    /// `1 - x` (BYOL, Grill et al. 2020: threshold 0.5, p 0.2 on its second view).
+    RandomSolarize {
+        /// Values `>= threshold` are inverted.
+        threshold: f32,
+        /// Probability.
+        p: f64,
+    },
     /// Rotate counter-clockwise by a uniformly drawn multiple of 90° (`k` in 0..4).
     RandomRotate90,
     /// Pad by `pad` and crop back to the input size at a uniform offset (DrQ: 4, replicate).
@@ -128,39 +140,25 @@ impl Pipeline {
         Ok(p)
     }
 
-    /// SimCLR's augmentation (Chen et al., 2020, appendix A) at `size x size`:
-    /// random resized crop (0.08–1, 3/4–4/3), flip 0.5, colour jitter (0.4, 0.4, 0.4, 0.1)
-    /// with p 0.8, grayscale p 0.2, Gaussian blur (kernel 10% of the side, made odd; sigma
-    /// 0.1–2.0) with p 0.5, ImageNet normalisation.
+    /// SimCLR's augmentation (Chen et al., 2020, appendix A) at `size x size`: one view of
+    /// [`ViewConfig::simclr`] (random resized crop 0.08–1, 3/4–4/3; flip 0.5; colour jitter
+    /// (0.4, 0.4, 0.4, 0.1) with p 0.8; grayscale p 0.2; Gaussian blur, kernel 10% of the
+    /// side made odd, sigma 0.1–2.0, p 0.5), then ImageNet normalisation.
     pub fn simclr(size: usize) -> Self {
-        let kernel = ((size as f64 * 0.1) as usize) | 1;
-        let mut p = Self::simclr_cifar(size);
-        p.steps.insert(4, Augment::GaussianBlur { kernel, sigma: [0.1, 2.0], p: 0.5 });
-        p
+        ViewConfig::simclr().pipeline([size, size], 0).normalized()
     }
 
     /// SimCLR's CIFAR-10 variant: the same without the blur (the paper leaves it out for
-    /// 32x32 images).
+    /// 32x32 images); one view of [`ViewConfig::simclr_cifar`], then ImageNet normalisation.
     pub fn simclr_cifar(size: usize) -> Self {
-        Pipeline {
-            steps: vec![
-                Augment::RandomResizedCrop {
-                    size: [size, size],
-                    scale: [0.08, 1.0],
-                    ratio: [3.0 / 4.0, 4.0 / 3.0],
-                },
-                Augment::HorizontalFlip { p: 0.5 },
-                Augment::ColorJitter {
-                    brightness: 0.4,
-                    contrast: 0.4,
-                    saturation: 0.4,
-                    hue: 0.1,
-                    p: 0.8,
-                },
-                Augment::RandomGrayscale { p: 0.2 },
-                Augment::Normalize { mean: IMAGENET_MEAN.to_vec(), std: IMAGENET_STD.to_vec() },
-            ],
-        }
+        ViewConfig::simclr_cifar().pipeline([size, size], 0).normalized()
+    }
+
+    /// The pipeline with ImageNet normalisation appended.
+    fn normalized(mut self) -> Self {
+        self.steps
+            .push(Augment::Normalize { mean: IMAGENET_MEAN.to_vec(), std: IMAGENET_STD.to_vec() });
+        self
     }
 
     /// DrQ's augmentation (Kostrikov et al., 2020): replicate-pad 4, random crop back.
@@ -225,6 +223,14 @@ impl Pipeline {
                         )));
                     }
                 }
+                Augment::RandomSolarize { threshold, p } => {
+                    check_p(*p, &what)?;
+                    if !threshold.is_finite() {
+                        return Err(Error::Invalid(format!(
+                            "{what}: solarize threshold {threshold} must be finite"
+                        )));
+                    }
+                }
                 Augment::RandomRotate90 | Augment::RandomShift { .. } => {}
                 Augment::Normalize { mean, std } => {
                     if mean.is_empty() || std.is_empty() || std.contains(&0.0) {
@@ -267,10 +273,14 @@ impl Pipeline {
         let mut steps = self.steps.iter().peekable();
         // A leading random resized crop converts only its box to floats (same draws, same
         // values as converting first): what keeps large photos cheap.
-        let mut f = match steps.peek() {
-            Some(Augment::RandomResizedCrop { size, scale, ratio }) => {
+        let first = steps.peek().copied();
+        let mut f = match first {
+            Some(step @ Augment::RandomResizedCrop { size, .. }) => {
                 steps.next();
-                let b = random_resized_crop_box(img.height, img.width, *scale, *ratio, rng);
+                let b = match step.draw(img.height, img.width, rng) {
+                    Drawn::Crop(b) => b,
+                    _ => CropBox { top: 0, left: 0, height: img.height, width: img.width },
+                };
                 let region = Frame::from_image_region(img, b.top, b.left, b.height, b.width);
                 let whole = CropBox { top: 0, left: 0, height: b.height, width: b.width };
                 resized_crop(&region, whole, size[0], size[1])
@@ -278,84 +288,84 @@ impl Pipeline {
             _ => Frame::from_image(img),
         };
         for step in steps {
-            f = self.step(step, f, rng)?;
+            let drawn = step.draw(f.height, f.width, rng);
+            f = apply_frame(step, drawn, f)?;
         }
         Ok(f)
     }
+}
 
-    fn step(&self, step: &Augment, mut f: Frame, rng: &mut EnvRng) -> Result<Frame> {
-        Ok(match step {
-            Augment::RandomResizedCrop { size, scale, ratio } => {
-                let b = random_resized_crop_box(f.height, f.width, *scale, *ratio, rng);
-                resized_crop(&f, b, size[0], size[1])
-            }
-            Augment::Resize { size } => {
-                let b = CropBox { top: 0, left: 0, height: f.height, width: f.width };
-                resized_crop(&f, b, size[0], size[1])
-            }
-            Augment::CenterCrop { size } => {
-                if size[0] > f.height || size[1] > f.width {
-                    return Err(Error::Invalid(format!(
-                        "centre crop {size:?} is larger than the {}x{} image",
-                        f.height, f.width
-                    )));
-                }
-                let b = CropBox {
-                    top: (f.height - size[0]) / 2,
-                    left: (f.width - size[1]) / 2,
-                    height: size[0],
-                    width: size[1],
-                };
-                super::crop::crop(&f, b)
-            }
-            Augment::HorizontalFlip { p } => {
-                if rng.next_f64() < *p {
-                    hflip(&mut f);
-                }
-                f
-            }
-            Augment::ColorJitter { brightness, contrast, saturation, hue, p } => {
-                if rng.next_f64() < *p {
-                    let params = jitter_params([*brightness, *contrast, *saturation, *hue], rng);
-                    color_jitter(&mut f, &params);
-                }
-                f
-            }
-            Augment::RandomGrayscale { p } => {
-                if rng.next_f64() < *p {
-                    grayscale(&mut f);
-                }
-                f
-            }
-            Augment::GaussianBlur { kernel, sigma, p } => {
-                if rng.next_f64() < *p {
-                    let s = rng.uniform(sigma[0] as f64, sigma[1] as f64) as f32;
-                    f = gaussian_blur(&f, *kernel, s);
-                }
-                f
-            }
-            Augment::RandomRotate90 => {
-                let k = rng.below(4) as usize;
-                rot90(&f, k)
-            }
-            Augment::RandomShift { pad, mode } => {
-                let dy = rng.below(2 * *pad as u64 + 1) as usize;
-                let dx = rng.below(2 * *pad as u64 + 1) as usize;
-                pad_crop(&f, *pad, dy, dx, *mode)
-            }
-            Augment::Normalize { mean, std } => {
-                for v in [mean, std] {
-                    if v.len() != 1 && v.len() != f.channels {
-                        return Err(Error::Invalid(format!(
-                            "normalisation has {} values for a {}-channel image",
-                            v.len(),
-                            f.channels
-                        )));
-                    }
-                }
-                normalize(&mut f, mean, std);
-                f
-            }
-        })
+/// Apply one step with its drawn parameters to one frame.
+fn apply_frame(step: &Augment, drawn: Drawn, mut f: Frame) -> Result<Frame> {
+    Ok(match (step, drawn) {
+        (Augment::RandomResizedCrop { size, .. }, Drawn::Crop(b)) => {
+            resized_crop(&f, b, size[0], size[1])
+        }
+        (Augment::Resize { size }, _) => {
+            let b = CropBox { top: 0, left: 0, height: f.height, width: f.width };
+            resized_crop(&f, b, size[0], size[1])
+        }
+        (Augment::CenterCrop { size }, _) => {
+            let b = center_box(*size, f.height, f.width)?;
+            super::crop::crop(&f, b)
+        }
+        (Augment::HorizontalFlip { .. }, Drawn::Coin(true)) => {
+            hflip(&mut f);
+            f
+        }
+        (Augment::ColorJitter { .. }, Drawn::Jitter(Some(params))) => {
+            color_jitter(&mut f, &params);
+            f
+        }
+        (Augment::RandomGrayscale { .. }, Drawn::Coin(true)) => {
+            grayscale(&mut f);
+            f
+        }
+        (Augment::GaussianBlur { kernel, .. }, Drawn::Blur(Some(sigma))) => {
+            gaussian_blur(&f, *kernel, sigma)
+        }
+        (Augment::RandomSolarize { threshold, .. }, Drawn::Coin(true)) => {
+            solarize(&mut f, *threshold);
+            f
+        }
+        (Augment::RandomRotate90, Drawn::Rotate(k)) => rot90(&f, k),
+        (Augment::RandomShift { pad, mode }, Drawn::Shift(dy, dx)) => {
+            pad_crop(&f, *pad, dy, dx, *mode)
+        }
+        (Augment::Normalize { mean, std }, _) => {
+            check_normalize(mean, std, f.channels)?;
+            normalize(&mut f, mean, std);
+            f
+        }
+        // A coin that said no.
+        _ => f,
+    })
+}
+
+/// The box of a `size` centre crop of a `height x width` image.
+pub(crate) fn center_box(size: [usize; 2], height: usize, width: usize) -> Result<CropBox> {
+    if size[0] > height || size[1] > width {
+        return Err(Error::Invalid(format!(
+            "centre crop {size:?} is larger than the {height}x{width} image"
+        )));
     }
+    Ok(CropBox {
+        top: (height - size[0]) / 2,
+        left: (width - size[1]) / 2,
+        height: size[0],
+        width: size[1],
+    })
+}
+
+/// Normalisation statistics must give one value, or one per channel.
+pub(crate) fn check_normalize(mean: &[f32], std: &[f32], channels: usize) -> Result<()> {
+    for v in [mean, std] {
+        if v.len() != 1 && v.len() != channels {
+            return Err(Error::Invalid(format!(
+                "normalisation has {} values for a {channels}-channel image",
+                v.len()
+            )));
+        }
+    }
+    Ok(())
 }

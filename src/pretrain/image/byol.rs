@@ -2,18 +2,18 @@
 //! augmentation of the same image — no negatives.
 //!
 //! Grill et al. 2020, "Bootstrap Your Own Latent" (<https://arxiv.org/abs/2006.07733>):
-//! SimCLR's augmentations, projector and predictor MLPs with BatchNorm (paper: 4096 hidden,
+//! the paper's asymmetric views ([`ViewConfig::byol`]: SimCLR's crop, flip, jitter and
+//! grayscale, blur p 1.0 / 0.1 and solarisation p 0 / 0.2 on the first / second view, run on
+//! the batch tensor by [`crate::data::augment`]), projector and predictor MLPs with BatchNorm (paper: 4096 hidden,
 //! 256 out; smaller defaults here for small images), loss `2 − 2 cos` symmetrised over the
 //! two views, target momentum from τ_base = 0.996 to 1 along a cosine (§3.2).
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
-use tch::Tensor;
 
+use crate::data::augment::{ViewConfig, Views};
 use crate::error::Result;
 use crate::models::{Encoder, ModelConfig};
-
-use crate::pretrain::augment::{simclr_view, ViewConfig};
 use crate::pretrain::base::{
     check, cosine_momentum, init_target, EmaPairs, Head, PretextTask, TaskLoss, ENCODER, TARGET,
 };
@@ -30,30 +30,26 @@ pub struct ByolConfig {
     pub hidden: i64,
     /// Output width of projector and predictor.
     pub projection_dim: i64,
-    /// Smallest random-crop area fraction.
-    pub min_scale: f64,
-    /// Colour-jitter strength.
-    pub jitter: f64,
-    /// Horizontal flips.
-    pub flip: bool,
+    /// The two views' augmentations (default: [`ViewConfig::byol`]; fields given in part
+    /// keep BYOL's values for the others).
+    #[serde(deserialize_with = "byol_views")]
+    pub views: ViewConfig,
+}
+
+fn byol_views<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ViewConfig, D::Error> {
+    ViewConfig::deserialize_over(d, ViewConfig::byol())
 }
 
 impl Default for ByolConfig {
     fn default() -> Self {
-        ByolConfig {
-            momentum: 0.996,
-            hidden: 512,
-            projection_dim: 128,
-            min_scale: 0.08,
-            jitter: 0.5,
-            flip: true,
-        }
+        ByolConfig { momentum: 0.996, hidden: 512, projection_dim: 128, views: ViewConfig::byol() }
     }
 }
 
 /// The BYOL task.
 pub struct Byol {
     data: Images,
+    views: Views,
     factor: f64,
     config: ByolConfig,
     encoder: Box<dyn Encoder>,
@@ -79,9 +75,9 @@ impl Byol {
         check("byol", config.hidden > 0 && config.projection_dim > 0, || {
             "head widths must be positive".into()
         })?;
-        check("byol", config.min_scale > 0.0 && config.min_scale <= 1.0, || {
-            "min_scale must be in (0, 1]".into()
-        })?;
+        let [_, h, w] = data.shape();
+        let views = Views::new(&config.views, [h as usize, w as usize])
+            .map_err(|e| crate::Error::Invalid(format!("byol: {e}")))?;
         let root = vs.root();
         let encoder = model.build(&(&root / ENCODER))?;
         let d = encoder.output_dim();
@@ -94,6 +90,7 @@ impl Byol {
         let ema = init_target(vs, TARGET)?;
         Ok(Byol {
             data,
+            views,
             factor,
             config: config.clone(),
             encoder,
@@ -118,12 +115,7 @@ impl PretextTask for Byol {
     fn loss(&mut self, indices: &[usize], train: bool) -> Result<TaskLoss> {
         let x = self.data.unit(indices);
         let b = indices.len() as i64;
-        let vc = ViewConfig {
-            min_scale: self.config.min_scale,
-            jitter: self.config.jitter,
-            flip: self.config.flip,
-        };
-        let views = Tensor::cat(&[simclr_view(&x, &vc), simclr_view(&x, &vc)], 0) * self.factor;
+        let views = self.views.pair(&x)? * self.factor; // [2B, C, H, W]
         let p = self.predictor.forward_t(
             &self.projector.forward_t(&self.encoder.forward_t(&views, train), train),
             train,

@@ -9,10 +9,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use crate::data::augment::rot90;
 use crate::error::Result;
 use crate::models::{Encoder, ModelConfig};
-
-use crate::pretrain::augment::rotate;
 use crate::pretrain::base::{check, classification, Head, PretextTask, TaskLoss, ENCODER};
 use crate::pretrain::sources::Images;
 
@@ -64,7 +63,7 @@ impl PretextTask for Rotation {
     fn loss(&mut self, indices: &[usize], train: bool) -> Result<TaskLoss> {
         let x = self.data.unit(indices);
         let b = indices.len() as i64;
-        let views: Vec<Tensor> = (0..4).map(|k| rotate(&x, k)).collect();
+        let views: Vec<Tensor> = (0..4).map(|k| rot90(&x, k)).collect();
         let x4 = Tensor::cat(&views, 0) * self.factor; // [4B, C, H, W]
         let labels =
             Tensor::arange(4, (Kind::Int64, x.device())).repeat_interleave_self_int(b, 0, None);

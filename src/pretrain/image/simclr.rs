@@ -1,19 +1,18 @@
 //! SimCLR: two random augmentations of each image must recognise each other among the batch.
 //!
 //! Chen, Kornblith, Norouzi & Hinton 2020, "A Simple Framework for Contrastive Learning of
-//! Visual Representations" (<https://arxiv.org/abs/2002.05709>): augmentation chain of
-//! [`crate::pretrain::augment::simclr_view`], encoder, projection MLP `g` (hidden ReLU layer,
-//! 128 outputs), NT-Xent loss (eq. 1) with temperature 0.5 (the paper's CIFAR-10 setting).
-//! The encoder's features before `g` are the representation.
+//! Visual Representations" (<https://arxiv.org/abs/2002.05709>): two random views of each
+//! image ([`ViewConfig`], by default SimCLR's CIFAR-10 recipe — the loader's `simclr_cifar`
+//! preset — run on the batch tensor by [`crate::data::augment`]), encoder, projection MLP `g`
+//! (hidden ReLU layer, 128 outputs), NT-Xent loss (eq. 1) with temperature 0.5 (the paper's
+//! CIFAR-10 setting). The encoder's features before `g` are the representation.
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
-use tch::Tensor;
 
+use crate::data::augment::{ViewConfig, Views};
 use crate::error::Result;
 use crate::models::{Encoder, ModelConfig};
-
-use crate::pretrain::augment::{simclr_view, ViewConfig};
 use crate::pretrain::base::{check, Head, PretextTask, TaskLoss, ENCODER};
 use crate::pretrain::losses::nt_xent;
 use crate::pretrain::sources::Images;
@@ -28,12 +27,8 @@ pub struct SimClrConfig {
     pub projection_dim: i64,
     /// Hidden width of the projection head (0: the encoder's width).
     pub hidden: i64,
-    /// Smallest random-crop area fraction.
-    pub min_scale: f64,
-    /// Colour-jitter strength.
-    pub jitter: f64,
-    /// Horizontal flips (off for digits and text).
-    pub flip: bool,
+    /// The two views' augmentations (default: [`ViewConfig::simclr_cifar`]).
+    pub views: ViewConfig,
 }
 
 impl Default for SimClrConfig {
@@ -42,9 +37,7 @@ impl Default for SimClrConfig {
             temperature: 0.5,
             projection_dim: 128,
             hidden: 0,
-            min_scale: 0.08,
-            jitter: 0.5,
-            flip: true,
+            views: ViewConfig::simclr_cifar(),
         }
     }
 }
@@ -52,6 +45,7 @@ impl Default for SimClrConfig {
 /// The SimCLR task.
 pub struct SimClr {
     data: Images,
+    views: Views,
     factor: f64,
     config: SimClrConfig,
     encoder: Box<dyn Encoder>,
@@ -71,24 +65,16 @@ impl SimClr {
         check("simclr", config.projection_dim > 0 && config.hidden >= 0, || {
             "bad head widths".into()
         })?;
-        check("simclr", config.min_scale > 0.0 && config.min_scale <= 1.0, || {
-            "min_scale must be in (0, 1]".into()
-        })?;
+        let [_, h, w] = data.shape();
+        let views = Views::new(&config.views, [h as usize, w as usize])
+            .map_err(|e| crate::Error::Invalid(format!("simclr: {e}")))?;
         let root = vs.root();
         let encoder = model.build(&(&root / ENCODER))?;
         let d = encoder.output_dim();
         let hidden = if config.hidden == 0 { d } else { config.hidden };
         let projection =
             Head::new(&(&root / "projection"), d, hidden, config.projection_dim, false);
-        Ok(SimClr { data, factor, config: config.clone(), encoder, projection })
-    }
-
-    fn view_config(&self) -> ViewConfig {
-        ViewConfig {
-            min_scale: self.config.min_scale,
-            jitter: self.config.jitter,
-            flip: self.config.flip,
-        }
+        Ok(SimClr { data, views, factor, config: config.clone(), encoder, projection })
     }
 }
 
@@ -104,8 +90,7 @@ impl PretextTask for SimClr {
     fn loss(&mut self, indices: &[usize], train: bool) -> Result<TaskLoss> {
         let x = self.data.unit(indices);
         let b = indices.len() as i64;
-        let vc = self.view_config();
-        let views = Tensor::cat(&[simclr_view(&x, &vc), simclr_view(&x, &vc)], 0) * self.factor;
+        let views = self.views.pair(&x)? * self.factor; // [2B, C, H, W]
         let z = self.projection.forward_t(&self.encoder.forward_t(&views, train), train);
         Ok(nt_xent(&z.narrow(0, 0, b), &z.narrow(0, b, b), self.config.temperature))
     }

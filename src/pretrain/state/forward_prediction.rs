@@ -16,7 +16,7 @@ use tch::{Kind, Tensor};
 use crate::error::Result;
 use crate::models::{Encoder, ModelConfig};
 
-use crate::pretrain::augment::random_shift;
+use crate::data::augment::random_shift;
 use crate::pretrain::base::{
     check, init_target, EmaPairs, Head, PretextTask, TaskLoss, ENCODER, TARGET,
 };
@@ -114,11 +114,11 @@ impl ForwardPrediction {
         })
     }
 
-    fn augment(&self, x: Tensor) -> Tensor {
+    fn augment(&self, x: Tensor) -> Result<Tensor> {
         if self.data.is_pixels() && self.config.shift > 0 {
-            random_shift(&x, self.config.shift)
+            random_shift(&x, self.config.shift as usize)
         } else {
-            x
+            Ok(x)
         }
     }
 
@@ -146,7 +146,7 @@ impl PretextTask for ForwardPrediction {
         let first: Vec<usize> = indices.iter().map(|&i| self.starts[i]).collect();
         let mut z = {
             let b = self.data.batch(&first)?;
-            self.encoder.forward_t(&self.augment(self.data.input(&b.obs)), train)
+            self.encoder.forward_t(&self.augment(self.data.input(&b.obs))?, train)
         };
         let mut total = Tensor::zeros([], (Kind::Float, z.device()));
         for j in 0..k {
@@ -155,8 +155,8 @@ impl PretextTask for ForwardPrediction {
             let za = Tensor::cat(&[z, self.action_input(&b.actions)], 1);
             z = self.transition.forward_t(&za, train);
             let pred = self.predictor.forward_t(&self.projection.forward_t(&z, train), train);
+            let next = self.augment(self.data.input(&b.next_obs))?;
             let target = tch::no_grad(|| {
-                let next = self.augment(self.data.input(&b.next_obs));
                 self.target_projection
                     .forward_t(&self.target_encoder.forward_t(&next, train), train)
             });

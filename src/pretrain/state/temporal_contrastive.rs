@@ -15,7 +15,7 @@ use tch::{Kind, Tensor};
 use crate::error::Result;
 use crate::models::{Encoder, ModelConfig};
 
-use crate::pretrain::augment::random_shift;
+use crate::data::augment::random_shift;
 use crate::pretrain::base::{
     check, init_target, EmaPairs, Head, PretextTask, TaskLoss, ENCODER, TARGET,
 };
@@ -118,11 +118,11 @@ impl TemporalContrastive {
         })
     }
 
-    fn augment(&self, x: Tensor) -> Tensor {
+    fn augment(&self, x: Tensor) -> Result<Tensor> {
         if self.data.is_pixels() && self.config.shift > 0 {
-            random_shift(&x, self.config.shift)
+            random_shift(&x, self.config.shift as usize)
         } else {
-            x
+            Ok(x)
         }
     }
 }
@@ -144,10 +144,10 @@ impl PretextTask for TemporalContrastive {
         let p = self.data.batch(&last)?;
         let c = self
             .compressor
-            .forward(&self.encoder.forward_t(&self.augment(self.data.input(&a.obs)), train));
+            .forward(&self.encoder.forward_t(&self.augment(self.data.input(&a.obs))?, train));
         let c = &c + self.predictor.forward_t(&c, train); // residual predictor
+        let x = self.augment(self.data.input(&p.next_obs))?;
         let positive = tch::no_grad(|| {
-            let x = self.augment(self.data.input(&p.next_obs));
             self.target_compressor.forward(&self.target_encoder.forward_t(&x, train))
         });
         let logits = c.matmul(&self.bilinear).matmul(&positive.tr()); // [B, B]
