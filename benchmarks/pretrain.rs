@@ -22,10 +22,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use graft::data::{collect, CollectConfig, PolicySpec};
 use graft::models::vit::{Pool, VitConfig};
 use graft::models::{ModelConfig, NatureCnnConfig};
+use graft::optim::{LrSchedule, OptimizerConfig};
 use graft::pretrain::config::{DataConfig, TaskConfig, TrainerConfig};
 use graft::pretrain::trainer::{train_step, Sampler};
 use graft::pretrain::{prepare, Images, Prepared, PretrainConfig};
-use graft::train::{LrSchedule, OptimizerConfig};
 use tch::{Kind, Tensor};
 
 /// libtorch intra-op threads, matched by the Python peer.

@@ -16,9 +16,10 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use graft::finetune::{FinetuneConfig, Finetuner, Strategy, Task};
 use graft::models::{attach_head, MinAtarCnnConfig, ModelConfig};
+use graft::optim::OptimizerConfig;
 use graft::script::hooks::Caller;
 use graft::script::{build_engine, HookFns, RhaiHooks, ScriptLimits, Session, SessionOptions};
-use graft::train::{HookContext, OptimizerConfig, TrainHooks};
+use graft::train::{HookContext, TrainHooks};
 use tch::{nn, Device, Kind, Tensor};
 
 const HOOKS: &str = r#"

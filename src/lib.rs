@@ -15,6 +15,7 @@ pub mod error;
 pub mod finetune;
 pub mod inputs;
 pub mod models;
+pub mod optim;
 pub mod pretrain;
 pub mod report;
 pub mod rl;

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use graft::finetune::{FinetuneConfig, Finetuner, Strategy, Supervised, Task};
 use graft::models::{attach_head, Encoder, MlpConfig, ModelConfig, ResNetConfig};
-use graft::train::{HookContext, NoHooks, OptimizerConfig, TrainHooks};
+use graft::optim::OptimizerConfig;
+use graft::train::{HookContext, NoHooks, TrainHooks};
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
 use tch::nn::ModuleT;

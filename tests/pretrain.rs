@@ -9,10 +9,11 @@ use std::path::Path;
 use graft::models::cnn::MinAtarCnnConfig;
 use graft::models::vit::{Pool, VitConfig};
 use graft::models::{checkpoint, ModelConfig};
+use graft::optim::LrSchedule;
 use graft::pretrain::config::TaskConfig;
 use graft::pretrain::trainer::variables_sorted;
 use graft::pretrain::{run, PretrainConfig, PretrainOutcome};
-use graft::train::{HookContext, LrSchedule, NoHooks, TrainHooks};
+use graft::train::{HookContext, NoHooks, TrainHooks};
 use tch::{nn, Device, Tensor};
 
 mod pretrain_common;

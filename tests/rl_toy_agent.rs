@@ -9,10 +9,11 @@ use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
 use graft::envs::{Action, Kwargs, Obs};
+use graft::optim::{Optimizer, OptimizerConfig};
 use graft::rl::nets::{ActionSpec, ObsSpec};
 use graft::rl::state::{Part, RunCheckpoint};
 use graft::rl::{Ended, Harness, RunOptions, TrainSummary};
-use graft::train::{step_seed, HookContext, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
+use graft::train::{step_seed, HookContext, NoHooks, TrainHooks};
 
 mod rl_common;
 use rl_common::{tmp_dir, training};

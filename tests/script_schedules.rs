@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use graft::models::LayerGroup;
+use graft::optim::{LrSchedule, Optimizer, OptimizerConfig};
 use graft::script::hooks::Caller;
 use graft::script::{build_engine, HookFns, RhaiHooks, ScriptLimits, Session, SessionOptions};
-use graft::train::{HookContext, LrSchedule, Optimizer, OptimizerConfig, TrainHooks};
+use graft::train::{HookContext, TrainHooks};
 use rhai::Map;
 use tch::{nn, Device};
 

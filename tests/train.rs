@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use graft::models::LayerGroup;
+use graft::optim::{Optimizer, OptimizerConfig, OptimizerKind};
 use graft::report::{read_metrics_csv, MetricsLogger};
-use graft::train::{load_train_state, save_train_state, Optimizer, OptimizerConfig, OptimizerKind};
+use graft::train::{load_train_state, save_train_state};
 use tch::{nn, Device, Kind, Tensor};
 
 mod support;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use graft::distributed::{self, Backend, CheckConfig, DistEnv, LaunchOptions};
-use graft::train::{OptimizerConfig, OptimizerKind};
+use graft::optim::{OptimizerConfig, OptimizerKind};
 use graft::{Error, Result};
 
 use crate::cli::values::{at_least, one_of, positive};

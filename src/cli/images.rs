@@ -15,7 +15,7 @@ use graft::data::augment::{self, Augment, Pipeline};
 use graft::data::images::{self, AnyDataset, Check, ImageDataset, ImageFolder};
 use graft::data::loader::{BatchKind, Loader, LoaderConfig};
 use graft::models::resnet::ResNetConfig;
-use graft::train::{Optimizer, OptimizerConfig};
+use graft::optim::{Optimizer, OptimizerConfig};
 use graft::{Error, ModelConfig, Result};
 
 use crate::cli::values::{at_least, name_in};

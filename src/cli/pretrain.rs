@@ -10,12 +10,13 @@ use tch::nn;
 use graft::device::DeviceChoice;
 use graft::models::checkpoint::{self, Checkpoint};
 use graft::models::ModelConfig;
+use graft::optim::{OptimizerConfig, OptimizerKind};
 use graft::pretrain::base::pixel_factor;
 use graft::pretrain::probe::{probe_control, probe_images, ProbeConfig};
 use graft::pretrain::run::{open_images, Source as ProbeData};
 use graft::pretrain::sources::FrameOptions;
 use graft::pretrain::{run as pretrain, PretrainConfig, TaskConfig, Trajectories, TASKS};
-use graft::train::{NoHooks, OptimizerConfig, OptimizerKind};
+use graft::train::NoHooks;
 use graft::{Error, Result};
 
 use crate::cli::values::{at_least, fraction, name_in, non_negative, one_of, positive};

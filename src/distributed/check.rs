@@ -19,8 +19,8 @@ use super::sampler::{shard_indices, Remainder};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::save_tensors;
 use crate::models::CheckpointMeta;
+use crate::optim::{Optimizer, OptimizerConfig};
 use crate::report::{MetricsLogger, RunDirMode};
-use crate::train::{Optimizer, OptimizerConfig};
 
 /// Side of the synthetic images (one channel).
 const SIDE: i64 = 8;

@@ -28,9 +28,10 @@ use tch::{nn, Kind, Tensor};
 
 use super::process_group::ProcessGroup;
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 use crate::report::MetricsLogger;
 use crate::train::state::META_TRAIN_STATE;
-use crate::train::{load_train_state, save_train_state, Optimizer};
+use crate::train::{load_train_state, save_train_state};
 
 /// PyTorch DDP's default bucket size (`bucket_cap_mb=25`).
 pub const DEFAULT_BUCKET_BYTES: usize = 25 * 1024 * 1024;

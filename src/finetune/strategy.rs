@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::train::Optimizer;
+use crate::optim::Optimizer;
 
 /// Which parameter groups train. See the module documentation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -42,10 +42,9 @@ use super::strategy::Strategy;
 use crate::distributed::{DataParallel, ProcessGroup};
 use crate::error::{Error, Result};
 use crate::models::{BnEvalScope, Encoder, LayerGroup};
+use crate::optim::{LrSchedule, Optimizer, OptimizerConfig};
 use crate::report::MetricsLogger;
-use crate::train::{
-    save_train_state, step_seed, HookContext, LrSchedule, Optimizer, OptimizerConfig, TrainHooks,
-};
+use crate::train::{save_train_state, step_seed, HookContext, TrainHooks};
 
 /// File name of the rolling checkpoint inside `<run>/checkpoints/`.
 pub const LAST_CHECKPOINT: &str = "last.safetensors";

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::models::ModelConfig;
-use crate::train::{LrSchedule, OptimizerConfig};
+use crate::optim::{LrSchedule, OptimizerConfig};
 
 use super::image::{
     byol::ByolConfig, denoising::DenoisingConfig, mae::MaeConfig, rotation::RotationConfig,

@@ -1,7 +1,7 @@
 //! Pretraining: self-supervised (and trajectory-supervised) pretext tasks that train an
 //! encoder before fine-tuning or RL.
 //!
-//! - [`trainer`]: the loop (optimizer and LR schedule from [`crate::train`], clipping, EMA
+//! - [`trainer`]: the loop (optimizer and LR schedule from [`crate::optim`], clipping, EMA
 //!   targets, bf16 autocast on CUDA, progress bar, metrics, checkpoints with exact resume, a
 //!   divergence guard, schedule hooks).
 //! - [`base`]: the [`PretextTask`] interface and shared pieces; [`sources`]: trajectory and

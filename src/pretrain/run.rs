@@ -22,8 +22,9 @@ use crate::distributed::{world, Backend, DataParallel};
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{self, CheckpointMeta};
 use crate::models::{key_has_prefix, ModelConfig};
+use crate::optim::Optimizer;
 use crate::report::run_dir::{self, RunDirMode};
-use crate::train::{Optimizer, TrainHooks};
+use crate::train::TrainHooks;
 
 use super::base::{pixel_factor, PretextTask, ENCODER};
 use super::config::{PretrainConfig, TaskConfig};

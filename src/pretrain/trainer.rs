@@ -52,10 +52,9 @@ use graft_envs::EnvRng;
 use crate::distributed::data_parallel::check_world_size;
 use crate::distributed::DataParallel;
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 use crate::report::MetricsLogger;
-use crate::train::{
-    load_train_state, save_train_state, step_seed, HookContext, Optimizer, TrainHooks,
-};
+use crate::train::{load_train_state, save_train_state, step_seed, HookContext, TrainHooks};
 
 use super::base::{PretextTask, TaskLoss};
 use super::config::TrainerConfig;

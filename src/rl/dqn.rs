@@ -22,15 +22,14 @@ use graft_envs::{Action, Env};
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
+use crate::optim::{copy_vars, ema_update, Optimizer, OptimizerConfig};
 use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::single_env::SingleEnv;
 use crate::rl::state::Part;
-use crate::train::{
-    copy_vars, ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks,
-};
+use crate::train::{step_seed, NoHooks, TrainHooks};
 
 /// The TD loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

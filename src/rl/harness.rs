@@ -35,11 +35,12 @@ use serde::Serialize;
 use tch::Tensor;
 
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::run::{Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
 use crate::train::cadence::{call_hooks, Cadence, HookPoint, HookRequests};
-use crate::train::{Optimizer, TrainHooks};
+use crate::train::TrainHooks;
 
 /// A run opened but not started: its options checked and the checkpoint it resumes read and
 /// matched against the algorithm, env, seed and observations, before the agent builds its

@@ -22,6 +22,7 @@ use graft_envs::BatchAction;
 
 use crate::error::{Error, Result};
 use crate::models::Activation;
+use crate::optim::{Optimizer, OptimizerConfig};
 use crate::rl::buffer::{check_storage, Rollout};
 use crate::rl::gae::gae;
 use crate::rl::harness::Harness;
@@ -29,7 +30,7 @@ use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 pub use crate::rl::ppo_net::{clip_to_box, gaussian_logprob_entropy, PpoNet};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::state::Part;
-use crate::train::{step_seed, NoHooks, Optimizer, OptimizerConfig, TrainHooks};
+use crate::train::{step_seed, NoHooks, TrainHooks};
 
 /// PPO hyperparameters. Defaults are CleanRL `ppo.py`'s (classic control, 500k steps).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -17,13 +17,14 @@ use graft_envs::{Action, Env};
 use crate::error::{Error, Result};
 use crate::models::base::torch_linear;
 use crate::models::{mlp, Activation, Mlp, MlpConfig};
+use crate::optim::{ema_update, Optimizer, OptimizerConfig};
 use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::single_env::SingleEnv;
 use crate::rl::state::Part;
-use crate::train::{ema_update, step_seed, NoHooks, Optimizer, OptimizerConfig};
+use crate::train::{step_seed, NoHooks};
 
 const LOG_STD_MIN: f64 = -5.0;
 const LOG_STD_MAX: f64 = 2.0;

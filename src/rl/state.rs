@@ -27,8 +27,8 @@ use graft_envs::wrappers::PixelObservation;
 
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{save_tensors, Checkpoint, CheckpointMeta};
+use crate::optim::{GroupState, Optimizer};
 use crate::rl::run::RunOptions;
-use crate::train::{GroupState, Optimizer};
 
 /// Metadata key of [`RunMeta`].
 pub const META_RL: &str = "graft.rl";

@@ -25,7 +25,8 @@ use super::error::{script_error, to_rhai};
 use super::exit::exit_error;
 use super::session::Session;
 use crate::error::{Error, Result};
-use crate::train::{GroupState, HookContext, TrainHooks};
+use crate::optim::GroupState;
+use crate::train::{HookContext, TrainHooks};
 
 type RhaiResult<T> = std::result::Result<T, Box<EvalAltResult>>;
 

@@ -13,7 +13,8 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::train::{HookContext, Optimizer, TrainHooks};
+use crate::optim::Optimizer;
+use crate::train::{HookContext, TrainHooks};
 
 /// Whether `every` has a multiple in `(before, after]` (never when `every` is 0).
 pub fn due(every: u64, before: u64, after: u64) -> bool {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::Result;
-use crate::train::Optimizer;
+use crate::optim::Optimizer;
 
 /// What a hook sees and may change.
 pub struct HookContext<'a> {

@@ -20,7 +20,7 @@ use tch::{nn, Tensor};
 
 use crate::error::{Error, Result};
 use crate::models::checkpoint::{save_tensors, Checkpoint, CheckpointMeta};
-use crate::train::optimizer::{GroupState, Optimizer, STATE_PREFIX};
+use crate::optim::{GroupState, Optimizer, STATE_PREFIX};
 
 /// Metadata key holding [`TrainStateMeta`] as JSON.
 pub const META_TRAIN_STATE: &str = "graft.train_state";

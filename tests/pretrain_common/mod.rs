@@ -10,11 +10,12 @@ use std::sync::{Mutex, OnceLock, RwLock, RwLockWriteGuard};
 use graft::data::{collect, CollectConfig, PolicySpec};
 use graft::models::cnn::NatureCnnConfig;
 use graft::models::ModelConfig;
+use graft::optim::{LrSchedule, OptimizerConfig};
 use graft::pretrain::config::{DataConfig, TaskConfig, TrainerConfig};
 use graft::pretrain::sources::Images;
 use graft::pretrain::trainer::{self, Loop};
 use graft::pretrain::{prepare, run, Prepared, PretrainConfig, PretrainOutcome};
-use graft::train::{LrSchedule, NoHooks, OptimizerConfig};
+use graft::train::NoHooks;
 use tch::{nn, Kind, Tensor};
 
 use crate::support::python;

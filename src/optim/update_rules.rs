@@ -4,7 +4,7 @@
 
 use tch::Tensor;
 
-use super::optimizer::{OptimizerConfig, OptimizerKind};
+use super::config::{OptimizerConfig, OptimizerKind};
 
 /// One optimised tensor and its state.
 pub(super) struct Param {
