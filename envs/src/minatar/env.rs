@@ -8,43 +8,13 @@
 //! `reset(seed)` replaces the generator with `RandomState(seed)`, `reset(None)` continues it.
 
 use image::RgbImage;
-use serde::{Deserialize, Serialize};
 
 use super::mt19937::{threshold_53, RandomState};
-use super::{palette, Game, Grid, NUM_ACTIONS};
+use super::{palette, Game, Grid, MinAtarConfig, NUM_ACTIONS};
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
 use crate::rng::EnvRng;
 use crate::space::{BoxSpace, DType, Space};
-
-/// Options of a MinAtar environment (the keyword arguments of `make`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MinAtarConfig {
-    /// Probability that the previous action is repeated instead of the chosen one
-    /// (minatar's `sticky_action_prob`, 0.1 by default as in the paper).
-    pub sticky_action_prob: f64,
-    /// Make the game harder over time where it has a ramp (Asterix, Seaquest, Space Invaders).
-    pub difficulty_ramping: bool,
-    /// Act through the game's minimal action set (minatar's `-v1` ids) instead of all six.
-    pub use_minimal_action_set: bool,
-    /// Lay observations out `[C, 10, 10]` instead of minatar's `[10, 10, C]`.
-    pub channels_first: bool,
-    /// Pixels per cell side in `render()` (1 gives Gymnasium's 10x10 `rgb_array`).
-    pub render_cell_px: u32,
-}
-
-impl Default for MinAtarConfig {
-    fn default() -> Self {
-        MinAtarConfig {
-            sticky_action_prob: 0.1,
-            difficulty_ramping: true,
-            use_minimal_action_set: true,
-            channels_first: false,
-            render_cell_px: 16,
-        }
-    }
-}
 
 /// A MinAtar game as a Graft environment.
 #[derive(Debug, Clone)]

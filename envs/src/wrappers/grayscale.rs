@@ -27,7 +27,7 @@ impl<E: Env> GrayscaleObservation<E> {
     /// Wrap an env whose observations are `[H, W, 3]` `uint8` images with bounds 0..=255;
     /// `keep_dim` keeps a channel axis of size 1.
     pub fn new(env: E, keep_dim: bool) -> Result<Self> {
-        let b = super::image_box(env.observation_space(), "GrayscaleObservation")?;
+        let b = super::image_space::image_box(env.observation_space(), "GrayscaleObservation")?;
         if b.shape.len() != 3 || b.shape[2] != 3 {
             return Err(EnvError::Space {
                 space: env.observation_space().to_string(),

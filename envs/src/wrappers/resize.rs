@@ -83,7 +83,7 @@ impl<E: Env> ResizeObservation<E> {
     /// Resize `[H, W]` or `[H, W, C]` `uint8` images (bounds 0..=255) to `(height, width)`.
     pub fn new(env: E, height: usize, width: usize) -> Result<Self> {
         let inner = env.observation_space();
-        let b = super::image_box(inner, "ResizeObservation")?;
+        let b = super::image_space::image_box(inner, "ResizeObservation")?;
         if !(b.shape.len() == 2 || b.shape.len() == 3) {
             return Err(EnvError::Space {
                 space: inner.to_string(),
