@@ -12,7 +12,8 @@
 //! One file per family: [`crop`] (random resized crop, resize, DrQ shift), [`geometry`]
 //! (flip, 90° rotations), [`color`] (jitter, grayscale, solarisation, normalisation),
 //! [`blur`]; [`draw`] (the random parameters), [`pipeline`] (steps, presets, the per-image
-//! executor), [`tensor`] (the batched executor), [`view`] (two-view recipes).
+//! executor), [`tensor`] (the batched executor, with its spatial and colour transforms in
+//! `tensor_spatial.rs` and `tensor_color.rs`), [`view`] (two-view recipes).
 
 pub mod blur;
 pub mod color;
@@ -22,6 +23,8 @@ pub mod frame;
 pub mod geometry;
 pub mod pipeline;
 pub mod tensor;
+mod tensor_color;
+mod tensor_spatial;
 pub mod view;
 
 pub use crop::{CropBox, PadMode};
