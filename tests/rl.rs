@@ -1,7 +1,7 @@
 //! RL agents: loss terms against hand-computed values, TD targets at episode ends, a short
 //! PPO run that must beat a random policy, exact resume after a stop, resume after SIGKILL,
 //! a frozen pretrained torso, loading an agent for evaluation and collection, bad input.
-//! Pixel observations and schedule hooks: tests/rl_pixels_hooks.rs.
+//! Pixel observations: tests/rl_pixels.rs; schedule hooks: tests/rl_hooks.rs.
 
 use std::path::Path;
 use std::process::Command;
