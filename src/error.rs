@@ -114,5 +114,5 @@ fn format_stack(stack: &[String]) -> String {
     }
 }
 
-/// `Result` with Graft's [`Error`].
+/// `Result` with Graft's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

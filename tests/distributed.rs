@@ -410,7 +410,15 @@ fn pretrain(nproc: usize, out: &Path, batch: usize, steps: u64, extra: &[&str]) 
     args.extend_from_slice(&["--config", cfg.to_str().unwrap()]);
     args.extend_from_slice(&["--data", cartpole().to_str().unwrap(), "--model", MLP]);
     args.extend_from_slice(&["--steps", &steps, "--batch", &batch, "--log-every", "2"]);
-    args.extend_from_slice(&["--optimizer", "sgd", "--lr", "0.1", "--clip", "0.5", "--quiet"]);
+    args.extend_from_slice(&[
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--max-grad-norm",
+        "0.5",
+        "--quiet",
+    ]);
     args.extend_from_slice(&["--out", out.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let mut cmd = Command::new(GRAFT);
@@ -450,7 +458,7 @@ fn pretraining_on_two_ranks_steps_like_one_process_on_the_combined_batch() {
     assert!(stdout.contains("[rank 0] steps       6"), "{stdout}");
     assert!(!stdout.contains("[rank 1] steps"), "rank 1 reported too: {stdout}");
     // Parameters, momentum buffers and the exported encoder: the same step as one process.
-    let ckpt = |d: &Path| d.join("checkpoints").join("last.safetensors");
+    let ckpt = |d: &Path| d.join("checkpoint.safetensors");
     let d = max_diff(&ckpt(&one), &ckpt(&two));
     assert!(d <= 1e-6, "2 ranks differ from one process on the combined batch by {d}");
     let d = max_diff(&one.join("encoder.safetensors"), &two.join("encoder.safetensors"));
@@ -478,7 +486,7 @@ fn pretraining_resumes_with_the_same_world_size_and_refuses_another() {
     assert_ok(&pretrain(2, &straight, 16, 8, &[]), "straight 2-rank run");
     assert_ok(&pretrain(2, &resumed, 16, 4, &[]), "first half");
     assert_ok(&pretrain(2, &resumed, 16, 8, &["--resume"]), "resumed half");
-    let ckpt = |d: &Path| d.join("checkpoints").join("last.safetensors");
+    let ckpt = |d: &Path| d.join("checkpoint.safetensors");
     let d = max_diff(&ckpt(&straight), &ckpt(&resumed));
     assert!(d <= 1e-6, "resumed run differs from the straight one by {d}");
     let steps: Vec<u64> = losses(&resumed).iter().map(|(s, _)| *s).collect();
@@ -591,7 +599,7 @@ fn fine_tuning_on_two_ranks_steps_like_one_process_even_with_uneven_batches() {
         let (one, two) = (fresh(&format!("ft-one-{batch}")), fresh(&format!("ft-two-{batch}")));
         assert_ok(&finetune(1, &one, batch), "single-process fine-tuning");
         assert_ok(&finetune(2, &two, batch), "2-rank fine-tuning");
-        for file in ["final.safetensors", "checkpoints/last.safetensors"] {
+        for file in ["final.safetensors", "checkpoint.safetensors"] {
             let d = max_diff(&one.join(file), &two.join(file));
             assert!(d <= 1e-6, "batch {batch}: {file} differs from one process by {d}");
         }

@@ -80,7 +80,7 @@ fn finetune_exiting(code: i64) -> String {
         r#"let m = model::build(#{{kind: "mlp", input_dim: 4, hidden: [8]}});
 let set = data::blobs(#{{n: 64, dim: 4, classes: 3}});
 let r = finetune::run(m, set, #{{
-    head: "auto", epochs: 4, batch_size: 16,
+    head: "auto", epochs: 4, batch_size: 16, checkpoint_every: 4,
     hooks: #{{ on_epoch_start: |ctx| {{
         if ctx.epoch == 2 {{
             exit({code});
@@ -103,9 +103,10 @@ fn exit_inside_a_hook_ends_the_run_with_its_code() {
     assert!(stderr.contains(&want), "{stderr}");
     assert!(log.contains(&want), "{log}");
     assert!(!exists("hookexit4", "after.txt"), "the script went on after exit(4) in a hook");
-    // Training stopped there: the last checkpoint is the one written after epoch index 1.
+    // Training stopped there: the last checkpoint is the one written after epoch index 1
+    // (every 4 steps, an epoch).
     let ckpt = Checkpoint::read(
-        Path::new(&script_path("hookexit4")).with_file_name("run/checkpoints/last.safetensors"),
+        Path::new(&script_path("hookexit4")).with_file_name("run/checkpoint.safetensors"),
     )
     .unwrap();
     assert_eq!(ckpt.meta.step, Some(8));
@@ -121,7 +122,7 @@ fn exit_inside_a_hook_ends_the_run_with_its_code() {
     );
     assert!(!exists("hookexit0", "after.txt"), "the script went on after exit(0) in a hook");
     let ckpt = Checkpoint::read(
-        Path::new(&script_path("hookexit0")).with_file_name("run/checkpoints/last.safetensors"),
+        Path::new(&script_path("hookexit0")).with_file_name("run/checkpoint.safetensors"),
     )
     .unwrap();
     assert_eq!(ckpt.meta.step, Some(8), "training went on after exit(0)");

@@ -116,7 +116,7 @@ fn resume_equals_uninterrupted_with_masks_dropout_and_data_order() {
     }
     let mut cfg = config(task, cartpole_states(), mlp(), 20, 1e-3);
     cfg.trainer.schedule = LrSchedule::WarmupCosine { warmup_steps: 3, min_factor: 0.1 };
-    cfg.trainer.grad_clip = Some(1.0);
+    cfg.trainer.max_grad_norm = Some(1.0);
     assert_resume_is_exact("masked", cfg);
 }
 
@@ -158,7 +158,7 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint() {
     let err = run(&cfg, &out, &mut Sabotage).unwrap_err();
     assert!(matches!(err, graft::Error::Diverged { step: 6, .. }), "{err}");
     assert!(err.to_string().contains("diverged at step 6"), "{err}");
-    let ckpt = checkpoint::Checkpoint::read(out.join("checkpoints/last.safetensors")).unwrap();
+    let ckpt = checkpoint::Checkpoint::read(out.join("checkpoint.safetensors")).unwrap();
     for (k, t) in &ckpt.tensors {
         if t.is_floating_point() {
             assert!(

@@ -61,9 +61,22 @@ fn cli_pretrains_writes_a_run_directory_and_probes_the_encoder() {
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(stdout.contains("encoder.safetensors"), "{stdout}");
-    for f in ["config.json", "metrics.csv", "checkpoints/last.safetensors", "encoder.safetensors"] {
+    for f in ["config.json", "metrics.csv", "checkpoint.safetensors", "encoder.safetensors"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    // A run directory in the layout of earlier versions (training state under
+    // checkpoints/last.safetensors) is not resumed from scratch: the error says where to move it.
+    std::fs::create_dir_all(out.join("checkpoints")).unwrap();
+    std::fs::rename(out.join("checkpoint.safetensors"), out.join("checkpoints/last.safetensors"))
+        .unwrap();
+    let mut again: Vec<&str> = vec!["pretrain", "--task", "inverse_dynamics", "--data", &data];
+    again.extend(["--model", "mlp", "--steps", "20", "--batch", "16", "--out", o, "--resume"]);
+    let old = graft(&again);
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(!old.status.success() && err.contains("move it to"), "{err}");
+    assert!(err.contains("checkpoints/last.safetensors"), "{err}");
+    std::fs::rename(out.join("checkpoints/last.safetensors"), out.join("checkpoint.safetensors"))
+        .unwrap();
     let events = std::fs::read_dir(&out)
         .unwrap()
         .filter(|e| {

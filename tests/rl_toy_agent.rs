@@ -51,7 +51,9 @@ fn train(
     let mut opt = Optimizer::for_all(&vs, &OptimizerConfig::adam(cfg.learning_rate))?;
     let parts = &mut [Part::trained("policy", &vs, &mut opt)];
     let mut run = run.begin(cfg.total_timesteps, 1, 1, parts, hooks)?;
-    run.round_start(0, &mut opt)?;
+    if run.round_start(0, parts)?.is_break() {
+        return run.finish();
+    }
     let mut updates = run.updates();
     let mut obs = Obs::zeros(env.observation_space());
     env.reset_into(Some(seed), &Kwargs::new(), obs.as_mut())?;

@@ -201,10 +201,8 @@ fn a_resumed_pretraining_run_cuts_its_log_back_to_the_checkpoint_and_clears_temp
     let mut text = std::fs::read_to_string(&csv).unwrap();
     text.push_str("11,loss,12345,0.0\n12,loss,12345,0.0\n13,lo");
     std::fs::write(&csv, text).unwrap();
-    let stale = [
-        out.join("checkpoints/.last.safetensors.tmp.999999999"),
-        out.join(".metrics.csv.tmp.999999999"),
-    ];
+    let stale =
+        [out.join(".checkpoint.safetensors.tmp.999999999"), out.join(".metrics.csv.tmp.999999999")];
     for p in &stale {
         std::fs::write(p, "partial").unwrap();
     }

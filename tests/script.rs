@@ -63,7 +63,7 @@ fn a_hook_that_throws_mid_training_leaves_the_last_checkpoint() {
     let script = r#"let m = model::build(#{kind: "mlp", input_dim: 4, hidden: [8]});
 let set = data::blobs(#{n: 64, dim: 4, classes: 3});
 finetune::run(m, set, #{
-    head: "auto", epochs: 4, batch_size: 16,
+    head: "auto", epochs: 4, batch_size: 16, checkpoint_every: 4,
     hooks: #{ on_epoch_start: |ctx| {
         if ctx.epoch == 2 {
             throw "schedule failed";
@@ -72,8 +72,9 @@ finetune::run(m, set, #{
 });
 "#;
     let run = fails_at("hook_throws", script, "7:13", "schedule failed", &[]);
-    let ckpt = Checkpoint::read(run.join("checkpoints/last.safetensors")).unwrap();
-    // Written after epoch index 1: 2 epochs of ceil(52/16) = 4 steps (64 examples, 20% held out).
+    let ckpt = Checkpoint::read(run.join("checkpoint.safetensors")).unwrap();
+    // Written after epoch index 1 (every 4 steps, an epoch): 2 epochs of ceil(52/16) = 4 steps
+    // (64 examples, 20% held out).
     assert_eq!(ckpt.meta.step, Some(8));
     assert!(ckpt.tensors.keys().any(|k| k.starts_with("head.")));
 }
@@ -193,7 +194,7 @@ fn example_scripts_run_on_a_tiny_budget() {
     let metrics = graft::report::read_metrics_csv(&run.join("metrics.csv")).unwrap();
     assert!(metrics.iter().any(|r| r.tag == "target/full/accuracy"));
     assert!(metrics.iter().any(|r| r.tag == "lr/head"));
-    assert!(run.join("checkpoints/last.safetensors").exists());
+    assert!(run.join("checkpoint.safetensors").exists());
     assert!(run.join("summary.md").exists());
 }
 
@@ -267,6 +268,6 @@ report::json("result.json", #{steps: r.steps, stopped: r.stopped_early, seen: se
     assert_eq!(r["seen"], serde_json::json!([2, 4, 6, 8, 10, 12]));
     assert_eq!(r["lrs"], serde_json::json!([0.025, 0.05, 0.1]));
     assert_eq!(r["checkpoint"], true);
-    let ckpt = Checkpoint::read(dir.join("run/checkpoints/last.safetensors")).unwrap();
+    let ckpt = Checkpoint::read(dir.join("run/checkpoint.safetensors")).unwrap();
     assert_eq!(ckpt.meta.step, Some(12));
 }

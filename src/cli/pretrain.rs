@@ -68,8 +68,8 @@ pub struct PretrainArgs {
     #[arg(long, value_parser = non_negative)]
     weight_decay: Option<f64>,
     /// Clip the global gradient norm to this value (a finite number above 0).
-    #[arg(long, value_parser = positive)]
-    clip: Option<f64>,
+    #[arg(long, alias = "clip", value_parser = positive)]
+    max_grad_norm: Option<f64>,
     /// Write a training-state checkpoint every N steps (0: only at the end).
     #[arg(long)]
     checkpoint_every: Option<u64>,
@@ -168,7 +168,7 @@ pub fn run(args: PretrainArgs, device: DeviceChoice, seed: u64) -> Result<()> {
             t.optimizer.kind = OptimizerKind::AdamW;
         }
     }
-    t.grad_clip = args.clip.or(t.grad_clip);
+    t.max_grad_norm = args.max_grad_norm.or(t.max_grad_norm);
     if let Some(c) = args.checkpoint_every {
         t.checkpoint_every = c;
     }
@@ -187,7 +187,7 @@ pub fn run(args: PretrainArgs, device: DeviceChoice, seed: u64) -> Result<()> {
         return Ok(());
     }
     println!("task        {}", cfg.task.name());
-    println!("steps       {}{}", o.steps, if o.stopped_early { " (stopped early)" } else { "" });
+    println!("steps       {}{}", o.steps, o.ended.note());
     if let (Some(a), Some(b)) = (o.first_loss, o.final_loss) {
         println!("loss        {a:.4} -> {b:.4}");
     }

@@ -306,6 +306,26 @@ fn plan_buckets(params: &[&Tensor], cap: usize) -> Vec<Vec<usize>> {
     buckets
 }
 
+/// One optimisation step on `loss`, the same in every data-parallel loop: gradients, their
+/// average over `dp`'s ranks when given, the global norm clipped to `max_grad_norm` when
+/// given (after the average, as DDP with `clip_grad_norm_` does), the update.
+pub fn backward_and_step(
+    optimizer: &mut Optimizer,
+    loss: &Tensor,
+    max_grad_norm: Option<f64>,
+    dp: Option<&DataParallel>,
+) -> Result<()> {
+    optimizer.zero_grad();
+    loss.f_backward()?;
+    if let Some(dp) = dp {
+        dp.sync_gradients()?;
+    }
+    if let Some(m) = max_grad_norm {
+        optimizer.clip_grad_norm(m);
+    }
+    optimizer.step()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

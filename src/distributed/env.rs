@@ -1,5 +1,5 @@
 //! The torchrun environment contract: how a worker process learns where the rendezvous is
-//! and who it is. Graft's launcher ([`super::launch`]) sets exactly these variables, and so
+//! and who it is. Graft's launcher ([`super::launch`](fn@super::launch)) sets exactly these variables, and so
 //! do `torchrun`, SLURM wrappers and Kubernetes operators for multi-node jobs, so a Graft
 //! worker runs under any of them.
 //!

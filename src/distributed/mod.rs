@@ -8,13 +8,13 @@
 //! the gradients are averaged with bucketed all-reduces before every optimizer step, so all
 //! replicas take the same step as one process on the combined batch.
 //!
-//! - [`env`]: the torchrun environment contract ([`DistEnv`]).
+//! - [`env`](mod@env): the torchrun environment contract ([`DistEnv`]).
 //! - [`store`]: the TCPStore rendezvous.
 //! - [`process_group`]: process groups and collectives ([`ProcessGroup`]).
 //! - [`nccl`]: loading the NCCL part of the shim into a CPU-built binary.
 //! - [`sampler`]: disjoint per-rank data shards ([`shard_indices`]).
 //! - [`data_parallel`]: [`DataParallel`], the training-loop helper.
-//! - [`launch`]: spawning N local workers with the torchrun variables set.
+//! - [`launch`](mod@launch): spawning N local workers with the torchrun variables set.
 //! - [`check`]: a small data-parallel training run (the `graft dist check` command).
 //! - [`world`]: the job of this process and its one process group, for training loops.
 
@@ -34,5 +34,5 @@ pub use data_parallel::DataParallel;
 pub use env::DistEnv;
 pub use launch::{launch, launch_with, LaunchOptions};
 pub use process_group::{Backend, ProcessGroup};
-pub use sampler::{shard_indices, Remainder};
+pub use sampler::{rank_share, shard_indices, Remainder};
 pub use store::Store;

@@ -54,7 +54,16 @@ pub fn shard_indices(
         perm.extend(pad);
     }
     perm.truncate(total);
-    perm.into_iter().skip(rank).step_by(world_size).collect()
+    rank_share(&perm, rank, world_size)
+}
+
+/// The items of one global batch that rank `rank` of `world_size` takes: `rank`,
+/// `rank + world_size`, … — the one rule by which every data-parallel loop splits its data
+/// (an epoch's permutation in [`shard_indices`], a step's batch in pretraining and
+/// fine-tuning). Over the ranks the shares are disjoint and cover `batch`; their lengths
+/// differ by at most one, and are equal when `world_size` divides the length.
+pub fn rank_share<T: Copy>(batch: &[T], rank: usize, world_size: usize) -> Vec<T> {
+    batch.iter().skip(rank).step_by(world_size.max(1)).copied().collect()
 }
 
 /// Vigna's SplitMix64: tiny, and the same on every platform, which is all a shared shuffle
@@ -96,6 +105,20 @@ mod tests {
             let distinct: BTreeSet<usize> = all.iter().copied().collect();
             prop_assert_eq!(all.len(), distinct.len());
             prop_assert!(all.iter().all(|&i| i < len));
+        }
+
+        #[test]
+        fn batch_shares_partition_the_batch(batch in proptest::collection::vec(0u32..1000, 0..50),
+                                            world in 1usize..7) {
+            let shares: Vec<Vec<u32>> = (0..world).map(|r| rank_share(&batch, r, world)).collect();
+            let (min, max) = (shares.iter().map(Vec::len).min(), shares.iter().map(Vec::len).max());
+            prop_assert!(max.unwrap() - min.unwrap() <= 1);
+            // Interleaving the shares position by position gives the batch back.
+            let mut back: Vec<u32> = Vec::new();
+            for i in 0..batch.len().div_ceil(world) {
+                back.extend(shares.iter().filter_map(|s| s.get(i)));
+            }
+            prop_assert_eq!(back, batch);
         }
     }
 

@@ -10,4 +10,4 @@ pub mod trainer;
 pub use data::{Supervised, Task};
 pub use lora::{Lora, LoraConfig, LORA_GROUP};
 pub use strategy::{glob_match, Strategy};
-pub use trainer::{train_batch_lengths, FinetuneConfig, Finetuner, FitSummary, LAST_CHECKPOINT};
+pub use trainer::{train_batch_lengths, FinetuneConfig, Finetuner, FitSummary};

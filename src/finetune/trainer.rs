@@ -5,8 +5,11 @@
 //! Per epoch: `on_epoch_start`; shuffled mini-batches (a trailing batch of a single example
 //! joins the one before it: BatchNorm cannot train on one, see [`train_batch_lengths`]),
 //! each one optimiser step (with `on_step` every `hooks.step_every()` steps); evaluation on
-//! the held-out set, then `on_eval` with its metrics; a training-state checkpoint
-//! (`checkpoints/last.safetensors`, written atomically, so a failure later never damages it).
+//! the held-out set, then `on_eval` with its metrics. The run's [`LoopControl`] takes those
+//! decisions, counting optimisation steps as every fine-tuning cadence does: it evaluates at
+//! each epoch's end and where a hook stops the run, and writes the training state
+//! (`<run>/checkpoint.safetensors`, atomically, so a failure later never damages it) every
+//! `checkpoint_every` steps, where a hook asks and at the end.
 //!
 //! **BatchNorm of frozen groups** runs in evaluation mode (running statistics used and left
 //! untouched) while `frozen_bn_eval` holds — what a frozen feature extractor means in
@@ -39,15 +42,15 @@ use tch::{nn, Kind, Tensor};
 use super::data::{Supervised, Task};
 use super::lora::{Lora, LoraConfig, LORA_GROUP};
 use super::strategy::Strategy;
-use crate::distributed::{DataParallel, ProcessGroup};
+use crate::distributed::data_parallel::backward_and_step;
+use crate::distributed::{rank_share, DataParallel, ProcessGroup};
 use crate::error::{Error, Result};
 use crate::models::{BnEvalScope, Encoder, LayerGroup};
 use crate::optim::{LrSchedule, Optimizer, OptimizerConfig};
 use crate::report::MetricsLogger;
-use crate::train::{save_train_state, step_seed, HookContext, TrainHooks};
-
-/// File name of the rolling checkpoint inside `<run>/checkpoints/`.
-pub const LAST_CHECKPOINT: &str = "last.safetensors";
+use crate::train::{
+    save_train_state, step_seed, Cadence, Ended, LoopControl, TrainHooks, CHECKPOINT_FILE,
+};
 
 /// The sizes of an epoch's training mini-batches over `n` examples at `batch` per step: full
 /// batches, then the remainder — except that a remainder of exactly one example is merged
@@ -94,7 +97,8 @@ pub struct FinetuneConfig {
     pub reset_state_on_unfreeze: bool,
     /// Clip the global gradient norm to this value.
     pub max_grad_norm: Option<f64>,
-    /// Write `checkpoints/last.safetensors` every this many epochs (0 = only when a hook asks).
+    /// Write the run's `checkpoint.safetensors` every this many optimisation steps, the unit
+    /// of every fine-tuning cadence (0: only at the end of the run and when a hook asks).
     pub checkpoint_every: u64,
     /// LoRA adapters on transformer layers ([`super::lora`]); the strategy then applies to
     /// the model's own groups and the `lora` group always trains (feature extraction + LoRA
@@ -119,7 +123,7 @@ impl Default for FinetuneConfig {
             frozen_bn_eval: true,
             reset_state_on_unfreeze: true,
             max_grad_norm: None,
-            checkpoint_every: 1,
+            checkpoint_every: 0,
             lora: None,
             aux_loss_weight: 0.4,
         }
@@ -163,8 +167,8 @@ pub struct FitSummary {
     pub steps: u64,
     /// Epochs started.
     pub epochs: u64,
-    /// Whether a hook stopped training early.
-    pub stopped_early: bool,
+    /// How the run ended: its epochs done, or stopped by a hook.
+    pub ended: Ended,
     /// Latest value of every metric.
     pub metrics: BTreeMap<String, f64>,
     /// The last checkpoint written, if any.
@@ -318,21 +322,8 @@ impl<'a> Finetuner<'a> {
         // With every group frozen (a schedule may do that for a while) nothing requires a
         // gradient: the step only counts.
         if loss.requires_grad() {
-            match (self.config.max_grad_norm, &self.dp) {
-                (Some(m), None) => {
-                    self.optimizer.backward_step_clip(&loss, m)?;
-                }
-                (None, None) => self.optimizer.backward_step(&loss)?,
-                (clip, Some(dp)) => {
-                    self.optimizer.zero_grad();
-                    loss.f_backward()?;
-                    dp.sync_gradients()?;
-                    if let Some(m) = clip {
-                        self.optimizer.clip_grad_norm(m);
-                    }
-                    self.optimizer.step()?;
-                }
-            }
+            let (clip, dp) = (self.config.max_grad_norm, self.dp.as_ref());
+            backward_and_step(&mut self.optimizer, &loss, clip, dp)?;
         }
         self.step += 1;
         Ok(value)
@@ -401,8 +392,53 @@ impl<'a> Finetuner<'a> {
         }
     }
 
+    /// Write the training state to `path` (when the run has a directory), with the epochs
+    /// completed so far, and record it in `summary`.
+    fn checkpoint(
+        &self,
+        path: Option<&Path>,
+        steps_per_epoch: u64,
+        summary: &mut FitSummary,
+    ) -> Result<()> {
+        if let Some(path) = path {
+            self.save(path, self.step / steps_per_epoch.max(1))?;
+            summary.checkpoint = Some(path.to_path_buf());
+        }
+        Ok(())
+    }
+
+    /// The evaluation at an epoch's end (or where a hook stops the run): the held-out
+    /// metrics and the epoch's mean training loss so far, logged with every group's learning
+    /// rate. Data-parallel, rank 0's variables are broadcast first (BatchNorm statistics
+    /// included), so every rank evaluates the same model and hooks decide alike.
+    fn end_of_epoch(
+        &self,
+        val: Option<&Supervised>,
+        epoch_loss: f64,
+        logger: &mut Option<&mut MetricsLogger>,
+    ) -> Result<BTreeMap<String, f64>> {
+        if let Some(dp) = &self.dp {
+            dp.broadcast_variables()?;
+        }
+        let mut metrics = match val {
+            Some(v) => self.evaluate(v)?,
+            None => BTreeMap::new(),
+        };
+        metrics.insert("train/epoch_loss".into(), epoch_loss);
+        if let Some(l) = logger.as_deref_mut() {
+            for (k, v) in &metrics {
+                l.log(self.step, k, *v)?;
+            }
+            for g in self.optimizer.groups() {
+                l.log(self.step, &format!("lr/{}", g.name), g.lr * self.optimizer.lr_factor())?;
+            }
+            l.flush()?;
+        }
+        Ok(metrics)
+    }
+
     /// Train on `train` for the configured epochs, evaluating on `val` after each, calling
-    /// `hooks`, logging to `logger` and checkpointing into `out_dir/checkpoints/`.
+    /// `hooks`, logging to `logger` and checkpointing into `out_dir/checkpoint.safetensors`.
     pub fn fit(
         &mut self,
         train: &Supervised,
@@ -428,117 +464,72 @@ impl<'a> Finetuner<'a> {
         let lengths = train_batch_lengths(train.len(), self.config.batch_size);
         let steps_per_epoch = lengths.len() as u64;
         let total_steps = steps_per_epoch * self.config.epochs;
-        let every = hooks.step_every();
-        let ckpt_path = out_dir.map(|d| d.join("checkpoints").join(LAST_CHECKPOINT));
+        // Optimisation steps are the unit; every epoch ends with an evaluation.
+        let cadence = Cadence {
+            eval_every: steps_per_epoch,
+            checkpoint_every: self.config.checkpoint_every,
+            stop_after: None,
+            end: total_steps,
+        };
+        let mut control = LoopControl::new(cadence, hooks);
+        let ckpt_path = out_dir.map(|d| d.join(CHECKPOINT_FILE));
         let mut latest: BTreeMap<String, f64> = BTreeMap::new();
         let mut summary = FitSummary {
             steps: 0,
             epochs: 0,
-            stopped_early: false,
+            ended: Ended::Budget,
             metrics: BTreeMap::new(),
             checkpoint: None,
         };
-        let save_now = |me: &Self, epoch: u64, summary: &mut FitSummary| -> Result<()> {
-            if let Some(path) = &ckpt_path {
-                me.save(path, epoch)?;
-                summary.checkpoint = Some(path.clone());
-            }
-            Ok(())
-        };
         'epochs: for epoch in 0..self.config.epochs {
             summary.epochs = epoch + 1;
-            let mut ctx =
-                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
-            hooks.on_epoch_start(&mut ctx)?;
-            let (stop, save) = (ctx.stop, ctx.save_checkpoint);
-            if save {
-                save_now(self, epoch, &mut summary)?;
+            let tick = control.round_start(epoch, self.step, &mut self.optimizer, &latest)?;
+            if tick.checkpoint() {
+                self.checkpoint(ckpt_path.as_deref(), steps_per_epoch, &mut summary)?;
             }
-            if stop {
-                summary.stopped_early = true;
+            if let Some(ended) = tick.ended() {
+                summary.ended = ended;
                 break;
             }
             // The epoch's order depends only on (seed, epoch).
             tch::manual_seed(step_seed(self.config.seed ^ 0x5EED_0FE9_0C00, epoch));
-            let perm = Tensor::randperm(n, (Kind::Int64, tch::Device::Cpu));
-            let mut loss_sum = 0.0;
+            let perm = Vec::<i64>::try_from(&Tensor::randperm(n, (Kind::Int64, tch::Device::Cpu)))?;
+            let (mut loss_sum, mut seen) = (0.0, 0usize);
             let mut start = 0;
             for &len in &lengths {
-                let len = len as i64;
-                let items = perm.narrow(0, start, len);
-                // This rank's share: items r, r + W, … of the mini-batch.
-                let share = (len - rank as i64 + world as i64 - 1).max(0) / world as i64;
-                let (idx, weight) = match (world, share) {
-                    (1, _) => (items, 1.0),
-                    (_, 0) => (items.narrow(0, 0, 1), 0.0),
-                    _ => (
-                        items.slice(0, rank as i64, len, world as i64),
-                        (world as i64 * share) as f64 / len as f64,
-                    ),
-                };
-                let (x, y) = train.select(&idx, device);
+                let items = &perm[start..start + len];
                 start += len;
+                // This rank's share of the mini-batch; a rank with none of it takes a
+                // zero-weighted step on its first item, to join the all-reduce.
+                let share = rank_share(items, rank, world);
+                let (idx, weight) = match share.len() {
+                    0 => (vec![items[0]], 0.0),
+                    k => (share, (world * k) as f64 / len as f64),
+                };
+                let (x, y) = train.select(&Tensor::from_slice(&idx), device);
                 let factor = self.config.schedule.factor(self.step, total_steps);
                 self.optimizer.set_lr_factor(factor);
                 let loss = self.weighted_step(train.task, &x, &y, weight)?;
                 loss_sum += loss * len as f64;
+                seen += len;
                 latest.insert("train/loss".into(), loss);
                 if let Some(l) = logger.as_deref_mut() {
                     l.log(self.step, "train/loss", loss)?;
                 }
-                if every > 0 && self.step % every == 0 {
-                    let mut ctx = HookContext::new(
-                        self.step,
-                        epoch,
-                        total_steps,
-                        &mut self.optimizer,
-                        &latest,
-                    );
-                    hooks.on_step(&mut ctx)?;
-                    let (stop, save) = (ctx.stop, ctx.save_checkpoint);
-                    if save {
-                        save_now(self, epoch, &mut summary)?;
-                    }
-                    if stop {
-                        summary.stopped_early = true;
-                        break 'epochs;
-                    }
+                let mut tick =
+                    control.after_update(self.step - 1, self.step, &mut self.optimizer, &latest)?;
+                if tick.evaluate() {
+                    let metrics = self.end_of_epoch(val, loss_sum / seen as f64, &mut logger)?;
+                    latest.extend(metrics.iter().map(|(k, v)| (k.clone(), *v)));
+                    control.evaluated(&mut tick, &metrics, &mut self.optimizer, &latest)?;
                 }
-            }
-            latest.insert("train/epoch_loss".into(), loss_sum / n as f64);
-            if let Some(dp) = &self.dp {
-                // The same model on every rank, BatchNorm statistics included.
-                dp.broadcast_variables()?;
-            }
-            let mut metrics = match val {
-                Some(v) => self.evaluate(v)?,
-                None => BTreeMap::new(),
-            };
-            metrics.insert("train/epoch_loss".into(), loss_sum / n as f64);
-            for (k, v) in &metrics {
-                latest.insert(k.clone(), *v);
-            }
-            if let Some(l) = logger.as_deref_mut() {
-                for (k, v) in &metrics {
-                    l.log(self.step, k, *v)?;
+                if tick.checkpoint() {
+                    self.checkpoint(ckpt_path.as_deref(), steps_per_epoch, &mut summary)?;
                 }
-                for g in self.optimizer.groups() {
-                    l.log(self.step, &format!("lr/{}", g.name), g.lr * self.optimizer.lr_factor())?;
+                if let Some(ended) = tick.ended() {
+                    summary.ended = ended;
+                    break 'epochs;
                 }
-                l.flush()?;
-            }
-            let mut ctx =
-                HookContext::new(self.step, epoch, total_steps, &mut self.optimizer, &latest);
-            hooks.on_eval(&mut ctx, &metrics)?;
-            let (stop, save) = (ctx.stop, ctx.save_checkpoint);
-            let periodic =
-                self.config.checkpoint_every > 0 && (epoch + 1) % self.config.checkpoint_every == 0;
-            if save || periodic {
-                save_now(self, epoch + 1, &mut summary)?;
-            }
-            if stop {
-                summary.stopped_early = true;
-                break;
             }
         }
         summary.steps = self.step;

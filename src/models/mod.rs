@@ -2,7 +2,7 @@
 //! Inception-v3, each a `tch` module implementing [`Encoder`] (output width + layer groups),
 //! configured by serde structs, named after torchvision's `state_dict` keys; [`ModelConfig`]
 //! builds any of them from JSON, and [`checkpoint`] saves and loads them as safetensors.
-//! [`gpt`] holds the sequence models (GPT/BERT-style stacks, Decision Transformer) built from
+//! [`gpt`](mod@gpt) holds the sequence models (GPT/BERT-style stacks, Decision Transformer) built from
 //! the same blocks.
 //! The user guide is `docs/models.md` in the repository.
 //!

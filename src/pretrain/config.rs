@@ -136,8 +136,10 @@ pub struct TrainerConfig {
     pub optimizer: OptimizerConfig,
     /// Learning-rate schedule, a factor on every base learning rate.
     pub schedule: LrSchedule,
-    /// Clip the global gradient norm to this value.
-    pub grad_clip: Option<f64>,
+    /// Clip the global gradient norm to this value (the name fine-tuning and the RL agents
+    /// use; `grad_clip`, its name before, is still read).
+    #[serde(alias = "grad_clip")]
+    pub max_grad_norm: Option<f64>,
     /// Log metrics every this many steps (and at the last step).
     pub log_every: u64,
     /// Write a training-state checkpoint every this many steps (0: only at the end).
@@ -158,7 +160,7 @@ impl Default for TrainerConfig {
             batch_size: 64,
             optimizer: OptimizerConfig::adam(1e-3),
             schedule: LrSchedule::WarmupCosine { warmup_steps: 0, min_factor: 0.0 },
-            grad_clip: None,
+            max_grad_norm: None,
             log_every: 10,
             checkpoint_every: 0,
             seed: 0,
@@ -215,7 +217,7 @@ pub struct PretrainConfig {
     pub trainer: TrainerConfig,
     /// Device: `auto`, `cpu`, `cuda`, `cuda:N`.
     pub device: String,
-    /// Continue from `checkpoints/last.safetensors` in the output directory.
+    /// Continue from `checkpoint.safetensors` in the output directory.
     pub resume: bool,
     /// Replace a run already in the output directory (its run files are removed once the
     /// inputs have been validated). Without it or `resume`, such a directory is refused.
@@ -246,5 +248,18 @@ impl PretrainConfig {
     /// The configuration as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clipping_norm_reads_under_its_old_name_too() {
+        let new: TrainerConfig = serde_json::from_str(r#"{"max_grad_norm": 0.5}"#).unwrap();
+        let old: TrainerConfig = serde_json::from_str(r#"{"grad_clip": 0.5}"#).unwrap();
+        assert_eq!((new.max_grad_norm, old.max_grad_norm), (Some(0.5), Some(0.5)));
+        assert!(serde_json::from_str::<TrainerConfig>(r#"{"grad_clips": 0.5}"#).is_err());
     }
 }

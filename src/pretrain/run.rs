@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::device::DeviceChoice;
@@ -24,7 +25,7 @@ use crate::models::checkpoint::{self, CheckpointMeta};
 use crate::models::{key_has_prefix, ModelConfig};
 use crate::optim::Optimizer;
 use crate::report::run_dir::{self, RunDirMode};
-use crate::train::TrainHooks;
+use crate::train::{Ended, TrainHooks, CHECKPOINT_FILE};
 
 use super::base::{pixel_factor, PretextTask, ENCODER};
 use super::config::{PretrainConfig, TaskConfig};
@@ -37,18 +38,18 @@ use super::state::{
     inverse_dynamics::InverseDynamics, sequence::Sequence, state_prediction::StatePrediction,
     temporal_contrastive::TemporalContrastive,
 };
-use super::trainer::{self, checkpoint_dir, Loop, LAST_CHECKPOINT};
+use super::trainer::{self, Loop};
 
 /// File name of the exported encoder in the run directory.
 pub const ENCODER_FILE: &str = "encoder.safetensors";
 
-/// What a run produced.
-#[derive(Debug, Clone)]
+/// What a run produced (scripts get it through `Serialize`).
+#[derive(Debug, Clone, Serialize)]
 pub struct PretrainOutcome {
     /// Steps done.
     pub steps: u64,
-    /// Whether a hook stopped the run early.
-    pub stopped_early: bool,
+    /// How the run ended: budget used, or stopped by a hook.
+    pub ended: Ended,
     /// Loss of the first step run by this invocation.
     pub first_loss: Option<f64>,
     /// Mean loss over the last logging interval.
@@ -56,8 +57,10 @@ pub struct PretrainOutcome {
     /// Latest value of every logged metric.
     pub metrics: BTreeMap<String, f64>,
     /// The exported encoder.
+    #[serde(rename = "encoder")]
     pub encoder_path: PathBuf,
     /// The latest training-state checkpoint.
+    #[serde(rename = "checkpoint")]
     pub checkpoint_path: PathBuf,
     /// The encoder's configuration (input shape fitted to the data, no head).
     pub model: ModelConfig,
@@ -87,7 +90,7 @@ pub fn open_source(config: &PretrainConfig, device: Device) -> Result<Source> {
 }
 
 /// Images for the image tasks: an image tensor file (`.safetensors`, see [`Images::load`]),
-/// or any dataset [`crate::data::images::open`] recognises (an ImageFolder, CIFAR, IDX, the
+/// or any dataset [`crate::data::images::open`](fn@crate::data::images::open) recognises (an ImageFolder, CIFAR, IDX, the
 /// frames of a trajectory file), decoded once into memory. With `image_size` each image is
 /// resized (bilinear) to that square side; without, all images must have one size.
 pub fn open_images(path: &Path, image_size: Option<u32>, device: Device) -> Result<Images> {
@@ -253,7 +256,7 @@ pub fn prepare(config: &PretrainConfig) -> Result<Prepared> {
 }
 
 /// Run `config` with its outputs in `out_dir` (created if missing): `config.json`,
-/// `metrics.csv`, TensorBoard events, `checkpoints/last.safetensors` and
+/// `metrics.csv`, TensorBoard events, `checkpoint.safetensors` and
 /// `encoder.safetensors`. A directory that already holds a run is refused unless
 /// `config.resume` (continue from the checkpoint there) or `config.overwrite` (replace it);
 /// see [`crate::report::run_dir`].
@@ -306,7 +309,7 @@ pub fn run(
                 out_dir,
                 resume: config.resume,
                 hooks,
-                halt_after: None,
+                stop_after: None,
             },
             dp.as_ref(),
         )?;
@@ -326,12 +329,12 @@ pub fn run(
     let (outcome, encoder_path) = result?;
     Ok(PretrainOutcome {
         steps: outcome.steps,
-        stopped_early: outcome.stopped_early,
+        ended: outcome.ended,
         first_loss: outcome.first_loss,
         final_loss: outcome.final_loss,
         metrics: outcome.metrics,
         encoder_path,
-        checkpoint_path: checkpoint_dir(out_dir).join(LAST_CHECKPOINT),
+        checkpoint_path: out_dir.join(CHECKPOINT_FILE),
         model,
     })
 }

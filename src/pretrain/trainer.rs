@@ -13,10 +13,13 @@
 //! generator is one per process, so this holds when no other run in the same process draws
 //! random numbers at the same time.
 //!
-//! **Logging and hooks.** Every `log_every` steps (and at the last) the loss and the task's
-//! metrics, averaged over the interval, go to `metrics.csv` and TensorBoard; `on_eval` runs
-//! then with those values, `on_step` every `step_every()` steps, `on_epoch_start` before each
-//! epoch. Hooks may change the optimizer's groups, stop the run or ask for a checkpoint.
+//! **Logging, hooks and checkpoints** are decided by the run's [`LoopControl`], counting
+//! optimisation steps: every `log_every` steps, at the last and where a hook stops the run,
+//! the loss and the task's metrics, averaged over the interval, go to `metrics.csv` and
+//! TensorBoard, and `on_eval` runs with those values; `on_step` runs every `step_every()`
+//! steps, `on_epoch_start` before each epoch. Hooks may change the optimizer's groups, stop
+//! the run or ask for a checkpoint. The training state goes to `<out>/checkpoint.safetensors`
+//! every `checkpoint_every` steps, where a hook asks, and wherever the run ends.
 //!
 //! **Divergence.** A non-finite loss stops the run with [`Error::Diverged`] before the bad
 //! step is applied; checkpoints are written only after checking every variable is finite,
@@ -40,7 +43,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -49,18 +52,18 @@ use tch::{nn, Device, Tensor};
 
 use graft_envs::EnvRng;
 
-use crate::distributed::data_parallel::check_world_size;
-use crate::distributed::DataParallel;
+use crate::distributed::data_parallel::{backward_and_step, check_world_size};
+use crate::distributed::{rank_share, DataParallel};
 use crate::error::{Error, Result};
 use crate::optim::Optimizer;
 use crate::report::MetricsLogger;
-use crate::train::{load_train_state, save_train_state, step_seed, HookContext, TrainHooks};
+use crate::train::{
+    load_train_state, save_train_state, step_seed, Cadence, Ended, LoopControl, TrainHooks,
+    CHECKPOINT_FILE,
+};
 
 use super::base::{PretextTask, TaskLoss};
 use super::config::TrainerConfig;
-
-/// File name of the latest good training state inside `<out>/checkpoints/`.
-pub const LAST_CHECKPOINT: &str = "last.safetensors";
 
 /// Mixed into the seed of the data order.
 const DATA_ORDER_SALT: u64 = 0xDA7A_0D3E_5EED_0001;
@@ -70,8 +73,8 @@ const DATA_ORDER_SALT: u64 = 0xDA7A_0D3E_5EED_0001;
 pub struct LoopOutcome {
     /// Steps done (the last step's number).
     pub steps: u64,
-    /// Whether a hook asked to stop before the planned number of steps.
-    pub stopped_early: bool,
+    /// How the run ended: budget used, `stop_after` reached, or stopped by a hook.
+    pub ended: Ended,
     /// Loss of the first step of this invocation (`None` when no step ran).
     pub first_loss: Option<f64>,
     /// Mean loss over the last logging interval.
@@ -144,20 +147,15 @@ pub struct Loop<'a> {
     pub vs: &'a mut nn::VarStore,
     /// The optimizer over the trainable variables.
     pub optimizer: &'a mut Optimizer,
-    /// Run directory: metrics, events and `checkpoints/` go there.
+    /// Run directory: metrics, events and the checkpoint go there.
     pub out_dir: &'a Path,
-    /// Start from `<out>/checkpoints/last.safetensors` if it exists.
+    /// Start from `<out>/checkpoint.safetensors` if it exists.
     pub resume: bool,
     /// Schedule hooks.
     pub hooks: &'a mut dyn TrainHooks,
-    /// Stop (as if killed) after this step, without a final checkpoint beyond the periodic
-    /// ones — for tests of resume.
-    pub halt_after: Option<u64>,
-}
-
-/// The checkpoint directory of a run directory.
-pub fn checkpoint_dir(out_dir: &Path) -> PathBuf {
-    out_dir.join("checkpoints")
+    /// Stop after this step as if killed, after writing the checkpoint (the cadence's
+    /// `stop_after`), to be resumed later.
+    pub stop_after: Option<u64>,
 }
 
 /// Total steps the configuration asks for with `n` items.
@@ -185,7 +183,7 @@ pub fn fit_data_parallel(
     run: Loop<'_>,
     dp: Option<&DataParallel>,
 ) -> Result<LoopOutcome> {
-    let Loop { config, vs, optimizer, out_dir, resume, hooks, halt_after } = run;
+    let Loop { config, vs, optimizer, out_dir, resume, hooks, stop_after } = run;
     let (rank, world) = dp.map_or((0, 1), |d| (d.rank(), d.world_size()));
     let writer = rank == 0;
     if config.batch_size % world != 0 {
@@ -198,11 +196,13 @@ pub fn fit_data_parallel(
     let n = task.num_items();
     let total = total_steps(config, n)?;
     let mut sampler = Sampler::new(n, config.batch_size, config.seed)?;
-    let ckpt_dir = checkpoint_dir(out_dir);
     if writer {
-        std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
+        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     }
-    let last = ckpt_dir.join(LAST_CHECKPOINT);
+    let last = out_dir.join(CHECKPOINT_FILE);
+    if resume && !last.exists() {
+        refuse_old_layout(out_dir)?;
+    }
 
     let mut start = 0u64;
     let mut found = resume && last.exists();
@@ -249,24 +249,33 @@ pub fn fit_data_parallel(
     let (mut loss_sum, mut loss_count) = (0.0, 0u64);
     // Task metrics summed on the device over the logging interval (no per-step sync).
     let mut metric_sums: Vec<(&'static str, Tensor)> = Vec::new();
-    let mut stopped_early = false;
     let mut timer = (Instant::now(), start);
     let mut step = start;
+    let mut ended = Ended::Budget;
+    // Steps are the unit; "evaluation" is the logging of the interval's means.
+    let cadence = Cadence {
+        eval_every: config.log_every.max(1),
+        checkpoint_every: config.checkpoint_every,
+        stop_after,
+        end: total,
+    };
+    let mut control = LoopControl::new(cadence, hooks);
 
     while step < total {
         let epoch = sampler.epoch_of(step);
         // Also at the first step of a resumed run, so hooks can re-apply their schedule.
         if step == start || step % sampler.steps_per_epoch() == 0 {
-            let mut ctx = context(step, epoch, total, optimizer, &metrics);
-            hooks.on_epoch_start(&mut ctx)?;
-            if ctx.stop {
-                stopped_early = true;
+            let tick = control.round_start(epoch, step, optimizer, &metrics)?;
+            if tick.checkpoint() {
+                save_checkpoint(&last, vs, optimizer, step, total, dp)?;
+            }
+            if let Some(e) = tick.ended() {
+                ended = e;
                 break;
             }
         }
         // This rank's share of the global batch (all of it when alone).
-        let indices: Vec<usize> =
-            sampler.indices(step).iter().skip(rank).step_by(world).copied().collect();
+        let indices = rank_share(sampler.indices(step), rank, world);
         let step_run =
             train_step_data_parallel(task, optimizer, config, step, total, &indices, autocast, dp);
         let (out, loss) = match step_run {
@@ -289,8 +298,8 @@ pub fn fit_data_parallel(
         }
         bar.set_position(step);
 
-        let log_now = step % config.log_every.max(1) == 0 || step == total;
-        if log_now {
+        let mut tick = control.after_update(step - 1, step, optimizer, &metrics)?;
+        if tick.evaluate() {
             let mean = loss_sum / loss_count as f64;
             final_loss = Some(mean);
             let elapsed = timer.0.elapsed().as_secs_f64().max(1e-9);
@@ -314,30 +323,17 @@ pub fn fit_data_parallel(
             if let Some(logger) = logger.as_mut() {
                 logger.log_all(step, &refs)?;
             }
-            for (k, v) in values {
-                metrics.insert(k, v);
-            }
+            let logged: BTreeMap<String, f64> = values.into_iter().collect();
+            metrics.extend(logged.iter().map(|(k, v)| (k.clone(), *v)));
+            control.evaluated(&mut tick, &logged, optimizer, &metrics)?;
             bar.set_message(format!("loss {mean:.4}"));
             (loss_sum, loss_count, timer) = (0.0, 0, (Instant::now(), step));
         }
-
-        let mut save = config.checkpoint_every > 0 && step % config.checkpoint_every == 0;
-        if hooks.step_every() > 0 && step % hooks.step_every() == 0 {
-            let mut ctx = context(step, epoch, total, optimizer, &metrics);
-            hooks.on_step(&mut ctx)?;
-            save |= ctx.save_checkpoint;
-            stopped_early |= ctx.stop;
-        }
-        if log_now {
-            let mut ctx = context(step, epoch, total, optimizer, &metrics);
-            hooks.on_eval(&mut ctx, &metrics.clone())?;
-            save |= ctx.save_checkpoint;
-            stopped_early |= ctx.stop;
-        }
-        if save || step == total || stopped_early {
+        if tick.checkpoint() {
             save_checkpoint(&last, vs, optimizer, step, total, dp)?;
         }
-        if stopped_early || halt_after == Some(step) {
+        if let Some(e) = tick.ended() {
+            ended = e;
             break;
         }
     }
@@ -345,7 +341,7 @@ pub fn fit_data_parallel(
         logger.flush()?;
     }
     bar.finish_and_clear();
-    Ok(LoopOutcome { steps: step, stopped_early, first_loss, final_loss, metrics })
+    Ok(LoopOutcome { steps: step, ended, first_loss, final_loss, metrics })
 }
 
 /// One optimisation step (0-based `step` of `total`) on items `indices`: LR factor, libtorch
@@ -389,33 +385,26 @@ pub fn train_step_data_parallel(
     if !loss.is_finite() {
         return Err(Error::Diverged { step: step as usize + 1, loss });
     }
-    match (config.grad_clip, dp) {
-        (Some(c), None) => {
-            optimizer.backward_step_clip(&out.loss, c)?;
-        }
-        (None, None) => optimizer.backward_step(&out.loss)?,
-        (clip, Some(dp)) => {
-            optimizer.zero_grad();
-            out.loss.f_backward()?;
-            dp.sync_gradients()?;
-            if let Some(c) = clip {
-                optimizer.clip_grad_norm(c);
-            }
-            optimizer.step()?;
-        }
-    }
+    backward_and_step(optimizer, &out.loss, config.max_grad_norm, dp)?;
     task.after_step(step + 1, total)?;
     Ok((out, loss))
 }
 
-fn context<'a>(
-    step: u64,
-    epoch: u64,
-    total_steps: u64,
-    optimizer: &'a mut Optimizer,
-    metrics: &'a BTreeMap<String, f64>,
-) -> HookContext<'a> {
-    HookContext::new(step, epoch, total_steps, optimizer, metrics)
+/// Runs written before every loop shared one checkpoint layout kept their training state in
+/// `checkpoints/last.safetensors`; resuming one would silently start again from step 0.
+fn refuse_old_layout(out_dir: &Path) -> Result<()> {
+    let old = out_dir.join("checkpoints").join("last.safetensors");
+    if old.exists() {
+        return Err(Error::Checkpoint {
+            path: old,
+            problem: format!(
+                "earlier versions of Graft kept a run's training state here; move it to {} to \
+                 resume the run",
+                out_dir.join(CHECKPOINT_FILE).display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Write the training state after checking every variable is finite (see the module docs);

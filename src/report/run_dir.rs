@@ -193,7 +193,7 @@ mod tests {
     fn overwrite_removes_the_run_files_and_nothing_else() {
         let dir = scratch("overwrite");
         std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
-        std::fs::write(dir.join("checkpoints/last.safetensors"), "x").unwrap();
+        std::fs::write(dir.join("checkpoint.safetensors"), "x").unwrap();
         std::fs::write(dir.join("config.json"), "{}").unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         start(&dir, RunDirMode::Overwrite).unwrap();

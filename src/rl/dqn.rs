@@ -328,7 +328,9 @@ pub fn train_with_hooks(
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
     let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);
     let mut env = SingleEnv::new(env, seed)?;
-    run.round_start(0, &mut opt)?;
+    if run.round_start(0, parts)?.is_break() {
+        return run.finish();
+    }
 
     for global_step in 0..cfg.total_timesteps {
         // ---- Act: the logged action while replaying a resumed run, else ε-greedy. ----

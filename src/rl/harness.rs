@@ -1,6 +1,7 @@
 //! The harness every agent's loop runs in: what happens between optimisation steps, so that
-//! an agent's file holds only its algorithm (CleanRL's habit) while the cadence lives in one
-//! small object that decides ([`crate::train::cadence`], burn's habit).
+//! an agent's file holds only its algorithm (CleanRL's habit). Hook dispatch and the
+//! cadence's decisions are the [`LoopControl`] that pretraining and fine-tuning use too
+//! ([`crate::train::control`]); the harness adds what is RL's own.
 //!
 //! The harness owns the run directory, resume (the checkpoint read and checked before any
 //! network is built, the networks restored, the action log replayed), episode and metric
@@ -13,7 +14,7 @@
 //! // ... build envs, networks, optimizers ...
 //! let mut run = run.begin(end, num_envs, action_dim, &mut parts, hooks)?;
 //! loop {
-//!     run.round_start(round, &mut opt)?;                         // on_epoch_start
+//!     if run.round_start(round, &mut parts)?.is_break() { break; } // on_epoch_start
 //!     // ... act (replaying run.replay_action(t) while there is one), learn ...
 //!     if run.after_update(env_steps, updates, &mut parts, &policy)?.is_break() {
 //!         break;
@@ -39,8 +40,7 @@ use crate::optim::Optimizer;
 use crate::rl::eval::{eval_seed, evaluate};
 use crate::rl::run::{Recorder, RunOptions, TrainSummary};
 use crate::rl::state::{save_run, Part, RunCheckpoint, RunMeta, CHECKPOINT_FILE};
-use crate::train::cadence::{call_hooks, Cadence, HookPoint, HookRequests};
-use crate::train::TrainHooks;
+use crate::train::{Cadence, LoopControl, Tick, TrainHooks};
 
 /// A run opened but not started: its options checked and the checkpoint it resumes read and
 /// matched against the algorithm, env, seed and observations, before the agent builds its
@@ -116,12 +116,9 @@ impl<'o> Opened<'o> {
                 env_kwargs: opts.kwargs_json(),
             },
             opts,
-            hooks,
-            cadence,
+            control: LoopControl::new(cadence, hooks),
             rec,
             actions,
-            round: 0,
-            asked: HookRequests::default(),
             start,
             started,
             summary: TrainSummary { resumed_from, env_steps: start, ..TrainSummary::default() },
@@ -134,14 +131,10 @@ pub struct Harness<'o, 'h> {
     /// The checkpoint's metadata, kept current (env steps, updates, episodes).
     meta: RunMeta,
     opts: &'o RunOptions,
-    hooks: &'h mut dyn TrainHooks,
-    cadence: Cadence,
+    control: LoopControl<'h>,
     rec: Recorder,
     /// Every action the training envs received, `meta.actions_per_step` values a step.
     actions: Vec<f32>,
-    round: u64,
-    /// Requests hooks made since the last update.
-    asked: HookRequests,
     start: u64,
     started: Instant,
     summary: TrainSummary,
@@ -208,13 +201,12 @@ impl<'o> Harness<'o, '_> {
     }
 
     /// Before update round `round` (PPO's iteration; a loop without rounds calls it once
-    /// with 0): the hooks' `on_epoch_start`, seeing `opt`.
-    pub fn round_start(&mut self, round: u64, opt: &mut Optimizer) -> Result<()> {
-        self.round = round;
-        let at = (self.meta.env_steps, round, self.cadence.end);
-        let asked = call_hooks(self.hooks, HookPoint::RoundStart, at, opt, self.rec.latest())?;
-        self.asked.merge(asked);
-        Ok(())
+    /// with 0): the hooks' `on_epoch_start`, seeing the optimizer of `parts`. `Break` when a
+    /// hook ended the run here (the checkpoint of `parts` written, no further update).
+    pub fn round_start(&mut self, round: u64, parts: &mut [Part<'_>]) -> Result<ControlFlow<()>> {
+        let at = self.meta.env_steps;
+        let tick = self.control.round_start(round, at, hooked(parts)?, self.rec.latest())?;
+        self.conclude(&tick, parts)
     }
 
     /// After an update that brought the run to `env_steps` with `updates` done: the step
@@ -230,12 +222,8 @@ impl<'o> Harness<'o, '_> {
     ) -> Result<ControlFlow<()>> {
         let before = self.meta.env_steps;
         (self.meta.env_steps, self.meta.updates) = (env_steps, updates);
-        let mut tick = self.cadence.tick(before, env_steps, std::mem::take(&mut self.asked));
-        let at = (env_steps, self.round, self.cadence.end);
-        if tick.due(self.hooks.step_every()) {
-            let opt = hooked(parts)?;
-            tick.ask(call_hooks(self.hooks, HookPoint::Step, at, opt, self.rec.latest())?);
-        }
+        let mut tick =
+            self.control.after_update(before, env_steps, hooked(parts)?, self.rec.latest())?;
         if tick.evaluate() {
             let opts = self.opts;
             let make = || opts.make_env(&self.meta.env_id);
@@ -243,16 +231,19 @@ impl<'o> Harness<'o, '_> {
             let stats = evaluate(&make, opts.eval_episodes, seed, opts.device, policy)?;
             let sps = (env_steps - self.start) as f64 / self.started.elapsed().as_secs_f64();
             let metrics = self.rec.log_eval(env_steps, &stats, sps)?;
-            let opt = hooked(parts)?;
-            let point = HookPoint::Eval(&metrics);
-            tick.ask(call_hooks(self.hooks, point, at, opt, self.rec.latest())?);
+            self.control.evaluated(&mut tick, &metrics, hooked(parts)?, self.rec.latest())?;
             self.summary.evals.push((env_steps, stats.mean()));
             self.summary.final_eval = Some(stats);
         }
+        self.summary.env_steps = env_steps;
+        self.conclude(&tick, parts)
+    }
+
+    /// The checkpoint of `parts` when `tick` says so, and whether the run ends there.
+    fn conclude(&mut self, tick: &Tick, parts: &mut [Part<'_>]) -> Result<ControlFlow<()>> {
         if tick.checkpoint() {
             self.save(parts)?;
         }
-        self.summary.env_steps = env_steps;
         Ok(match tick.ended() {
             Some(ended) => {
                 self.summary.ended = ended;

@@ -336,7 +336,9 @@ pub fn train_with_hooks(
         if cfg.anneal_lr {
             opt.set_lr_factor(1.0 - iteration as f64 / num_iterations as f64);
         }
-        run.round_start(iteration, &mut opt)?;
+        if run.round_start(iteration, &mut [Part::trained("policy", &vs, &mut opt)])?.is_break() {
+            break;
+        }
         // ---- Rollout: num_steps steps of every env. ----
         rollout.clear();
         for _ in 0..cfg.num_steps {

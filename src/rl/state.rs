@@ -32,8 +32,8 @@ use crate::rl::run::RunOptions;
 
 /// Metadata key of [`RunMeta`].
 pub const META_RL: &str = "graft.rl";
-/// File name of a run's checkpoint inside its output directory.
-pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+/// File name of a run's checkpoint inside its output directory (the one every loop uses).
+pub use crate::train::CHECKPOINT_FILE;
 
 /// What a checkpoint says about the run that wrote it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,7 +10,7 @@
 //!
 //! [`crate::rl::harness::Harness`] drives every agent's loop with it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::optim::Optimizer;
@@ -22,7 +22,7 @@ pub fn due(every: u64, before: u64, after: u64) -> bool {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ended {
     /// It used its budget (or a resumed run found it already used).
@@ -33,6 +33,22 @@ pub enum Ended {
     StopAfter,
     /// A schedule hook asked it to stop (it was evaluated and checkpointed there).
     Hook,
+}
+
+impl Ended {
+    /// Whether a schedule hook ended the run (what scripts read as `stopped_early`).
+    pub fn by_hook(self) -> bool {
+        self == Ended::Hook
+    }
+
+    /// How a summary line says it: nothing for a run that used its budget.
+    pub fn note(self) -> &'static str {
+        match self {
+            Ended::Budget => "",
+            Ended::StopAfter => " (stopped at --stop-after, to be resumed)",
+            Ended::Hook => " (stopped early by a hook)",
+        }
+    }
 }
 
 /// Where a loop calls its schedule hooks ([`TrainHooks`]).
@@ -128,9 +144,11 @@ impl Tick {
         self.after >= self.cadence.end
     }
 
-    /// Evaluate now: every `eval_every`, at the end, and where a hook stops the run.
+    /// Evaluate now: every `eval_every`, at the end, and where a hook stops the run — after
+    /// an update (a point without progress, a round's start, has nothing new to evaluate).
     pub fn evaluate(&self) -> bool {
-        self.last() || self.asked.stop || self.due(self.cadence.eval_every)
+        self.after > self.before
+            && (self.last() || self.asked.stop || self.due(self.cadence.eval_every))
     }
 
     /// Write the checkpoint now: every `checkpoint_every`, whenever the run ends, and where a
@@ -190,8 +208,11 @@ mod tests {
         assert!(!t.evaluate() && t.checkpoint() && t.ended().is_none());
         t.ask(HookRequests { stop: true, save: false });
         assert!(t.evaluate() && t.ended() == Some(Ended::Hook));
-        // A stop asked before the update (at a round's start) counts at the update.
-        let t = C.tick(301, 302, HookRequests { stop: true, save: false });
-        assert_eq!(t.ended(), Some(Ended::Hook));
+        // A stop asked at a round's start, a point without progress, ends the run there with
+        // a checkpoint and no evaluation.
+        let t = C.tick(302, 302, HookRequests { stop: true, save: false });
+        assert!(!t.evaluate() && t.checkpoint() && t.ended() == Some(Ended::Hook));
+        let t = C.tick(300, 300, HookRequests::default());
+        assert!(!t.evaluate() && !t.checkpoint() && t.ended().is_none(), "300 is not crossed");
     }
 }

@@ -22,7 +22,13 @@ use crate::error::{Error, Result};
 use crate::models::checkpoint::{save_tensors, Checkpoint, CheckpointMeta};
 use crate::optim::{GroupState, Optimizer, STATE_PREFIX};
 
-/// Metadata key holding [`TrainStateMeta`] as JSON.
+/// The one checkpoint of a run, in its run directory: pretraining, fine-tuning and the RL
+/// agents write their training state to `<run>/checkpoint.safetensors` (atomically, at the
+/// cadence's checkpoint points), and resume from it.
+pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
+
+/// Metadata key holding the training state's metadata (optimizer groups, LR factor, the
+/// caller's JSON) as JSON.
 pub const META_TRAIN_STATE: &str = "graft.train_state";
 
 #[derive(Debug, Serialize, Deserialize)]

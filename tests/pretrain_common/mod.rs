@@ -180,7 +180,7 @@ pub fn prepare_and_fit(cfg: &PretrainConfig, out: &Path, halt_after: Option<u64>
             out_dir: out,
             resume: cfg.resume,
             hooks: &mut NoHooks,
-            halt_after,
+            stop_after: halt_after,
         },
     )
     .unwrap();

@@ -1,5 +1,5 @@
 //! Inception-v3 (Szegedy et al. 2016), exact to torchvision 0.26: [`network`] holds the
-//! configuration and the network, [`blocks`] the Inception-A–E blocks and the auxiliary
+//! configuration and the network, `blocks` the Inception-A–E blocks and the auxiliary
 //! classifier it is built from.
 
 mod blocks;

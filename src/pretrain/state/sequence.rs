@@ -1,5 +1,6 @@
 //! Sequence modelling over trajectory windows: observations (through the encoder) and actions
-//! become interleaved tokens `(s_1, a_1, s_2, a_2, …)` for a transformer ([`crate::models::gpt`]).
+//! become interleaved tokens `(s_1, a_1, s_2, a_2, …)` for a transformer
+//! ([`crate::models::gpt`](mod@crate::models::gpt)).
 //!
 //! - **Next action** (GPT-style, causal): the output at each state token predicts the action
 //!   that follows it — next-token modelling of the action stream, as in the Decision

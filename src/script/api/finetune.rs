@@ -2,8 +2,9 @@
 //! strategy, with Rhai schedule hooks. `config` fills [`FinetuneConfig`] (the same struct as
 //! JSON) plus two script-only keys: `head` (attach a new linear head of that width before
 //! training; `"auto"` = the data's classes or regression width) and `hooks` (see
-//! [`crate::script::hooks`]). Returns a map: steps, epochs, stopped_early, metrics, checkpoint,
-//! and the optimizer's groups (name, lr, weight_decay, frozen).
+//! [`crate::script::hooks`]). Returns the run's [`FitSummary`](crate::finetune::FitSummary) serialised (steps, epochs,
+//! ended, metrics, checkpoint), `stopped_early` (`ended == "hook"`) and the optimizer's
+//! groups (name, lr, weight_decay, frozen).
 //!
 //! ```rhai
 //! let result = finetune::run(m, set, #{
@@ -95,18 +96,11 @@ fn run(
         "finetune: {} steps over {} epochs{}; metrics: {}",
         summary.steps,
         summary.epochs,
-        if summary.stopped_early { " (stopped early)" } else { "" },
+        summary.ended.note(),
         if metrics.is_empty() { "none".to_string() } else { metrics.join(", ") }
     ));
-    let mut out = Map::new();
-    out.insert("steps".into(), Dynamic::from(summary.steps as i64));
-    out.insert("epochs".into(), Dynamic::from(summary.epochs as i64));
-    out.insert("stopped_early".into(), Dynamic::from(summary.stopped_early));
-    out.insert("metrics".into(), to_dyn(&summary.metrics)?);
-    out.insert(
-        "checkpoint".into(),
-        summary.checkpoint.map_or(Dynamic::UNIT, |p| Dynamic::from(p.display().to_string())),
-    );
+    let mut out: Map = to_dyn(&summary)?.cast();
+    out.insert("stopped_early".into(), Dynamic::from(summary.ended.by_hook()));
     out.insert("groups".into(), to_dyn(&trainer.optimizer.groups())?);
     Ok(out)
 }

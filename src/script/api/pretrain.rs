@@ -1,9 +1,10 @@
-//! `pretrain::run(config)` — a whole pretraining run ([`crate::pretrain::run`]) from a map
-//! filling [`PretrainConfig`] (the same struct as `graft pretrain`'s JSON), plus two
+//! `pretrain::run(config)` — a whole pretraining run
+//! ([`crate::pretrain::run`](fn@crate::pretrain::run)) from a map filling [`PretrainConfig`] (the same struct as `graft pretrain`'s JSON), plus two
 //! script-only keys: `name` (the run's subfolder, default `pretrain`; the pretraining
 //! writes its own `config.json`, metrics and checkpoints there) and `hooks` (schedule hooks,
-//! as for `finetune::run`). Returns `#{steps, stopped_early, final_loss, metrics, encoder,
-//! checkpoint}`; `model::load_encoder(r.encoder)` picks the encoder up for fine-tuning.
+//! as for `finetune::run`). Returns the run's [`PretrainOutcome`](crate::pretrain::PretrainOutcome)
+//! serialised: `#{steps, ended, stopped_early, first_loss, final_loss, metrics, encoder,
+//! checkpoint, model}`; `model::load_encoder(r.encoder)` picks the encoder up for fine-tuning.
 //!
 //! ```rhai
 //! let r = pretrain::run(#{
@@ -75,17 +76,11 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
     session.log_line(&format!(
         "pretrain: {} steps{}{final_loss}, encoder {}",
         outcome.steps,
-        if outcome.stopped_early { " (stopped early)" } else { "" },
+        outcome.ended.note(),
         outcome.encoder_path.display()
     ));
-    let mut out = Map::new();
-    out.insert("steps".into(), Dynamic::from(outcome.steps as i64));
-    out.insert("stopped_early".into(), Dynamic::from(outcome.stopped_early));
-    out.insert("final_loss".into(), outcome.final_loss.map_or(Dynamic::UNIT, Dynamic::from_float));
-    out.insert("metrics".into(), to_dyn(&outcome.metrics)?);
-    out.insert("encoder".into(), Dynamic::from(outcome.encoder_path.display().to_string()));
-    out.insert("checkpoint".into(), Dynamic::from(outcome.checkpoint_path.display().to_string()));
-    out.insert("model".into(), to_dyn(&outcome.model)?);
+    let mut out: Map = to_dyn(&outcome)?.cast();
+    out.insert("stopped_early".into(), Dynamic::from(outcome.ended.by_hook()));
     Ok(out)
 }
 
