@@ -5,9 +5,11 @@ tasks, networks, batch (32) and thread count (2) as the criterion bench:
 
 - inverse_dynamics: uint8 64x64 frames (o_t, o_{t+1}) -> Nature CNN (512) -> 1024->256->2.
 - rotation: 32 images x 4 rotations -> Nature CNN -> 512->4.
-- simclr: two views (per-image random resized crop + flip, batched colour jitter with
-  probability 0.8, grayscale with probability 0.2) -> Nature CNN -> 512->512->128, NT-Xent 0.5.
-- byol: the same views, projector/predictor 512/128 with BatchNorm, EMA target (lerp).
+- simclr: two views from torchvision's transforms, per image (random resized crop 0.08-1,
+  flip, ColorJitter(0.4, 0.4, 0.4, 0.1) with probability 0.8, grayscale with probability
+  0.2: Graft's `simclr_cifar` views) -> Nature CNN -> 512->512->128, NT-Xent 0.5.
+- byol: BYOL's asymmetric views (jitter (0.4, 0.4, 0.2, 0.1), blur p 1.0 / 0.1, solarise
+  p 0 / 0.2), projector/predictor 512/128 with BatchNorm, EMA target (lerp).
 - mae: ViT (width 192, 3 heads, 4 pre-norm blocks, patch 8, class token) on the 25 % visible
   patches, decoder 2 blocks of width 128, normalised-pixel loss on hidden patches, written as
   the MAE reference code does it (conv over every patch, then drop 75 %; pixels predicted for
@@ -16,8 +18,9 @@ tasks, networks, batch (32) and thread count (2) as the criterion bench:
   (embed only the kept patches, predict only the hidden ones), to compare the frameworks on
   the same algorithm. Graft's bench has one MAE case, the lean one.
 
-The augmentation and MAE code mirror src/pretrain/augment.rs and image/mae.rs operation by
-operation, so both sides do the same work. Frame data is random (the work does not depend on
+The views are torchvision's own transforms with the settings of Graft's `ViewConfig`
+(src/data/augment/view.rs), which reimplements them exactly; the MAE code mirrors image/mae.rs
+operation by operation, so both sides do the same work. Frame data is random (the work does not depend on
 pixel values). Prints "RESULT <name> <median items/s> <best items/s>".
 """
 import argparse
@@ -29,6 +32,7 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.transforms import v2
 
 B = 32
 
@@ -60,52 +64,33 @@ def head(i, h, o, bn=False):
     return nn.Sequential(*layers)
 
 
-def uniform(n):
-    return torch.rand(n, dtype=torch.float64).tolist()
+def view_pipeline(jitter, blur_p=0.0, solarize_p=0.0, side=64):
+    """One view as a PyTorch user writes it with torchvision's transforms, per image (what a
+    DataLoader worker runs): the settings of Graft's `ViewConfig` presets, step for step."""
+    steps = [
+        v2.RandomResizedCrop(side, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), antialias=True),
+        v2.RandomHorizontalFlip(0.5),
+        v2.RandomApply([v2.ColorJitter(*jitter)], p=0.8),
+        v2.RandomGrayscale(0.2),
+    ]
+    if blur_p > 0:
+        kernel = int(side * 0.1) | 1
+        steps.append(v2.RandomApply([v2.GaussianBlur(kernel, sigma=(0.1, 2.0))], p=blur_p))
+    if solarize_p > 0:
+        steps.append(v2.RandomSolarize(0.5, p=solarize_p))
+    return v2.Compose(steps)
 
 
-def simclr_view(x, min_scale=0.08, jitter=0.5):
-    b, c, h, w = x.shape
-    r = uniform(8 * b)
-    crops = []
-    for i in range(b):
-        ri = r[8 * i: 8 * i + 8]
-        area = min_scale + (1 - min_scale) * ri[0]
-        ratio = math.exp(math.log(0.75) + (math.log(4 / 3) - math.log(0.75)) * ri[1])
-        ch = int(min(max(round(math.sqrt(area / ratio) * h), 1), h))
-        cw = int(min(max(round(math.sqrt(area * ratio) * w), 1), w))
-        y = int((h - ch + 1) * ri[2])
-        xo = int((w - cw + 1) * ri[3])
-        crop = x[i, :, y:y + ch, xo:xo + cw].unsqueeze(0)
-        crop = F.interpolate(crop, size=(h, w), mode="bilinear", align_corners=False)
-        if ri[4] < 0.5:
-            crop = crop.flip(3)
-        crops.append(crop)
-    v = torch.cat(crops, 0)
-    v = color_jitter(v, jitter, 0.8)
-    gray_p = torch.rand(b, 1, 1, 1) < 0.2
-    v = torch.where(gray_p, grayscale(v).expand_as(v), v)
-    return v.clamp(0, 1)
+# SimCLR's task default (`ViewConfig::simclr_cifar`) and BYOL's asymmetric pair
+# (`ViewConfig::byol`).
+SIMCLR_VIEWS = (view_pipeline((0.4, 0.4, 0.4, 0.1)), view_pipeline((0.4, 0.4, 0.4, 0.1)))
+BYOL_VIEWS = (view_pipeline((0.4, 0.4, 0.2, 0.1), blur_p=1.0),
+              view_pipeline((0.4, 0.4, 0.2, 0.1), blur_p=0.1, solarize_p=0.2))
 
 
-def grayscale(x):
-    wts = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    return (x * wts).sum(1, keepdim=True)
-
-
-def color_jitter(x, s, p):
-    b = x.shape[0]
-
-    def factor():
-        return 1 - 0.8 * s + 1.6 * s * torch.rand(b, 1, 1, 1)
-
-    v = (x * factor()).clamp(0, 1)
-    mean = grayscale(v).mean(dim=(1, 2, 3), keepdim=True)
-    v = ((v - mean) * factor() + mean).clamp(0, 1)
-    g = grayscale(v)
-    v = ((v - g) * factor() + g).clamp(0, 1)
-    apply = torch.rand(b, 1, 1, 1) < p
-    return torch.where(apply, v, x)
+def views(x, pipes):
+    """Both views of the batch `x` (floats in [0, 1]), stacked: [2B, C, H, W]."""
+    return torch.cat([torch.stack([pipe(img) for img in x]) for pipe in pipes])
 
 
 def nt_xent(z1, z2, t):
@@ -235,7 +220,7 @@ def make_case(name):
 
         def loss(idx, _):
             x = images[idx].float() / 255
-            v = torch.cat([simclr_view(x), simclr_view(x)]) * 255
+            v = views(x, SIMCLR_VIEWS) * 255
             z = proj(enc(v))
             return nt_xent(z[:B], z[B:], 0.5)
         return loss, params, None, 512
@@ -251,7 +236,7 @@ def make_case(name):
 
         def loss(idx, _):
             x = images[idx].float() / 255
-            v = torch.cat([simclr_view(x), simclr_view(x)]) * 255
+            v = views(x, BYOL_VIEWS) * 255
             p = pred(proj(enc(v)))
             with torch.no_grad():
                 z = tproj(tenc(v))
