@@ -178,10 +178,23 @@ fn wrappers_forward_the_check_or_apply_their_own_space() {
     clipped.reset(Some(0), &Kwargs::new()).unwrap();
     assert!(clipped.step(&Action::Continuous(vec![5.0])).is_ok());
     assert!(clipped.check_action(ActionRef::Continuous(&[f32::NAN])).is_err());
-    // RescaleAction checks its own [-1, 1] space.
-    let rescaled = RescaleAction::new(Pendulum::default(), -1.0, 1.0).unwrap();
+    // RescaleAction maps an action outside its [-1, 1] space by the same line and answers as
+    // the env does for the result (Gymnasium's wrapper neither checks nor clips): Pendulum
+    // clips 1.5 -> 3, a strict one refuses it; NaN is refused either way.
+    let mut rescaled = RescaleAction::new(Pendulum::default(), -1.0, 1.0).unwrap();
     assert!(rescaled.check_action(ActionRef::Continuous(&[1.0])).is_ok());
-    assert!(rescaled.check_action(ActionRef::Continuous(&[1.5])).is_err());
+    assert!(rescaled.check_action(ActionRef::Continuous(&[1.5])).is_ok());
+    let strict = RescaleAction::new(strict_pendulum(), -1.0, 1.0).unwrap();
+    assert!(strict.check_action(ActionRef::Continuous(&[1.0])).is_ok());
+    assert!(strict.check_action(ActionRef::Continuous(&[1.5])).is_err());
+    assert!(rescaled.check_action(ActionRef::Continuous(&[f32::NAN])).is_err());
+    // Stepped, 1.5 (-> 3, clipped to 2) moves Pendulum as its bound 1.0 (-> 2) does.
+    let mut bound = RescaleAction::new(Pendulum::default(), -1.0, 1.0).unwrap();
+    rescaled.reset(Some(3), &Kwargs::new()).unwrap();
+    bound.reset(Some(3), &Kwargs::new()).unwrap();
+    let a = rescaled.step(&Action::Continuous(vec![1.5])).unwrap().obs;
+    let b = bound.step(&Action::Continuous(vec![1.0])).unwrap().obs;
+    assert_eq!(a, b);
 }
 
 #[test]

@@ -195,9 +195,17 @@ fn rescale_action_maps_endpoints_and_midpoint() {
         step(&mut env, Action::Continuous(a.to_vec()));
         assert_eq!(last_action(&env, |e| e.inner()), want);
     }
-    // Outside the wrapper's own space: refused, naming that space.
+    // Outside the wrapper's own space: mapped by the same line and handed on, as Gymnasium's
+    // wrapper does; this strict env then refuses it, naming its own space.
     let err = env.step(&Action::Continuous(vec![1.5, 0.0])).unwrap_err();
-    assert!(matches!(&err, EnvError::InvalidAction { space, .. } if space.contains("Box(-1, 1")));
+    assert!(matches!(&err, EnvError::InvalidAction { space, .. } if space.contains("Box([-2")));
+    assert!(err.to_string().contains("3"), "the mapped action 1.5 -> 3: {err}");
+    // NaN and a wrong length are the wrapper's own errors.
+    assert!(env.step(&Action::Continuous(vec![f32::NAN, 0.0])).is_err());
+    assert!(matches!(
+        env.step(&Action::Continuous(vec![0.0])),
+        Err(EnvError::WrongActionShape { .. })
+    ));
 
     // Per-element bounds, and a half-bounded element shifts.
     let inner = Line::new(100, Space::box_f32(vec![0.0, 0.0], vec![f64::INFINITY, 1.0]));

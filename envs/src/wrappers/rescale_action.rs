@@ -4,9 +4,12 @@
 //! Per element, with both target bounds finite: `a_env = low + (a - min) (high - low) /
 //! (max - min)`. Unbounded elements must stay unbounded on the same side (Gymnasium's rule);
 //! a half-bounded element is shifted so the finite bounds meet, an unbounded one passes
-//! through. The map runs in `f64` and the result is clamped into the env's bounds, so the
-//! endpoints land exactly on `low` and `high` despite rounding; actions outside
-//! `[min_action, max_action]` are refused with the wrapper's space in the error.
+//! through. The map runs in `f64`; an action inside `[min_action, max_action]` is clamped into
+//! the env's bounds after it, so the endpoints land exactly on `low` and `high` despite
+//! rounding. An action outside is mapped by the same line and handed on, as Gymnasium's
+//! wrapper does (it neither checks nor clips): the env then clips it (Pendulum), passes it on
+//! (MuJoCo clamps `ctrlrange`) or refuses it (a strict env, naming its own space). Kind,
+//! length and NaN are checked here.
 
 use crate::env::{ActionRef, Env, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
@@ -85,15 +88,34 @@ impl<E: Env> RescaleAction<E> {
     }
 }
 
-/// Map `a` from `[nlo, nhi]` onto `[lo, hi]`.
-fn rescale(a: f64, (nlo, nhi, lo, hi): (f64, f64, f64, f64)) -> f64 {
-    let x = match (nlo.is_finite(), nhi.is_finite()) {
-        (true, true) => lo + (a - nlo) * ((hi - lo) / (nhi - nlo)),
-        (true, false) => a - nlo + lo,
-        (false, true) => a - nhi + hi,
-        (false, false) => a,
-    };
-    x.max(lo).min(hi)
+/// Map `a` from `[nlo, nhi]` onto `[lo, hi]`, in `f32` as the env receives it; an `a` inside
+/// `[nlo, nhi]` lands inside `[lo, hi]` (the `f32` rounding could step past a bound by an ulp).
+fn rescale(a: f32, (nlo, nhi, lo, hi): (f64, f64, f64, f64)) -> f32 {
+    let x = a as f64;
+    let y = match (nlo.is_finite(), nhi.is_finite()) {
+        (true, true) => lo + (x - nlo) * ((hi - lo) / (nhi - nlo)),
+        (true, false) => x - nlo + lo,
+        (false, true) => x - nhi + hi,
+        (false, false) => x,
+    } as f32;
+    if (nlo..=nhi).contains(&x) {
+        y.max(lo as f32).min(hi as f32)
+    } else {
+        y
+    }
+}
+
+impl<E: Env> RescaleAction<E> {
+    /// The action the env receives for `xs` (checked for kind, length and NaN first).
+    fn map_into(&self, action: ActionRef<'_>, out: &mut [f32]) -> Result<()> {
+        self.action_space.check_clippable_action(self.env.id(), action)?;
+        if let ActionRef::Continuous(xs) = action {
+            for ((o, &x), &bd) in out.iter_mut().zip(xs).zip(&self.bounds) {
+                *o = rescale(x, bd);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<E: Env> Env for RescaleAction<E> {
@@ -111,15 +133,18 @@ impl<E: Env> Env for RescaleAction<E> {
         self.env.reset_into(seed, options, obs)
     }
 
+    /// The env's answer for the mapped action (see the module docs).
+    fn check_action(&self, action: ActionRef<'_>) -> Result<()> {
+        let mut mapped = vec![0.0; self.bounds.len()];
+        self.map_into(action, &mut mapped)?;
+        self.env.check_action(ActionRef::Continuous(&mapped))
+    }
+
     fn step_into(&mut self, action: ActionRef<'_>, obs: ObsMut<'_>) -> Result<StepOutcome> {
-        self.action_space.check_action(self.env.id(), action)?;
-        if let ActionRef::Continuous(xs) = action {
-            for ((o, &x), &bd) in self.scratch.iter_mut().zip(xs).zip(&self.bounds) {
-                // The f32 rounding can step past a bound by an ulp; clamp in f32 too.
-                let (lo, hi) = (bd.2 as f32, bd.3 as f32);
-                *o = (rescale(x as f64, bd) as f32).max(lo).min(hi);
-            }
-        }
-        self.env.step_into(ActionRef::Continuous(&self.scratch), obs)
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mapped = self.map_into(action, &mut scratch);
+        let out = mapped.and_then(|()| self.env.step_into(ActionRef::Continuous(&scratch), obs));
+        self.scratch = scratch;
+        out
     }
 }
