@@ -4,7 +4,7 @@
 //!
 //! A run directory holds `config.json` (script, seed, device, every parameter read with its
 //! value, the `--set` overrides), a copy of the script, `run.log` (script `print`/`debug`
-//! output and progress), `metrics.csv` + TensorBoard events, `checkpoints/`, and whatever the
+//! output and progress), `metrics.csv` + TensorBoard events, `checkpoint.safetensors`, and whatever the
 //! script writes through `model::save`, `data::collect` and `report::`.
 //!
 //! **How a run ends.** A script that runs to its end, or calls `exit()` / `exit(0)`, ends the
