@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Provision the libtorch 2.11.0 that Graft's `tch = "=0.24.0"` links against.
+# Provision the libtorch 2.11.0 that Graft's `tch = "=0.24.0"` links against, and the MuJoCo
+# 3.17.0 that graft-envs' MuJoCo environments load.
 #
 #   scripts/setup.sh          CPU libtorch assembled from PyPI's torch==2.11.0 wheel (default)
 #   scripts/setup.sh --cuda   the full torch==2.11.0 (CUDA 13.0) in a virtual environment
@@ -13,9 +14,15 @@
 # The clone gets a link `.libtorch/current` to the copy in use; `.cargo/config.toml` points
 # LIBTORCH at it and build.rs adds an rpath, so cargo, graft, tests and benches need no
 # environment variables.
+#
+# MuJoCo comes from PyPI's `mujoco` wheel (its `libmujoco.so.*` and `include/mujoco/*.h`, with
+# the licence), into $GRAFT_HOME/mujoco-<version>, linked from `.mujoco/current`; envs/build.rs
+# compiles graft-envs' shim against those headers and records where the library is.
 set -euo pipefail
 
 TORCH_VERSION=2.11.0
+# Pinned: graft-envs' MuJoCo shim checks the headers' and the library's version against it.
+MUJOCO_VERSION=3.17.0
 CUDA_RUNTIME_SPEC='nvidia-cuda-runtime==13.0.*'
 CUDA_CUPTI_SPEC='nvidia-cuda-cupti==13.0.*'
 
@@ -24,7 +31,7 @@ for arg in "$@"; do
   case "$arg" in
     --cuda) mode=cuda ;;
     --cpu) mode=cpu ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (expected --cpu or --cuda)" >&2; exit 2 ;;
   esac
 done
@@ -148,9 +155,65 @@ provision_cuda() {
   "$venv/bin/python" -c 'import importlib.util, os; print(os.path.dirname(importlib.util.find_spec("torch").origin))'
 }
 
+# MuJoCo: the shared library and its C headers from the `mujoco` wheel (the wheel's Python
+# extension modules stay out). The wheel ships `libmujoco.so.<version>` only; a `libmujoco.so`
+# link beside it is what a C linker looks for.
+provision_mujoco() {
+  local dest="$graft_home/mujoco-$MUJOCO_VERSION"
+  if [ -f "$dest/.complete" ]; then say "MuJoCo $MUJOCO_VERSION already at $dest"; echo "$dest"; return; fi
+  local whl tmp
+  whl=$(fetch_wheel "mujoco==$MUJOCO_VERSION")
+  tmp=$(mktemp -d "$graft_home/.assemble.XXXXXX")
+  chmod 755 "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
+  say "extracting MuJoCo $MUJOCO_VERSION into $dest"
+  "$python" - "$whl" "$tmp" "$MUJOCO_VERSION" <<'PY'
+import sys, zipfile, os, shutil
+whl, out, version = sys.argv[1:]
+lib = f"mujoco/libmujoco.so.{version}"
+wanted = {lib: f"lib/libmujoco.so.{version}"}
+with zipfile.ZipFile(whl) as z:
+    for name in z.namelist():
+        # The C API: the top-level headers (the C++ viewer/studio subfolders are not needed).
+        if name.startswith("mujoco/include/mujoco/") and name.count("/") == 3 and name.endswith(".h"):
+            wanted[name] = "include/mujoco/" + os.path.basename(name)
+        elif name.endswith(".dist-info/licenses/LICENSE") or name.endswith("LICENSES_THIRD_PARTY.md"):
+            wanted[name] = "share/" + os.path.basename(name)
+    missing = [n for n in (lib, "mujoco/include/mujoco/mujoco.h") if n not in z.namelist()]
+    if missing:
+        sys.exit(f"the wheel lacks {missing}")
+    for name, target in wanted.items():
+        path = os.path.join(out, target)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with z.open(name) as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    os.chmod(os.path.join(out, wanted[lib]), 0o755)
+PY
+  ln -s "libmujoco.so.$MUJOCO_VERSION" "$tmp/lib/libmujoco.so"
+  # mjVERSION_HEADER is major*1000000 + minor*1000 + patch (3017000 for 3.17.0).
+  local header_version
+  header_version=$(printf '%d%03d%03d' ${MUJOCO_VERSION//./ })
+  grep -q "^#define mjVERSION_HEADER $header_version\$" "$tmp/include/mujoco/mujoco.h" \
+    || die "the mujoco==$MUJOCO_VERSION wheel's headers declare another version (want mjVERSION_HEADER $header_version)"
+  if command -v ldd >/dev/null; then
+    local missing
+    missing=$(ldd "$tmp/lib/libmujoco.so.$MUJOCO_VERSION" | grep 'not found' || true)
+    [ -z "$missing" ] || die "libmujoco.so.$MUJOCO_VERSION misses libraries: $missing"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  trap - EXIT
+  echo "$dest"
+}
+
 if [ "$mode" = cpu ]; then libtorch=$(provision_cpu); else libtorch=$(provision_cuda); fi
+mujoco=$(provision_mujoco)
 
 mkdir -p "$repo/.libtorch"
 ln -sfn "$libtorch" "$repo/.libtorch/current"
 say "libtorch $TORCH_VERSION ($mode) ready: $repo/.libtorch/current -> $libtorch"
+mkdir -p "$repo/.mujoco"
+ln -sfn "$mujoco" "$repo/.mujoco/current"
+say "MuJoCo $MUJOCO_VERSION ready: $repo/.mujoco/current -> $mujoco"
 say "next: cargo build --release && target/release/graft doctor"
