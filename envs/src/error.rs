@@ -38,6 +38,10 @@ pub enum EnvError {
     /// A failure in a vector environment's worker, with the index of the sub-environment.
     #[error("sub-environment {index}: {source}")]
     SubEnv { index: usize, source: Box<EnvError> },
+    /// A MuJoCo library, model or simulation failure
+    /// (see [`MujocoError`](crate::mujoco::MujocoError)).
+    #[error(transparent)]
+    Mujoco(#[from] crate::mujoco::MujocoError),
     /// Anything else a wrapper or adapter must report.
     #[error("{0}")]
     Other(String),

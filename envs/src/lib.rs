@@ -55,6 +55,7 @@ pub mod error;
 #[cfg(feature = "gymnasium-rs")]
 pub mod gymnasium_rs;
 pub mod minatar;
+pub mod mujoco;
 pub mod registry;
 pub mod render;
 pub mod rng;
@@ -68,6 +69,7 @@ pub use env::{
 };
 pub use error::{EnvError, Result};
 pub use minatar::{MinAtar, MinAtarConfig};
+pub use mujoco::MujocoError;
 pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};

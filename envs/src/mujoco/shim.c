@@ -1,0 +1,323 @@
+// graft-envs' shim over MuJoCo's C API: the only C in graft-envs, compiled by envs/build.rs
+// against the headers scripts/setup.sh provisions (PyPI's `mujoco` wheel).
+//
+// It does three things Rust cannot do, or cannot do without UB:
+//
+// 1. Load libmujoco at run time (dlopen), so that nothing links against it: the `graft`
+//    binary and every test binary of the workspace start without it, and only making a MuJoCo
+//    environment needs it (a typed error otherwise).
+// 2. Turn MuJoCo's fatal errors into return codes. MuJoCo calls its log handler with
+//    mjLOG_ERROR and requires that the handler does not return (engine_util_errmem.c: "error
+//    handlers are expected to not return (longjmp or exit)"); the default handler exits the
+//    process. Every call that can raise an error runs inside a setjmp guard here, and our
+//    handler longjmps back to it with MuJoCo's message. The jump crosses only C frames (this
+//    file and libmujoco), never Rust ones, which is what makes it defined behaviour. This is
+//    what MuJoCo's own Python bindings do (python/mujoco/errors.h). After an error the mjData
+//    is left mid-computation (its stack marked); the Rust side refuses to step it again until
+//    mj_resetData.
+// 3. Read mjModel/mjData fields by name from MuJoCo's own X-macro tables (mjxmacro.h), so
+//    the struct layouts come from the C compiler and the real headers, not from a copy.
+//
+// Warnings (mjLOG_WARNING) raised inside a guarded call are neither printed nor appended to
+// MUJOCO_LOG.TXT; the Rust side reads mjData's warning counters and reports them in `info`.
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mujoco/mujoco.h>
+
+// ---------------------------------------------------------------------------------------------
+// The functions of libmujoco in use, resolved by dlsym.
+
+typedef struct {
+  int (*version)(void);
+  mjModel* (*loadXML)(const char*, const mjVFS*, char*, int);
+  void (*deleteModel)(mjModel*);
+  mjData* (*makeData)(const mjModel*);
+  void (*deleteData)(mjData*);
+  void (*resetData)(const mjModel*, mjData*);
+  void (*step)(const mjModel*, mjData*);
+  void (*forward)(const mjModel*, mjData*);
+  void (*rnePostConstraint)(const mjModel*, mjData*);
+  int (*name2id)(const mjModel*, int, const char*);
+  void (*defaultVFS)(mjVFS*);
+  int (*addBufferVFS)(mjVFS*, const char*, const void*, int);
+  void (*deleteVFS)(mjVFS*);
+  mjfLogHandler (*setLogHandler)(mjfLogHandler);
+  const char* (*warningText)(int, size_t);
+} Api;
+
+// Written once by graft_mj_open (which Rust calls exactly once, under a OnceLock), read-only
+// afterwards.
+static Api api;
+// The handler that was active before ours: messages from outside a guarded call go there.
+static mjfLogHandler previous_handler = NULL;
+
+// ---------------------------------------------------------------------------------------------
+// Error and warning capture.
+
+// The guard of the innermost guarded call on this thread, or NULL outside one.
+static _Thread_local jmp_buf* tls_guard = NULL;
+static _Thread_local char tls_error[1024];
+
+static void copy_message(char* dst, size_t n, const mjLogMessage* msg) {
+  if (msg->func) {
+    snprintf(dst, n, "%s: %s", msg->func, msg->subject);
+  } else {
+    snprintf(dst, n, "%s", msg->subject);
+  }
+}
+
+static void graft_log_handler(const mjLogMessage* msg) {
+  if (tls_guard == NULL) {
+    // Not ours (another user of libmujoco in this process, or a call that cannot fail):
+    // MuJoCo's own behaviour.
+    if (previous_handler) previous_handler(msg);
+    return;
+  }
+  if (msg->level == mjLOG_ERROR) {
+    copy_message(tls_error, sizeof tls_error, msg);
+    longjmp(*tls_guard, 1);
+  }
+  // Warnings are dropped here: mj_warning also counts them in mjData's `warning` array, which
+  // the Rust side reads after each call. Info and debug messages are opt-in topics, off by
+  // default.
+}
+
+static void set_error(char* err, int errsz, const char* text) {
+  if (err && errsz > 0) snprintf(err, (size_t)errsz, "%s", text);
+}
+
+// Run `body` under a guard: 0 when it returned, -1 (message in err) when MuJoCo raised an
+// error. `body` must not assign locals of the enclosing function that are read after a jump.
+#define GUARDED(err, errsz, body)                  \
+  do {                                             \
+    jmp_buf guard_;                                \
+    jmp_buf* outer_ = tls_guard;                   \
+    tls_guard = &guard_;                           \
+    if (setjmp(guard_) == 0) {                     \
+      body;                                        \
+      tls_guard = outer_;                          \
+      return 0;                                    \
+    }                                              \
+    tls_guard = outer_;                            \
+    set_error((err), (errsz), tls_error);          \
+    return -1;                                     \
+  } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Loading the library.
+
+int graft_mj_header_version(void) { return mjVERSION_HEADER; }
+
+#define RESOLVE(field, symbol)                                                      \
+  do {                                                                              \
+    *(void**)(&api.field) = dlsym(lib, symbol);                                     \
+    if (!api.field) {                                                               \
+      snprintf(err, (size_t)errsz, "%s lacks the symbol %s", path, symbol);        \
+      return -1;                                                                    \
+    }                                                                               \
+  } while (0)
+
+// Open libmujoco at `path`, resolve the functions above, check that its version is the
+// headers', and install the log handler. 0 on success, -1 with a message in `err`.
+int graft_mj_open(const char* path, char* err, int errsz) {
+  void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char* why = dlerror();
+    snprintf(err, (size_t)errsz, "%s", why ? why : "dlopen failed");
+    return -1;
+  }
+  RESOLVE(version, "mj_version");
+  RESOLVE(loadXML, "mj_loadXML");
+  RESOLVE(deleteModel, "mj_deleteModel");
+  RESOLVE(makeData, "mj_makeData");
+  RESOLVE(deleteData, "mj_deleteData");
+  RESOLVE(resetData, "mj_resetData");
+  RESOLVE(step, "mj_step");
+  RESOLVE(forward, "mj_forward");
+  RESOLVE(rnePostConstraint, "mj_rnePostConstraint");
+  RESOLVE(name2id, "mj_name2id");
+  RESOLVE(defaultVFS, "mj_defaultVFS");
+  RESOLVE(addBufferVFS, "mj_addBufferVFS");
+  RESOLVE(deleteVFS, "mj_deleteVFS");
+  RESOLVE(setLogHandler, "mju_setLogHandler");
+  RESOLVE(warningText, "mju_warningText");
+  int version = api.version();
+  if (version != mjVERSION_HEADER) {
+    snprintf(err, (size_t)errsz,
+             "%s is MuJoCo %d.%d.%d, but graft-envs was compiled against the headers of %d.%d.%d",
+             path, version / 1000000, version / 1000 % 1000, version % 1000,
+             mjVERSION_HEADER / 1000000, mjVERSION_HEADER / 1000 % 1000, mjVERSION_HEADER % 1000);
+    return -1;
+  }
+  previous_handler = api.setLogHandler(graft_log_handler);
+  return 0;
+}
+
+int graft_mj_version(void) { return api.version(); }
+
+// ---------------------------------------------------------------------------------------------
+// Models and data.
+
+// Compile a model. With `xml` NULL, from the file `filename`; otherwise from the `xml_len`
+// bytes at `xml`, which MuJoCo sees as a file called `filename` in a virtual file system.
+// NULL on failure, with MuJoCo's message in `err`.
+mjModel* graft_mj_load_xml(const char* filename, const char* xml, int xml_len, char* err,
+                           int errsz) {
+  // volatile: read after a possible longjmp.
+  mjModel* volatile model = NULL;
+  mjVFS vfs;
+  int use_vfs = xml != NULL;
+  err[0] = '\0';
+  if (use_vfs) {
+    api.defaultVFS(&vfs);
+    if (api.addBufferVFS(&vfs, filename, xml, xml_len) != 0) {
+      api.deleteVFS(&vfs);
+      set_error(err, errsz, "could not add the XML text to MuJoCo's virtual file system");
+      return NULL;
+    }
+  }
+  jmp_buf guard;
+  jmp_buf* outer = tls_guard;
+  tls_guard = &guard;
+  if (setjmp(guard) == 0) {
+    model = api.loadXML(filename, use_vfs ? &vfs : NULL, err, errsz);
+  } else {
+    set_error(err, errsz, tls_error);
+  }
+  tls_guard = outer;
+  if (use_vfs) api.deleteVFS(&vfs);
+  if (!model && err[0] == '\0') set_error(err, errsz, "mj_loadXML failed without a message");
+  return model;
+}
+
+void graft_mj_delete_model(mjModel* m) { api.deleteModel(m); }
+
+mjData* graft_mj_make_data(const mjModel* m, char* err, int errsz) {
+  mjData* volatile d = NULL;
+  jmp_buf guard;
+  jmp_buf* outer = tls_guard;
+  tls_guard = &guard;
+  if (setjmp(guard) == 0) {
+    d = api.makeData(m);
+    if (!d) set_error(err, errsz, "mj_makeData returned NULL");
+  } else {
+    set_error(err, errsz, tls_error);
+  }
+  tls_guard = outer;
+  return d;
+}
+
+void graft_mj_delete_data(mjData* d) { api.deleteData(d); }
+
+// `nstep` times mj_step, then mj_rnePostConstraint: Gymnasium's
+// MujocoEnv._step_mujoco_simulation.
+int graft_mj_step(const mjModel* m, mjData* d, int nstep, char* err, int errsz) {
+  GUARDED(err, errsz, {
+    for (int i = 0; i < nstep; i++) api.step(m, d);
+    api.rnePostConstraint(m, d);
+  });
+}
+
+int graft_mj_forward(const mjModel* m, mjData* d, char* err, int errsz) {
+  GUARDED(err, errsz, api.forward(m, d));
+}
+
+int graft_mj_reset_data(const mjModel* m, mjData* d, char* err, int errsz) {
+  GUARDED(err, errsz, api.resetData(m, d));
+}
+
+int graft_mj_name2id(const mjModel* m, int type, const char* name) {
+  return api.name2id(m, type, name);
+}
+
+double graft_mj_timestep(const mjModel* m) { return m->opt.timestep; }
+
+// ---------------------------------------------------------------------------------------------
+// Fields by name, from mjxmacro.h.
+
+// Element kinds, as the Rust side's `Kind`.
+enum { KIND_F64 = 0, KIND_I32 = 1, KIND_F32 = 2, KIND_U8 = 3, KIND_OTHER = 4 };
+
+#define KIND_OF(type) \
+  _Generic((type*)0, mjtNum*: KIND_F64, int*: KIND_I32, float*: KIND_F32, mjtByte*: KIND_U8, default: KIND_OTHER)
+
+// A size of mjModel (nq, nv, nu, nbody, ...). 0 when known, -1 for an unknown name.
+int graft_mj_model_size(const mjModel* m, const char* name, long long* out) {
+#define X(n)                       \
+  if (strcmp(name, #n) == 0) {     \
+    *out = (long long)m->n;        \
+    return 0;                      \
+  }
+  MJMODEL_SIZES
+#undef X
+  return -1;
+}
+
+// An array of mjModel by name: its address, rows, columns and element kind. 0 when found,
+// -1 for an unknown name. The address is valid as long as the model.
+int graft_mj_model_array(const mjModel* m, const char* name, const void** ptr, long long* rows,
+                         long long* cols, int* kind) {
+  MJMODEL_POINTERS_PREAMBLE(m)
+#define X(type, n, nr, nc)             \
+  if (strcmp(name, #n) == 0) {         \
+    *ptr = (const void*)m->n;          \
+    *rows = (long long)m->nr;          \
+    *cols = (long long)(nc);           \
+    *kind = KIND_OF(type);             \
+    return 0;                          \
+  }
+  MJMODEL_POINTERS
+#undef X
+  (void)nuser_body; (void)nuser_jnt; (void)nuser_geom; (void)nuser_site; (void)nuser_cam;
+  (void)nuser_tendon; (void)nuser_actuator; (void)nuser_sensor; (void)nq; (void)nv; (void)na;
+  (void)nu; (void)nmocap;
+  return -1;
+}
+
+// An array of mjData by name (qpos, qvel, ctrl, xpos, cfrc_ext, ...), as
+// graft_mj_model_array. The address is valid as long as the data: mj_makeData lays these
+// arrays out once.
+int graft_mj_data_array(const mjModel* m, mjData* d, const char* name, void** ptr,
+                        long long* rows, long long* cols, int* kind) {
+#define X(type, n, nr, nc)             \
+  if (strcmp(name, #n) == 0) {         \
+    *ptr = (void*)d->n;                \
+    *rows = (long long)m->nr;          \
+    *cols = (long long)(nc);           \
+    *kind = KIND_OF(type);             \
+    return 0;                          \
+  }
+  MJDATA_POINTERS
+#undef X
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warnings.
+
+int graft_mj_nwarning(void) { return mjNWARNING; }
+
+// Copy mjData's warning counters into numbers/lastinfo (mjNWARNING each) and zero them, so
+// the next call sees only what happened in between. MuJoCo reads the counters only to print
+// a warning's first occurrence; the physics never reads them.
+void graft_mj_take_warnings(mjData* d, int* numbers, int* lastinfo) {
+  for (int i = 0; i < mjNWARNING; i++) {
+    numbers[i] = d->warning[i].number;
+    lastinfo[i] = d->warning[i].lastinfo;
+    d->warning[i].number = 0;
+    d->warning[i].lastinfo = 0;
+  }
+}
+
+// MuJoCo's text for warning `i` with its info (e.g. "Nan, Inf or huge value in QACC at DOF 0.
+// The simulation is unstable."). Copied into `out`.
+void graft_mj_warning_text(int i, int info, char* out, int outsz) {
+  const char* text = api.warningText(i, (size_t)info);
+  snprintf(out, (size_t)outsz, "%s", text ? text : "");
+}
