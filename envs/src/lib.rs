@@ -69,7 +69,7 @@ pub use env::{
 };
 pub use error::{EnvError, Result};
 pub use minatar::{MinAtar, MinAtarConfig};
-pub use mujoco::MujocoError;
+pub use mujoco::{MujocoEnv, MujocoError};
 pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};

@@ -115,6 +115,7 @@ fn table() -> &'static [Registration] {
         let mut all = classic_control();
         // Other families append their registrations here, one `extend` each.
         all.extend(crate::minatar::registrations());
+        all.extend(crate::mujoco::registrations());
         all.sort_by(|a, b| a.id.cmp(b.id));
         all
     })

@@ -1,25 +1,52 @@
-//! MuJoCo 3.17.0 for graft-envs.
+//! MuJoCo and Gymnasium's MuJoCo v5 environments (Gymnasium 1.4.0, MuJoCo 3.17.0).
 //!
 //! The library comes from PyPI's `mujoco` wheel through `scripts/setup.sh` and is loaded at
-//! run time ([`library`]); `shim.c` is the only C, and `ffi` the only unsafe surface.
+//! run time ([`library`]); `shim.c` is the only C, and [`ffi`] the only unsafe surface.
 //! [`Model`] and [`Data`] own MuJoCo's `mjModel` / `mjData`; [`Simulation`] is the simulation
-//! half of Gymnasium's `MujocoEnv`. MuJoCo's fatal errors come back as
-//! [`MujocoError::Simulation`] instead of ending the process, and its warnings are counted
-//! ([`warnings`]).
+//! half of Gymnasium's `MujocoEnv` and [`MujocoEnv`] its `Env` half, driven by one
+//! [`MujocoTask`] per environment. MuJoCo's fatal errors come back as
+//! [`MujocoError::Simulation`] instead of ending the process, and its warnings appear in
+//! `info["mujoco_warnings"]` ([`warnings`]).
+//!
+//! ```
+//! use graft_envs::{make, Action, Env, Kwargs};
+//!
+//! # fn main() -> graft_envs::Result<()> {
+//! let mut env = make("Hopper-v5", &Kwargs::new())?;
+//! env.reset(Some(0), &Kwargs::new())?;
+//! let step = env.step(&Action::Continuous(vec![0.1, -0.2, 0.3]))?;
+//! assert!(step.info.contains_key("reward_survive"));
+//! # Ok(())
+//! # }
+//! ```
 
 mod assets;
+mod base;
 mod data;
 mod error;
 mod ffi;
+mod half_cheetah;
+mod hopper;
+mod inverted_pendulum;
+mod kwargs;
 pub mod library;
 mod model;
+pub mod noise;
+pub mod np;
+mod registry;
 mod sim;
+mod task_util;
 pub mod warnings;
 
 pub use assets::{ModelSource, BUNDLED};
+pub use base::{MujocoEnv, MujocoTask};
 pub use data::Data;
 pub use error::MujocoError;
+pub use half_cheetah::{HalfCheetah, HalfCheetahConfig};
+pub use hopper::{Hopper, HopperConfig};
+pub use inverted_pendulum::{InvertedPendulum, InvertedPendulumConfig};
 pub use library::MUJOCO_VERSION;
 pub use model::Model;
+pub use registry::registrations;
 pub use sim::Simulation;
 pub use warnings::Warning;

@@ -1,0 +1,77 @@
+//! numpy's float32 reductions, reproduced where Gymnasium's rewards use them.
+//!
+//! Gymnasium's `control_cost` is `ctrl_cost_weight * np.sum(np.square(action))` on the float32
+//! action: numpy squares in float32, sums with its pairwise summation in float32 (eight
+//! accumulators for blocks of 8 to 128 elements, halving above), and, under NEP 50, multiplies
+//! by the Python-float weight in float32 too. The order of additions decides the last bits, so
+//! it is copied here (`numpy/_core/src/umath/loops_utils.h.src`, `pairwise_sum`).
+
+/// numpy's pairwise sum of `xs` in float32, as `np.add.reduce` runs it on a contiguous array
+/// (the reduction starts from the identity 0 and adds the pairwise sum of all elements).
+pub fn pairwise_sum_f32(xs: &[f32]) -> f32 {
+    0.0 + pairwise(xs)
+}
+
+fn pairwise(a: &[f32]) -> f32 {
+    const BLOCK: usize = 128;
+    let n = a.len();
+    if n < 8 {
+        let mut res = 0.0f32;
+        for &x in a {
+            res += x;
+        }
+        res
+    } else if n <= BLOCK {
+        let mut r = [0.0f32; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - n % 8 {
+            for j in 0..8 {
+                r[j] += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[i..] {
+            res += x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise(&a[..n2]) + pairwise(&a[n2..])
+    }
+}
+
+/// Gymnasium's `control_cost`: `weight * np.sum(np.square(action))`, all in float32.
+pub fn control_cost(weight: f64, action: &[f32]) -> f32 {
+    let squares: Vec<f32> = action.iter().map(|&x| x * x).collect();
+    weight as f32 * pairwise_sum_f32(&squares)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summation order shows in float32, where 1e8 + 4 rounds back to 1e8 (values checked
+    /// against numpy 2.4.6's `np.sum` on float32 arrays).
+    #[test]
+    fn pairwise_sum_follows_numpy_order() {
+        // Under 8 elements: left to right from 0, so each 4 vanishes (1e8 + (4 + 4) would not).
+        assert_eq!(pairwise_sum_f32(&[1e8, 4.0, 4.0]), 1e8);
+        // 8..=128: eight strided accumulators; the ones landing on 1e8's accumulator vanish, the
+        // 21 others are summed apart and survive partly: numpy gives 100000016.
+        let mut xs = vec![1.0f32; 24];
+        xs[0] = 1e8;
+        assert_eq!(pairwise_sum_f32(&xs), 100000016.0);
+        assert_eq!(pairwise_sum_f32(&[]), 0.0);
+        let big: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        assert_eq!(pairwise_sum_f32(&big), 499500.0);
+    }
+
+    #[test]
+    fn control_cost_is_float32() {
+        // 0.1 rounds to float32 before the product, as numpy 2 does with a Python float.
+        assert_eq!(control_cost(0.1, &[1.0, 2.0]), 0.1f32 * 5.0f32);
+    }
+}
