@@ -1,0 +1,202 @@
+//! Parity of the MuJoCo environments with Gymnasium 1.4.0 on MuJoCo 3.17.0.
+//!
+//! Replays the trajectories recorded by `fixtures/gymnasium/gen_mujoco.py`: the same keyword
+//! arguments, `reset(seed=0)`, the same start state injected with `set_state(qpos, qvel)` (bit
+//! patterns), the same float32 actions — inside the box, on its bounds and far outside it,
+//! which MuJoCo clamps — and checks, bit for bit: the float64 observation after `set_state`
+//! and after every step (and its float32 rounding in the `Env` observation), every reward,
+//! `terminated` / `truncated`, every `info` term with its type (int or float), and the
+//! warnings MuJoCo counted during the step. Cases recorded through `gymnasium.make`'s
+//! `TimeLimit` replay through Graft's `TimeLimit` with the same limit.
+//!
+//! The issue asks for agreement to 1e-9; both sides run the same libmujoco (PyPI's
+//! `mujoco==3.17.0` wheel) and Graft repeats Gymnasium's float operations in the same order
+//! (numpy's float32 pairwise sum for the control cost included), so the test demands bit
+//! equality, which holds.
+//!
+//! `reset(seed)` itself is not compared yet: Gymnasium draws its reset noise from numpy's
+//! `Generator(PCG64)`, which graft-envs does not have yet (issue #21, item 4). Seeded-reset
+//! cases go next to these, recorded by the same generator, once `mujoco::noise` switches to it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use graft_envs::mujoco::{HalfCheetah, Hopper, InvertedPendulum, MujocoTask};
+use graft_envs::wrappers::TimeLimit;
+use graft_envs::{spec, Action, Env, EnvError, Kwargs, MujocoEnv, Result, Step, Value};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Fixture {
+    gymnasium: String,
+    mujoco: String,
+    env: String,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    kwargs: serde_json::Map<String, serde_json::Value>,
+    time_limit: Option<u64>,
+    qpos_bits: Vec<u64>,
+    qvel_bits: Vec<u64>,
+    obs0_bits: Vec<u64>,
+    actions_bits: Vec<Vec<u32>>,
+    obs_bits: Vec<Vec<u64>>,
+    reward_bits: Vec<u64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    info_bits: Vec<BTreeMap<String, u64>>,
+    info_types: BTreeMap<String, String>,
+    warnings: Vec<BTreeMap<String, i64>>,
+}
+
+fn load(file: &str) -> Fixture {
+    let path: PathBuf =
+        [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", "gymnasium", file].iter().collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let fx: Fixture = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()));
+    assert_eq!((fx.gymnasium.as_str(), fx.mujoco.as_str()), ("1.4.0", "3.17.0"));
+    assert!(!fx.cases.is_empty());
+    fx
+}
+
+fn floats(bits: &[u64]) -> Vec<f64> {
+    bits.iter().map(|&b| f64::from_bits(b)).collect()
+}
+
+fn kwargs_of(case: &Case) -> Kwargs {
+    case.kwargs
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::Bool(b) => Value::Bool(*b),
+                serde_json::Value::String(s) => Value::Str(s.clone()),
+                serde_json::Value::Number(n) if n.is_i64() => Value::Int(n.as_i64().unwrap()),
+                serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap()),
+                serde_json::Value::Array(xs) => {
+                    Value::Floats(xs.iter().map(|x| x.as_f64().unwrap()).collect())
+                }
+                other => panic!("{}: unsupported kwarg {k}={other}", case.name),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Bit-equal floats, with both values in the message when not.
+fn assert_bits(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (j, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            g.to_bits() == w.to_bits(),
+            "{what}[{j}]: Graft {g:e} vs Gymnasium {w:e} (diff {:e})\n  Graft {got:?}\n  Gym   {want:?}",
+            g - w
+        );
+    }
+}
+
+/// The warnings of a step's info as name → count.
+fn warnings_of(step: &Step) -> BTreeMap<String, i64> {
+    let Some(Value::Map(map)) = step.info.get("mujoco_warnings") else {
+        return BTreeMap::new();
+    };
+    map.iter()
+        .map(|(name, entry)| {
+            let Value::Map(entry) = entry else { panic!("warning entry {entry:?}") };
+            let Some(Value::Int(count)) = entry.get("count") else { panic!("{entry:?}") };
+            (name.clone(), *count)
+        })
+        .collect()
+}
+
+fn check_info(what: &str, step: &Step, case: &Case, i: usize) {
+    let want = &case.info_bits[i];
+    let keys: Vec<&String> = step.info.keys().filter(|k| *k != "mujoco_warnings").collect();
+    assert_eq!(keys, want.keys().collect::<Vec<_>>(), "{what}: info keys");
+    for (key, &bits) in want {
+        let want = f64::from_bits(bits);
+        match (case.info_types[key].as_str(), &step.info[key]) {
+            ("float", Value::Float(got)) => {
+                assert_bits(&format!("{what}: info[{key}]"), &[*got], &[want])
+            }
+            ("int", Value::Int(got)) => assert_eq!(*got as f64, want, "{what}: info[{key}]"),
+            (kind, got) => panic!("{what}: info[{key}] is {got:?}, Gymnasium's is a {kind}"),
+        }
+    }
+    assert_eq!(warnings_of(step), case.warnings[i], "{what}: MuJoCo warnings");
+}
+
+/// Step through `case` on `env`; `obs64` reads the float64 observation of the MujocoEnv inside.
+fn run_steps<E: Env>(env: &mut E, case: &Case, obs64: impl Fn(&E) -> Vec<f64>) -> usize {
+    let n = case.actions_bits.len();
+    assert!(n > 0 && case.obs_bits.len() == n && case.reward_bits.len() == n);
+    for i in 0..n {
+        let what = format!("{}: step {i}", case.name);
+        let action: Vec<f32> = case.actions_bits[i].iter().map(|&b| f32::from_bits(b)).collect();
+        let step = env.step(&Action::Continuous(action)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let full = obs64(env);
+        assert_bits(&format!("{what}: obs"), &full, &floats(&case.obs_bits[i]));
+        let rounded: Vec<f32> = full.iter().map(|&x| x as f32).collect();
+        assert_eq!(step.obs.f32, rounded, "{what}: float32 observation");
+        assert_bits(&format!("{what}: reward"), &[step.reward], &floats(&case.reward_bits[i..=i]));
+        assert_eq!(
+            (step.terminated, step.truncated),
+            (case.terminated[i], case.truncated[i]),
+            "{what}"
+        );
+        check_info(&what, &step, case, i);
+    }
+    if case.terminated[n - 1] || case.truncated[n - 1] {
+        let again = env.step(&Action::Continuous(vec![0.0; case.actions_bits[0].len()]));
+        assert!(matches!(again, Err(EnvError::StepAfterDone { .. })), "{}", case.name);
+    }
+    n
+}
+
+fn replay<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<MujocoEnv<T>>) {
+    let fx = load(file);
+    let mut steps = 0;
+    for case in &fx.cases {
+        let (qpos, qvel) = (floats(&case.qpos_bits), floats(&case.qvel_bits));
+        let mut env = build(&kwargs_of(case)).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(env.id(), fx.env);
+        let obs0 = floats(&case.obs0_bits);
+        match case.time_limit {
+            Some(limit) => {
+                assert_eq!(spec(&fx.env).unwrap().max_episode_steps, Some(1000));
+                let mut env = TimeLimit::new(env, limit).unwrap();
+                env.reset(Some(0), &Kwargs::new()).unwrap();
+                let got = env.inner_mut().set_state(&qpos, &qvel).unwrap().to_vec();
+                assert_bits(&format!("{}: obs after set_state", case.name), &got, &obs0);
+                steps += run_steps(&mut env, case, |e| e.inner().observation_f64().to_vec());
+                assert!(case.truncated.last() == Some(&true) && env.elapsed_steps() == limit);
+            }
+            None => {
+                env.reset(Some(0), &Kwargs::new()).unwrap();
+                let got = env.set_state(&qpos, &qvel).unwrap().to_vec();
+                assert_bits(&format!("{}: obs after set_state", case.name), &got, &obs0);
+                steps += run_steps(&mut env, case, |e| e.observation_f64().to_vec());
+            }
+        }
+    }
+    eprintln!("{}: {} cases, {steps} steps, bit-identical to Gymnasium", fx.env, fx.cases.len());
+}
+
+#[test]
+fn half_cheetah_v5_matches_gymnasium() {
+    replay("half_cheetah_v5.json", HalfCheetah::from_kwargs);
+}
+
+#[test]
+fn hopper_v5_matches_gymnasium() {
+    replay("hopper_v5.json", Hopper::from_kwargs);
+}
+
+#[test]
+fn inverted_pendulum_v5_matches_gymnasium() {
+    replay("inverted_pendulum_v5.json", InvertedPendulum::from_kwargs);
+}
