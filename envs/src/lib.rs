@@ -56,6 +56,7 @@ pub mod error;
 pub mod gymnasium_rs;
 pub mod minatar;
 pub mod mujoco;
+pub mod numpy_rng;
 pub mod registry;
 pub mod render;
 pub mod rng;
@@ -70,6 +71,7 @@ pub use env::{
 pub use error::{EnvError, Result};
 pub use minatar::{MinAtar, MinAtarConfig};
 pub use mujoco::{MujocoEnv, MujocoError};
+pub use numpy_rng::{NumpyRng, Pcg64, SeedSequence};
 pub use registry::{make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};

@@ -4,6 +4,11 @@
 //! seeded through SplitMix64 as its authors recommend. It is defined here rather than taken
 //! from a crate so that trajectories stay bit-identical across dependency upgrades: the same
 //! seed gives the same episode on every machine and every Graft version.
+//!
+//! It serves spaces' `sample` and Graft's own tests. Where an environment reproduces a Python
+//! original's random draws, it uses that original's generator instead: numpy's `Generator`
+//! ([`NumpyRng`](crate::NumpyRng)) for Gymnasium's classic control, numpy's legacy
+//! `RandomState` for MinAtar.
 
 /// A small, fast, seedable generator (xoshiro256++).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use crate::classic::{
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
+use crate::numpy_rng::NumpyRng;
 use crate::render::classic::draw_acrobot;
-use crate::rng::EnvRng;
 use crate::space::Space;
 
 const ID: &str = "Acrobot-v1";
@@ -171,7 +171,9 @@ pub struct Acrobot {
     action_space: Space,
     state: [f64; 4],
     episode: EpisodeState,
-    rng: Option<EnvRng>,
+    /// Gymnasium's `np_random`: seeded by `reset(seed)`, kept across unseeded resets; the
+    /// torque noise draws from it too.
+    rng: Option<NumpyRng>,
 }
 
 impl Default for Acrobot {
@@ -237,7 +239,7 @@ impl Acrobot {
         let mut torque = AVAIL_TORQUE[a.min(2)];
         if self.config.torque_noise_max > 0.0 {
             let n = self.config.torque_noise_max;
-            torque += self.rng.get_or_insert_with(EnvRng::from_entropy).uniform(-n, n);
+            torque += self.rng.get_or_insert_with(NumpyRng::from_entropy).uniform(-n, n);
         }
         let mut ns = rk4(&self.state, torque, self.config.book_or_nips);
         ns[0] = wrap(ns[0], -PI, PI);
@@ -271,8 +273,10 @@ impl Env for Acrobot {
         mut obs: ObsMut<'_>,
     ) -> Result<Info> {
         obs.check(&self.observation_space, ID)?;
-        let (low, high) = reset_bounds(ID, options, -0.1, 0.1)?;
+        // As Gymnasium: reseed, read the bounds, then
+        // `np_random.uniform(low=low, high=high, size=(4,)).astype(np.float32)`.
         let rng = reseed(&mut self.rng, seed);
+        let (low, high) = reset_bounds(ID, options, -0.1, 0.1)?;
         for s in &mut self.state {
             *s = rng.uniform(low, high) as f32 as f64;
         }

@@ -15,8 +15,8 @@ use crate::classic::trig::sin_cos_fast;
 use crate::classic::{full_frame, render_before_reset, reseed, reset_bounds, write_obs};
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
+use crate::numpy_rng::NumpyRng;
 use crate::render::classic::draw_cartpole;
-use crate::rng::EnvRng;
 use crate::space::Space;
 
 pub(crate) const ID: &str = "CartPole-v1";
@@ -48,7 +48,8 @@ pub struct CartPole {
     /// The built-in time limit; `u64::MAX` for none.
     max_episode_steps: u64,
     elapsed_steps: u64,
-    rng: Option<EnvRng>,
+    /// Gymnasium's `np_random`: seeded by `reset(seed)`, kept across unseeded resets.
+    rng: Option<NumpyRng>,
 }
 
 impl Default for CartPole {
@@ -253,12 +254,14 @@ impl Env for CartPole {
         if obs.f32.len() != OBS_LEN || !obs.u8.is_empty() {
             obs.check(&self.observation_space, ID)?;
         }
+        // As Gymnasium: reseed, then read the bounds, then
+        // `np_random.uniform(low=low, high=high, size=(4,))`.
+        let rng = reseed(&mut self.rng, seed);
         let (low, high) = if options.is_empty() {
             (-0.05, 0.05)
         } else {
             reset_bounds(ID, options, -0.05, 0.05)?
         };
-        let rng = reseed(&mut self.rng, seed);
         for s in &mut self.state {
             *s = rng.uniform(low, high);
         }
@@ -318,6 +321,7 @@ impl Env for CartPole {
 mod tests {
     use super::*;
     use crate::env::{Action, Obs};
+    use crate::rng::EnvRng;
     use crate::Value;
 
     #[test]

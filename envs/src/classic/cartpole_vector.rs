@@ -11,10 +11,12 @@
 //!   [`VectorEnv`](crate::vector::VectorEnv), like Gymnasium's `SyncVectorEnv`, autoresets with
 //!   the defaults.)
 //!
-//! Seeding follows Graft's vector envs rather than numpy: `reset(seed)` seeds sub-env `i`'s own
-//! [`EnvRng`] with `seed + i`, and each sub-env draws its start states exactly as a
-//! [`CartPole`](crate::classic::CartPole) does, so sub-env `i` replays the episodes of a
-//! `CartPole` (in a `TimeLimit`) seeded `seed + i`.
+//! Seeding follows Gymnasium's `SyncVectorEnv` (and Graft's
+//! [`VectorEnv`](crate::vector::VectorEnv)) rather than the single generator of Gymnasium's
+//! `CartPoleVectorEnv`: `reset(seed)` seeds sub-env `i`'s own [`NumpyRng`] with `seed + i`, and
+//! each sub-env draws its start states exactly as a [`CartPole`](crate::classic::CartPole)
+//! does, so sub-env `i` replays the episodes of a `CartPole` (in a `TimeLimit`) seeded
+//! `seed + i`, which are Gymnasium's `CartPole-v1` episodes for that seed.
 //!
 //! The step is one branch-free loop over the batch (`cartpole_kernel`), which the compiler
 //! vectorises (AVX-512 or AVX2 when the CPU has them, chosen at run time; SSE2 otherwise: all
@@ -34,7 +36,7 @@ use crate::classic::cartpole_kernel::{self as kernel, KernelIsa, LanesMut, Param
 use crate::classic::{reset_bounds, write_obs};
 use crate::env::{ActionRef, Info, Kwargs, ObsMut, Value};
 use crate::error::{EnvError, Result};
-use crate::rng::EnvRng;
+use crate::numpy_rng::NumpyRng;
 use crate::space::Space;
 use crate::vector::{AutoresetMode, BatchAction, BatchView};
 
@@ -59,7 +61,8 @@ pub struct CartPoleVectorEnv {
     pending: Vec<bool>,
     /// Scratch: which sub-envs end in the step being taken.
     ended: Vec<bool>,
-    rngs: Vec<EnvRng>,
+    /// Each sub-env's `np_random`, as a `CartPole` keeps it.
+    rngs: Vec<NumpyRng>,
     obs: Vec<f32>,
     rewards: Vec<f64>,
     terminated: Vec<bool>,
@@ -204,10 +207,10 @@ impl CartPoleVectorEnv {
         let n = self.num_envs();
         match seed {
             Some(s) => {
-                self.rngs = (0..n).map(|i| EnvRng::seed_from(s.wrapping_add(i as u64))).collect()
+                self.rngs = (0..n).map(|i| NumpyRng::from_seed(s.wrapping_add(i as u64))).collect()
             }
             None if self.rngs.len() != n => {
-                self.rngs = (0..n).map(|_| EnvRng::from_entropy()).collect()
+                self.rngs = (0..n).map(|_| NumpyRng::from_entropy()).collect()
             }
             None => {}
         }

@@ -22,8 +22,8 @@ use crate::classic::{
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::Result;
+use crate::numpy_rng::NumpyRng;
 use crate::render::classic::draw_mountain_car;
-use crate::rng::EnvRng;
 use crate::space::Space;
 
 const ID: &str = "MountainCarContinuous-v0";
@@ -85,7 +85,8 @@ pub struct MountainCarContinuous {
     /// one `reset` and `set_state` make; the arithmetic of the next step depends on it.
     state_is_f32: bool,
     episode: EpisodeState,
-    rng: Option<EnvRng>,
+    /// Gymnasium's `np_random`: seeded by `reset(seed)`, kept across unseeded resets.
+    rng: Option<NumpyRng>,
 }
 
 impl Default for MountainCarContinuous {
@@ -218,8 +219,9 @@ impl Env for MountainCarContinuous {
         mut obs: ObsMut<'_>,
     ) -> Result<Info> {
         obs.check(&self.observation_space, ID)?;
-        let (low, high) = reset_bounds(ID, options, -0.6, -0.4)?;
+        // As Gymnasium: reseed, read the bounds, `np.array([np_random.uniform(low, high), 0])`.
         let rng = reseed(&mut self.rng, seed);
+        let (low, high) = reset_bounds(ID, options, -0.6, -0.4)?;
         self.state = [rng.uniform(low, high), 0.0];
         self.state_is_f32 = false;
         self.episode = EpisodeState::Running;

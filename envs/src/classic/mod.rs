@@ -5,8 +5,10 @@
 //! the same floating-point operations, in the same order and at the same precision, as
 //! Gymnasium's numpy code, so that trajectories agree with Gymnasium's to the last bits
 //! (`tests/parity_classic.rs` replays recorded Gymnasium trajectories). Randomness comes from
-//! Graft's [`EnvRng`](crate::EnvRng), so reset distributions match Gymnasium's but not its
-//! numpy streams.
+//! [`NumpyRng`](crate::NumpyRng), numpy's `Generator(PCG64(SeedSequence(seed)))` reproduced bit
+//! for bit, drawn with the calls Gymnasium makes, so `reset(seed)` gives Gymnasium's first
+//! observation for the same seed and a seeded episode is Gymnasium's episode
+//! (`tests/seeding_classic.rs`).
 //!
 //! This module also holds the small helpers the five share: keyword-argument parsing
 //! (`kwargs`), reset bounds and seeding (`reset`), numpy's scalar square (`pow`), the action
@@ -39,5 +41,5 @@ pub use pendulum::{Pendulum, PendulumConfig};
 pub(crate) use frame::{full_frame, render_before_reset};
 pub(crate) use kwargs::{check_kwargs, check_param, kwarg_bool, kwarg_f64, kwarg_str};
 pub(crate) use pow::{pow2, pow2_f32};
-pub(crate) use reset::{reseed, reset_bounds, reset_number};
+pub(crate) use reset::{check_uniform_bounds, reseed, reset_bounds, reset_number};
 pub(crate) use step::{check_clipped_action, write_obs};

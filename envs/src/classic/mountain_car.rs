@@ -14,8 +14,8 @@ use crate::classic::{
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::Result;
+use crate::numpy_rng::NumpyRng;
 use crate::render::classic::draw_mountain_car;
-use crate::rng::EnvRng;
 use crate::space::Space;
 
 const ID: &str = "MountainCar-v0";
@@ -77,7 +77,8 @@ pub struct MountainCar {
     action_space: Space,
     state: [f64; 2],
     episode: EpisodeState,
-    rng: Option<EnvRng>,
+    /// Gymnasium's `np_random`: seeded by `reset(seed)`, kept across unseeded resets.
+    rng: Option<NumpyRng>,
 }
 
 impl Default for MountainCar {
@@ -166,8 +167,9 @@ impl Env for MountainCar {
         mut obs: ObsMut<'_>,
     ) -> Result<Info> {
         obs.check(&self.observation_space, ID)?;
-        let (low, high) = reset_bounds(ID, options, -0.6, -0.4)?;
+        // As Gymnasium: reseed, read the bounds, `np.array([np_random.uniform(low, high), 0])`.
         let rng = reseed(&mut self.rng, seed);
+        let (low, high) = reset_bounds(ID, options, -0.6, -0.4)?;
         self.state = [rng.uniform(low, high), 0.0];
         self.episode = EpisodeState::Running;
         write_obs(&mut obs, &self.state);

@@ -18,13 +18,13 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::classic::{
-    check_clipped_action, check_kwargs, check_param, full_frame, kwarg_bool, kwarg_f64, pow2,
-    pow2_f32, render_before_reset, reseed, reset_number, write_obs,
+    check_clipped_action, check_kwargs, check_param, check_uniform_bounds, full_frame, kwarg_bool,
+    kwarg_f64, pow2, pow2_f32, render_before_reset, reseed, reset_number, write_obs,
 };
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::Result;
+use crate::numpy_rng::NumpyRng;
 use crate::render::classic::draw_pendulum;
-use crate::rng::EnvRng;
 use crate::space::Space;
 
 const ID: &str = "Pendulum-v1";
@@ -116,7 +116,8 @@ pub struct Pendulum {
     state: [f64; 2],
     last_u: Option<f64>,
     episode: EpisodeState,
-    rng: Option<EnvRng>,
+    /// Gymnasium's `np_random`: seeded by `reset(seed)`, kept across unseeded resets.
+    rng: Option<NumpyRng>,
 }
 
 impl Default for Pendulum {
@@ -232,9 +233,13 @@ impl Env for Pendulum {
         mut obs: ObsMut<'_>,
     ) -> Result<Info> {
         obs.check(&self.observation_space, ID)?;
+        // As Gymnasium: reseed, read the bounds, `np_random.uniform(low=-high, high=high)` with
+        // `high = [x_init, y_init]`, which numpy refuses for a negative or infinite bound.
+        let rng = reseed(&mut self.rng, seed);
         let x = reset_number(ID, options, "x_init")?.unwrap_or(PI);
         let y = reset_number(ID, options, "y_init")?.unwrap_or(1.0);
-        let rng = reseed(&mut self.rng, seed);
+        check_uniform_bounds(ID, "x_init", -x, x)?;
+        check_uniform_bounds(ID, "y_init", -y, y)?;
         self.state = [rng.uniform(-x, x), rng.uniform(-y, y)];
         self.last_u = None;
         self.episode = EpisodeState::Running;
