@@ -14,16 +14,18 @@
 //! (numpy's float32 pairwise sum for the control cost included), so the test demands bit
 //! equality, which holds.
 //!
-//! `reset(seed)` itself is not compared yet: Gymnasium draws its reset noise from numpy's
-//! `Generator(PCG64)`, which graft-envs does not have yet (issue #21, item 4). Seeded-reset
-//! cases go next to these, recorded by the same generator, once `mujoco::noise` switches to it.
+//! Seeding: `reset(seed)` for 20 seeds gives Gymnasium's first observation and reset info
+//! (the noise comes from graft-envs' `NumpyRng`, numpy's `Generator(PCG64)`), and whole
+//! episodes from a seeded reset, with the same numpy-drawn actions and through `TimeLimit`
+//! 1000, end at Gymnasium's step with Gymnasium's return and observations, and the unseeded
+//! `reset()` after them continues numpy's stream as Gymnasium's does.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use graft_envs::mujoco::{HalfCheetah, Hopper, InvertedPendulum, MujocoTask};
 use graft_envs::wrappers::TimeLimit;
-use graft_envs::{spec, Action, Env, EnvError, Kwargs, MujocoEnv, Result, Step, Value};
+use graft_envs::{spec, Action, Env, EnvError, Kwargs, MujocoEnv, NumpyRng, Result, Step, Value};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -32,6 +34,34 @@ struct Fixture {
     mujoco: String,
     env: String,
     cases: Vec<Case>,
+    resets: Vec<SeededReset>,
+    episodes: Vec<Episode>,
+}
+
+#[derive(Deserialize)]
+struct SeededReset {
+    seed: u64,
+    obs_bits: Vec<u64>,
+    info_bits: BTreeMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+struct Episode {
+    seed: u64,
+    action_seed: u64,
+    bound: f64,
+    length: usize,
+    terminated: bool,
+    truncated: bool,
+    return_bits: u64,
+    checkpoints: Vec<Checkpoint>,
+    next_reset_obs_bits: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct Checkpoint {
+    step: usize,
+    obs_bits: Vec<u64>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +216,68 @@ fn replay<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<MujocoEnv<T>>)
     eprintln!("{}: {} cases, {steps} steps, bit-identical to Gymnasium", fx.env, fx.cases.len());
 }
 
+/// `reset(seed)` for each recorded seed on one environment, then the recorded episodes.
+fn replay_seeding<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<MujocoEnv<T>>) {
+    let fx = load(file);
+    assert_eq!(fx.resets.len(), 20);
+    let mut env = build(&Kwargs::new()).unwrap();
+    for r in &fx.resets {
+        let what = format!("{}: reset(seed={})", fx.env, r.seed);
+        let (obs, info) = env.reset(Some(r.seed), &Kwargs::new()).unwrap();
+        assert_bits(&what, env.observation_f64(), &floats(&r.obs_bits));
+        let rounded: Vec<f32> = env.observation_f64().iter().map(|&x| x as f32).collect();
+        assert_eq!(obs.f32, rounded, "{what}");
+        assert_eq!(info.keys().collect::<Vec<_>>(), r.info_bits.keys().collect::<Vec<_>>());
+        for (key, &bits) in &r.info_bits {
+            let Value::Float(got) = info[key] else { panic!("{what}: info[{key}]") };
+            assert_bits(&format!("{what}: info[{key}]"), &[got], &[f64::from_bits(bits)]);
+        }
+    }
+    for e in &fx.episodes {
+        let what = format!("{}: episode from reset(seed={})", fx.env, e.seed);
+        let mut env = TimeLimit::new(build(&Kwargs::new()).unwrap(), 1000).unwrap();
+        let nu = env.action_space().shape()[0];
+        // default_rng(action_seed).uniform(-bound, bound, (1000, nu)).astype(float32)
+        let mut draws = vec![0.0; 1000 * nu];
+        NumpyRng::from_seed(e.action_seed).uniform_fill(-e.bound, e.bound, &mut draws);
+        let actions: Vec<f32> = draws.iter().map(|&x| x as f32).collect();
+        env.reset(Some(e.seed), &Kwargs::new()).unwrap();
+        let (mut total, mut t, mut checkpoints) = (0.0f64, 0, e.checkpoints.iter());
+        let last = loop {
+            let step = env.step(&Action::Continuous(actions[t * nu..(t + 1) * nu].to_vec()));
+            let step = step.unwrap_or_else(|err| panic!("{what}: step {t}: {err}"));
+            total += step.reward;
+            t += 1;
+            if t % 100 == 0 || step.terminated || step.truncated {
+                let c =
+                    checkpoints.next().unwrap_or_else(|| panic!("{what}: longer than Gymnasium's"));
+                assert_eq!(c.step, t, "{what}");
+                let got = env.inner().observation_f64();
+                assert_bits(&format!("{what}: obs at step {t}"), got, &floats(&c.obs_bits));
+            }
+            if step.terminated || step.truncated {
+                break step;
+            }
+        };
+        assert_eq!(
+            (t, last.terminated, last.truncated),
+            (e.length, e.terminated, e.truncated),
+            "{what}"
+        );
+        assert_bits(&format!("{what}: return"), &[total], &[f64::from_bits(e.return_bits)]);
+        env.reset(None, &Kwargs::new()).unwrap();
+        let got = env.inner().observation_f64();
+        assert_bits(&format!("{what}: the next reset()"), got, &floats(&e.next_reset_obs_bits));
+    }
+    eprintln!(
+        "{}: {} seeded resets and {} episodes ({:?} steps) bit-identical to Gymnasium",
+        fx.env,
+        fx.resets.len(),
+        fx.episodes.len(),
+        fx.episodes.iter().map(|e| e.length).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn half_cheetah_v5_matches_gymnasium() {
     replay("half_cheetah_v5.json", HalfCheetah::from_kwargs);
@@ -199,4 +291,19 @@ fn hopper_v5_matches_gymnasium() {
 #[test]
 fn inverted_pendulum_v5_matches_gymnasium() {
     replay("inverted_pendulum_v5.json", InvertedPendulum::from_kwargs);
+}
+
+#[test]
+fn half_cheetah_v5_seeding_matches_gymnasium() {
+    replay_seeding("half_cheetah_v5.json", HalfCheetah::from_kwargs);
+}
+
+#[test]
+fn hopper_v5_seeding_matches_gymnasium() {
+    replay_seeding("hopper_v5.json", Hopper::from_kwargs);
+}
+
+#[test]
+fn inverted_pendulum_v5_seeding_matches_gymnasium() {
+    replay_seeding("inverted_pendulum_v5.json", InvertedPendulum::from_kwargs);
 }

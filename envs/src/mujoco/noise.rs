@@ -1,14 +1,12 @@
-//! Where reset noise comes from: the one place to switch to numpy's generator.
+//! Where reset noise comes from: numpy's generator, as in Gymnasium.
 //!
 //! Gymnasium seeds each environment with numpy's `Generator(PCG64(SeedSequence(seed)))` and
 //! draws reset noise with `np_random.uniform(low, high, size)` and
-//! `np_random.standard_normal(size)`. Until graft-envs has those generators bit for bit
-//! (issue #21, item 4), Graft's own [`EnvRng`] stands in: the same distributions, seeded, but
-//! not numpy's streams, so `reset(seed)` gives a different (equally distributed) start state
-//! than Gymnasium's. The MuJoCo environments draw only through [`ResetNoise`] and get their
-//! generator only from [`seeded`] / [`from_entropy`], so the switch is this file.
+//! `np_random.standard_normal(size)`. The MuJoCo environments draw through [`ResetNoise`] from
+//! graft-envs' [`NumpyRng`], which reproduces those streams bit for bit, so `reset(seed)` starts
+//! in Gymnasium's state for the same seed (`tests/mujoco_parity.rs` checks it).
 
-use crate::rng::EnvRng;
+use crate::numpy_rng::NumpyRng;
 
 /// The draws Gymnasium's MuJoCo `reset_model`s make.
 pub trait ResetNoise {
@@ -18,29 +16,25 @@ pub trait ResetNoise {
     fn standard_normal(&mut self, out: &mut [f64]);
 }
 
-impl ResetNoise for EnvRng {
+impl ResetNoise for NumpyRng {
     fn uniform(&mut self, low: f64, high: f64, out: &mut [f64]) {
-        for x in out {
-            *x = EnvRng::uniform(self, low, high);
-        }
+        self.uniform_fill(low, high, out);
     }
 
     fn standard_normal(&mut self, out: &mut [f64]) {
-        for x in out {
-            *x = self.normal();
-        }
+        self.standard_normal_fill(out);
     }
 }
 
 /// The generator the MuJoCo environments draw reset noise from.
-pub type NoiseRng = EnvRng;
+pub type NoiseRng = NumpyRng;
 
-/// A generator whose stream is fixed by `seed` (`reset(seed=…)`).
+/// Gymnasium's `np_random` after `reset(seed=seed)`.
 pub fn seeded(seed: u64) -> NoiseRng {
-    EnvRng::seed_from(seed)
+    NumpyRng::from_seed(seed)
 }
 
-/// A generator for the first `reset()` without a seed (Gymnasium seeds from OS entropy).
+/// The generator of a first `reset()` without a seed (Gymnasium seeds from OS entropy).
 pub fn from_entropy() -> NoiseRng {
-    EnvRng::from_entropy()
+    NumpyRng::from_entropy()
 }
