@@ -19,7 +19,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/mujoco/shim.c");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let current = manifest.join("..").join(".mujoco").join("current");
+    let workspace = manifest.parent().unwrap_or(&manifest);
+    let current = workspace.join(".mujoco").join("current");
     // The link's target changes when setup.sh provisions another copy.
     println!("cargo:rerun-if-changed={}", current.display());
     let root = match current.canonicalize() {
@@ -50,7 +51,7 @@ fn missing(current: &Path, what: &str) -> ! {
     panic!(
         "MuJoCo {MUJOCO_VERSION} not found: {} {what}. Run scripts/setup.sh, which provisions \
          it from PyPI's mujoco=={MUJOCO_VERSION} wheel into ~/.cache/graft (or $GRAFT_HOME) and \
-         links it there.",
+         links it as .mujoco/current.",
         current.display()
     )
 }

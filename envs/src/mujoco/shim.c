@@ -10,11 +10,13 @@
 //    mjLOG_ERROR and requires that the handler does not return (engine_util_errmem.c: "error
 //    handlers are expected to not return (longjmp or exit)"); the default handler exits the
 //    process. Every call that can raise an error runs inside a setjmp guard here, and our
-//    handler longjmps back to it with MuJoCo's message. The jump crosses only C frames (this
-//    file and libmujoco), never Rust ones, which is what makes it defined behaviour. This is
-//    what MuJoCo's own Python bindings do (python/mujoco/errors.h). After an error the mjData
-//    is left mid-computation (its stack marked); the Rust side refuses to step it again until
-//    mj_resetData.
+//    handler longjmps back to it with MuJoCo's message. The jump never crosses Rust frames,
+//    and the engine functions it leaves (mj_step, mj_forward, mj_resetData, mj_makeData) are
+//    C. MuJoCo's compiler is C++, but it installs its own thread-local handler while it runs
+//    (which takes precedence over ours) and returns its errors in mj_loadXML's error buffer;
+//    the guard around mj_loadXML is a backstop. This is what MuJoCo's own Python bindings do
+//    (python/mujoco/errors.h). After an error the mjData is left mid-computation (its stack
+//    marked); the Rust side refuses to step it again until mj_resetData.
 // 3. Read mjModel/mjData fields by name from MuJoCo's own X-macro tables (mjxmacro.h), so
 //    the struct layouts come from the C compiler and the real headers, not from a copy.
 //
