@@ -1,4 +1,5 @@
-//! `graft-envs`: Gymnasium-compatible environments in pure Rust, with no libtorch dependency.
+//! `graft-envs`: Gymnasium-compatible environments in Rust (the MuJoCo suite over MuJoCo's C
+//! library, loaded at run time), with no libtorch dependency.
 //!
 //! The [`Env`] trait follows Gymnasium 1.x (`reset(seed, options)`, `step(action)` returning
 //! `terminated` and `truncated` separately); [`Space`]s check and sample actions and
