@@ -234,6 +234,11 @@ impl VecEnv {
         self.step(BatchAction::Discrete(actions))
     }
 
+    /// [`step`](Self::step) with `N * dim` floats, row-major (`Box` action spaces, MuJoCo).
+    pub fn step_continuous(&mut self, actions: &[f32]) -> Result<BatchView<'_>> {
+        self.step(BatchAction::Continuous(actions))
+    }
+
     /// The current batch.
     pub fn view(&self) -> BatchView<'_> {
         match self {
@@ -244,21 +249,39 @@ impl VecEnv {
 }
 
 /// `num_envs` copies of the registered environment `id`, as
-/// `gymnasium.make_vec(id, num_envs, **kwargs)`: `CartPole-v1` with a sequential, next-step
-/// config gets the native [`CartPoleVectorEnv`] (about 10x faster per env-step); everything
-/// else a [`VectorEnv`] over [`make`] with `config`. `kwargs` are [`make`]'s.
+/// `gymnasium.make_vec(id, num_envs, **kwargs)`: `CartPole-v1` with a sequential (or auto),
+/// next-step config gets the native [`CartPoleVectorEnv`] (about 10x faster per env-step);
+/// everything else a [`VectorEnv`] over [`make`] with `config`. `kwargs` are [`make`]'s.
+///
+/// [`Execution::Auto`] (the default) becomes a thread pool with one worker per core for the
+/// MuJoCo ids — each sub-env is stepped by one worker, so the batch is bit-identical to a
+/// sequential run — and sequential stepping for the others. The MuJoCo sub-envs share one
+/// compiled model.
 pub fn make_vec(
     id: &str,
     num_envs: usize,
     kwargs: &Kwargs,
     config: VectorConfig,
 ) -> Result<VecEnv> {
+    let mut config = config;
+    if config.execution == Execution::Auto {
+        config.execution = if is_mujoco(id) {
+            Execution::Threaded { threads: 0 }
+        } else {
+            Execution::Sequential
+        };
+    }
     let native =
         config.autoreset == AutoresetMode::NextStep && config.execution == Execution::Sequential;
     if id == "CartPole-v1" && native {
         return CartPoleVectorEnv::from_kwargs(num_envs, kwargs).map(VecEnv::CartPole);
     }
     VectorEnv::make(id, num_envs, kwargs, config).map(VecEnv::Sync)
+}
+
+/// Whether `id` is one of the MuJoCo environments, whose steps cost tens of microseconds.
+fn is_mujoco(id: &str) -> bool {
+    crate::mujoco::registrations().iter().any(|r| r.id == id)
 }
 
 fn bad(id: &str, key: &str, want: &str, got: &Value) -> EnvError {

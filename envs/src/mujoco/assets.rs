@@ -2,7 +2,7 @@
 //! licence), and the resolution of an `xml_file` argument as Gymnasium's `expand_model_path`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::mujoco::error::MujocoError;
 use crate::mujoco::model::Model;
@@ -61,18 +61,41 @@ impl ModelSource {
     }
 
     /// Load and compile the model.
+    ///
+    /// A bundled model is compiled once and shared while any environment holds it: the N
+    /// copies of a vector env (or of any `make` calls alive together) step on one read-only
+    /// `mjModel`, which saves N - 1 compilations and keeps one copy of the model in cache. A
+    /// file is compiled on every call, since it may change on disk between calls.
     pub fn load(&self) -> Result<Arc<Model>, MujocoError> {
-        let model = match self {
+        match self {
             ModelSource::Bundled(name) => {
                 let xml = BUNDLED.iter().find(|(n, _)| n == name).map(|(_, xml)| *xml);
                 let xml = xml.ok_or_else(|| MujocoError::XmlNotFound {
                     path: name.to_string(),
                     hint: " (not a bundled model)".into(),
                 })?;
-                Model::from_xml_str(name, xml)?
+                shared_bundled(name, xml)
             }
-            ModelSource::File(path) => Model::from_file(path)?,
-        };
-        Ok(Arc::new(model))
+            ModelSource::File(path) => Ok(Arc::new(Model::from_file(path)?)),
+        }
     }
+}
+
+/// Bundled models alive somewhere in the process, by name. `Weak`, so a model is freed with
+/// the last environment that uses it.
+static SHARED: Mutex<Vec<(&'static str, Weak<Model>)>> = Mutex::new(Vec::new());
+
+/// The compiled bundled model `name`, shared with every live environment that uses it.
+fn shared_bundled(name: &'static str, xml: &str) -> Result<Arc<Model>, MujocoError> {
+    // A poisoned lock only means another thread panicked while holding it; the list is
+    // still a valid list of weak pointers.
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    shared.retain(|(_, weak)| weak.strong_count() > 0);
+    if let Some(model) = shared.iter().find(|(n, _)| *n == name).and_then(|(_, w)| w.upgrade()) {
+        return Ok(model);
+    }
+    // Compiled under the lock: concurrent first `make`s of one id compile it once.
+    let model = Arc::new(Model::from_xml_str(name, xml)?);
+    shared.push((name, Arc::downgrade(&model)));
+    Ok(model)
 }

@@ -132,7 +132,7 @@ impl<E: Env> VectorEnv<E> {
             }
         };
         let (pool, blocks) = match config.execution {
-            Execution::Sequential => (None, 1),
+            Execution::Auto | Execution::Sequential => (None, 1),
             Execution::Threaded { threads } => {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)

@@ -43,8 +43,16 @@ impl AutoresetMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Execution {
-    /// Step sub-environments one after another on the calling thread.
+    /// Let [`make_vec`](crate::registry::make_vec) choose from the id: threaded on every
+    /// core for environments whose step costs microseconds (MuJoCo: tens of µs per step, so
+    /// waking a worker pays), sequential for the rest (classic control and MinAtar step in
+    /// nanoseconds, where a wake-up costs more than the step). A [`VectorEnv`] built
+    /// directly runs it sequentially.
+    ///
+    /// [`VectorEnv`]: crate::vector::VectorEnv
     #[default]
+    Auto,
+    /// Step sub-environments one after another on the calling thread.
     Sequential,
     /// Split the batch into `threads` contiguous blocks stepped on a dedicated rayon pool
     /// (`threads = 0`: one per available core).
@@ -60,7 +68,8 @@ pub enum Execution {
 pub struct VectorConfig {
     /// How finished sub-environments are reset (default: next step, as Gymnasium).
     pub autoreset: AutoresetMode,
-    /// Sequential or threaded stepping (default: sequential).
+    /// Sequential or threaded stepping (default: [`Execution::Auto`], which `make_vec`
+    /// resolves per id).
     pub execution: Execution,
     /// Threaded mode: the fewest sub-envs a thread is given. A batch smaller than twice this
     /// runs on the calling thread, because waking a worker costs microseconds: for envs that
@@ -69,9 +78,14 @@ pub struct VectorConfig {
 }
 
 impl VectorConfig {
-    /// Sequential stepping with the given autoreset mode.
+    /// The given autoreset mode, execution chosen by `make_vec` ([`Execution::Auto`]).
     pub fn with_autoreset(autoreset: AutoresetMode) -> Self {
         VectorConfig { autoreset, ..Default::default() }
+    }
+
+    /// Sequential stepping, next-step autoreset.
+    pub fn sequential() -> Self {
+        VectorConfig { execution: Execution::Sequential, ..Default::default() }
     }
 
     /// Threaded stepping on `threads` workers (0: one per core), next-step autoreset.
