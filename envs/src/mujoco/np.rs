@@ -12,28 +12,51 @@ pub fn pairwise_sum_f32(xs: &[f32]) -> f32 {
     0.0 + pairwise(xs)
 }
 
-fn pairwise(a: &[f32]) -> f32 {
+/// numpy's pairwise sum of `xs` in float64 (`np.sum` of a contiguous float64 array, e.g. the
+/// squared contact forces of Ant and Humanoid).
+pub fn pairwise_sum_f64(xs: &[f64]) -> f64 {
+    0.0 + pairwise(xs)
+}
+
+/// `np.sum(np.square(xs))` in float64.
+pub fn sum_of_squares_f64(xs: &[f64]) -> f64 {
+    let squares: Vec<f64> = xs.iter().map(|&x| x * x).collect();
+    pairwise_sum_f64(&squares)
+}
+
+/// `np.linalg.norm(xs)` of a short float64 vector: `sqrt(xs.dot(xs))`, where the dot product
+/// (OpenBLAS' `ddot`, below its 32-element vector kernel) adds the squares left to right
+/// without fused multiply-adds (checked against numpy 2.4.6 on 40k random 2- and 3-vectors).
+pub fn norm(xs: &[f64]) -> f64 {
+    let mut dot = 0.0;
+    for &x in xs {
+        dot += x * x;
+    }
+    dot.sqrt()
+}
+
+fn pairwise<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
     const BLOCK: usize = 128;
     let n = a.len();
     if n < 8 {
-        let mut res = 0.0f32;
+        let mut res = T::default();
         for &x in a {
-            res += x;
+            res = res + x;
         }
         res
     } else if n <= BLOCK {
-        let mut r = [0.0f32; 8];
+        let mut r = [T::default(); 8];
         r.copy_from_slice(&a[..8]);
         let mut i = 8;
         while i < n - n % 8 {
             for j in 0..8 {
-                r[j] += a[i + j];
+                r[j] = r[j] + a[i + j];
             }
             i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for &x in &a[i..] {
-            res += x;
+            res = res + x;
         }
         res
     } else {

@@ -3,7 +3,10 @@
 
 use crate::env::{Env, Kwargs};
 use crate::error::Result;
-use crate::mujoco::{HalfCheetah, Hopper, InvertedPendulum, MujocoEnv, MujocoTask};
+use crate::mujoco::{
+    HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoEnv, MujocoTask, Pusher,
+    Reacher, Swimmer, Walker2d,
+};
 use crate::registry::Registration;
 
 fn boxed<T: MujocoTask>(env: Result<MujocoEnv<T>>) -> Result<Box<dyn Env>> {
@@ -15,9 +18,18 @@ fn entry(
     reward_threshold: Option<f64>,
     make: fn(&Kwargs) -> Result<Box<dyn Env>>,
 ) -> Registration {
+    entry_steps(id, 1000, reward_threshold, make)
+}
+
+fn entry_steps(
+    id: &'static str,
+    max_episode_steps: u64,
+    reward_threshold: Option<f64>,
+    make: fn(&Kwargs) -> Result<Box<dyn Env>>,
+) -> Registration {
     Registration {
         id,
-        max_episode_steps: Some(1000),
+        max_episode_steps: Some(max_episode_steps),
         reward_threshold,
         nondeterministic: false,
         make,
@@ -30,5 +42,12 @@ pub fn registrations() -> Vec<Registration> {
         entry("HalfCheetah-v5", Some(4800.0), |kw| boxed(HalfCheetah::from_kwargs(kw))),
         entry("Hopper-v5", Some(3800.0), |kw| boxed(Hopper::from_kwargs(kw))),
         entry("InvertedPendulum-v5", Some(950.0), |kw| boxed(InvertedPendulum::from_kwargs(kw))),
+        entry("InvertedDoublePendulum-v5", Some(9100.0), |kw| {
+            boxed(InvertedDoublePendulum::from_kwargs(kw))
+        }),
+        entry("Swimmer-v5", Some(360.0), |kw| boxed(Swimmer::from_kwargs(kw))),
+        entry_steps("Reacher-v5", 50, Some(-3.75), |kw| boxed(Reacher::from_kwargs(kw))),
+        entry("Walker2d-v5", None, |kw| boxed(Walker2d::from_kwargs(kw))),
+        entry_steps("Pusher-v5", 100, Some(0.0), |kw| boxed(Pusher::from_kwargs(kw))),
     ]
 }
