@@ -18,6 +18,7 @@ const MUJOCO_VERSION: &str = "3.17.0";
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/mujoco/shim.c");
+    println!("cargo:rerun-if-changed=src/mujoco/gl.c");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let workspace = manifest.parent().unwrap_or(&manifest);
     let current = workspace.join(".mujoco").join("current");
@@ -37,6 +38,9 @@ fn main() {
     println!("cargo:rerun-if-changed={}", header.display());
     cc::Build::new()
         .file("src/mujoco/shim.c")
+        // The offscreen OpenGL context for rendering (EGL, loaded at run time; needs no GL
+        // header or library at build time).
+        .file("src/mujoco/gl.c")
         .include(root.join("include"))
         .flag("-std=c11")
         .warnings(true)

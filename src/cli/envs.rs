@@ -27,7 +27,7 @@ pub enum EnvsCommand {
         #[arg(long = "kwarg", value_name = "KEY=VALUE")]
         kwargs: Vec<String>,
         /// Output PNG path.
-        #[arg(short, long)]
+        #[arg(short, long, visible_alias = "out")]
         output: PathBuf,
     },
 }
@@ -41,14 +41,21 @@ pub fn run(cmd: EnvsCommand) -> Result<()> {
     }
 }
 
+/// Every registered id with its spaces and limits. An id whose environment cannot be built
+/// here (MuJoCo not provisioned, say) is listed with the reason instead of its spaces, so one
+/// missing library does not hide the rest of the list.
 fn list() -> Result<()> {
     for spec in registry::registered() {
-        let env = registry::make(&spec.id, &Kwargs::new())?;
         let limit = spec.max_episode_steps.map_or("none".to_string(), |n| n.to_string());
         let threshold = spec.reward_threshold.map_or("none".to_string(), |r| r.to_string());
         println!("{}", spec.id);
-        println!("  observation: {}", env.observation_space());
-        println!("  action:      {}", env.action_space());
+        match registry::make(&spec.id, &Kwargs::new()) {
+            Ok(env) => {
+                println!("  observation: {}", env.observation_space());
+                println!("  action:      {}", env.action_space());
+            }
+            Err(e) => println!("  unavailable: {e}"),
+        }
         println!("  max_episode_steps: {limit}, reward_threshold: {threshold}");
     }
     Ok(())

@@ -8,9 +8,14 @@
 //! outside the box are allowed and reach MuJoCo as they are), runs the task's step and adds
 //! MuJoCo's warnings to `info` (see [`warnings`](super::warnings)).
 //!
+//! `render` draws the simulation offscreen as Gymnasium's `rgb_array` mode
+//! ([`renderer`](super::renderer)), with the rendering arguments of [`RenderConfig`].
+//!
 //! Observations are computed in `f64`, as Gymnasium's float64 observation arrays; the `Env`
 //! interface hands out `f32` (Graft's observation buffers are float32), and
 //! [`MujocoEnv::observation_f64`] gives the full-precision values.
+
+use std::sync::Mutex;
 
 use image::RgbImage;
 
@@ -18,6 +23,8 @@ use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome
 use crate::error::{EnvError, Result};
 use crate::mujoco::error::MujocoError;
 use crate::mujoco::noise::{self, NoiseRng, ResetNoise};
+use crate::mujoco::render_config::{CameraConfig, RenderConfig};
+use crate::mujoco::renderer::Renderer;
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::warnings;
 use crate::space::Space;
@@ -36,6 +43,11 @@ pub trait MujocoTask: Send + 'static {
 
     /// Gymnasium's `_get_obs`, into `obs` (length [`obs_len`](Self::obs_len)).
     fn observe(&self, sim: &Simulation, obs: &mut [f64]);
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG` of the environment's `*_v5.py` (none by default).
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig::default()
+    }
 
     /// Gymnasium's `_get_reset_info` (empty by default).
     fn reset_info(&self, _sim: &Simulation, _info: &mut Info) {}
@@ -63,6 +75,10 @@ pub struct MujocoEnv<T> {
     obs: Vec<f64>,
     episode: EpisodeState,
     noise: Option<NoiseRng>,
+    render: RenderConfig,
+    /// Made on the first frame (Gymnasium makes its viewer on the first `render()`); behind a
+    /// mutex because `Env::render` takes `&self`.
+    renderer: Mutex<Option<Renderer>>,
 }
 
 impl<T: MujocoTask> MujocoEnv<T> {
@@ -81,9 +97,39 @@ impl<T: MujocoTask> MujocoEnv<T> {
             obs: vec![0.0; n],
             episode: EpisodeState::NeedsReset,
             noise: None,
+            render: RenderConfig::default(),
+            renderer: Mutex::new(None),
             task,
             sim,
         }
+    }
+
+    /// The environment with Gymnasium's rendering arguments (`width`, `height`, `camera_id`,
+    /// `camera_name`, `default_camera_config`, `max_geom`, `visual_options`); a frame already
+    /// made is dropped.
+    pub fn with_render(mut self, render: RenderConfig) -> Self {
+        self.render = render;
+        self.renderer = Mutex::new(None);
+        self
+    }
+
+    /// The rendering arguments.
+    pub fn render_config(&self) -> &RenderConfig {
+        &self.render
+    }
+
+    /// Render a `width` x `height` RGB frame (rows top first) into `out` with the
+    /// environment's camera.
+    fn render_frame(&self, width: u32, height: u32, out: &mut [u8]) -> Result<()> {
+        let mut slot = self.renderer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            let camera = self.task.default_camera();
+            *slot = Some(Renderer::new(self.task.id(), &self.sim, &self.render, &camera)?);
+        }
+        if let Some(renderer) = slot.as_mut() {
+            renderer.render(&self.sim, width, height, out)?;
+        }
+        Ok(())
     }
 
     /// The task (the environment's configuration and its Gymnasium-specific logic).
@@ -210,15 +256,20 @@ impl<T: MujocoTask> Env for MujocoEnv<T> {
         Ok(StepOutcome { reward, terminated, truncated: false, info })
     }
 
+    /// Gymnasium's `render()` with `render_mode="rgb_array"`: a `width` x `height` frame
+    /// (480 x 480 by default).
     fn render(&self) -> Result<RgbImage> {
-        Err(EnvError::Render {
-            env: self.task.id().to_string(),
-            reason: "MuJoCo rendering (offscreen OpenGL) is not implemented yet".into(),
-        })
+        let (w, h) = (self.render.width, self.render.height);
+        let mut frame = RgbImage::new(w, h);
+        self.render_frame(w, h, &mut frame)?;
+        Ok(frame)
     }
 
-    fn render_into(&self, _width: u32, _height: u32, _out: &mut [u8]) -> Result<()> {
-        self.render().map(|_| ())
+    /// The same camera rendered straight at `width` x `height` (MuJoCo keeps the vertical
+    /// field of view, so another aspect ratio shows more or less on the sides), instead of a
+    /// full frame resized.
+    fn render_into(&self, width: u32, height: u32, out: &mut [u8]) -> Result<()> {
+        self.render_frame(width, height, out)
     }
 
     /// Gymnasium's `metadata["render_fps"]`: `round(1 / dt)`.

@@ -67,6 +67,12 @@ impl Data {
     }
 
     /// Where the `mjtNum` array `name` of mjData lies, or `None` (unknown or not `mjtNum`).
+    /// Raw pointer for the renderer (`mjv_updateScene` takes `mjData*` but writes only its
+    /// scratch stack); valid while `self` lives.
+    pub(crate) fn raw(&self) -> *mut ffi::MjData {
+        self.ptr.as_ptr()
+    }
+
     fn span(&self, name: &str) -> Option<Span> {
         let c_name = CString::new(name).ok()?;
         let (mut ptr, mut rows, mut cols, mut kind) =

@@ -33,4 +33,15 @@ pub enum MujocoError {
     /// simulation state is unusable until the next `reset`.
     #[error("{env}: MuJoCo error in {call}: {message}; reset() the environment to continue")]
     Simulation { env: String, call: String, message: String },
+    /// No offscreen OpenGL context for rendering: libEGL or Mesa's drivers are missing, or
+    /// EGL refused a display or context.
+    #[error(
+        "MuJoCo rendering needs an offscreen OpenGL context through EGL ({library}): {reason}. \
+         On Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri \
+         (scripts/setup.sh does this when it runs as root)"
+    )]
+    GlUnavailable { library: String, reason: String },
+    /// MuJoCo's renderer failed (creating its GL context, or drawing a frame).
+    #[error("{env}: MuJoCo rendering failed in {call}: {message}")]
+    Render { env: String, call: String, message: String },
 }

@@ -25,6 +25,30 @@ pub(crate) struct MjData {
 /// MuJoCo's `mjOBJ_BODY` (`mjtObj`), for [`graft_mj_name2id`].
 pub(crate) const MJ_OBJ_BODY: c_int = 1;
 
+/// MuJoCo's `mjOBJ_CAMERA` (`mjtObj`).
+pub(crate) const MJ_OBJ_CAMERA: c_int = 7;
+
+/// `GraftRenderer` of `shim.c` (an mjvScene, mjvCamera, mjvOption, mjvPerturb and
+/// mjrContext), opaque.
+#[repr(C)]
+pub(crate) struct MjRenderer {
+    _private: [u8; 0],
+}
+
+/// `GraftCamera` of `shim.c`: mjvCamera's fields in a layout the shim defines.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Camera {
+    pub kind: c_int,
+    pub fixedcamid: c_int,
+    pub trackbodyid: c_int,
+    pub lookat: [f64; 3],
+    pub distance: f64,
+    pub azimuth: f64,
+    pub elevation: f64,
+    pub orthographic: c_int,
+}
+
 /// Element kinds the shim reports for arrays (`KIND_*` in `shim.c`).
 pub(crate) const KIND_F64: c_int = 0;
 
@@ -96,6 +120,45 @@ extern "C" {
     pub(crate) fn graft_mj_nwarning() -> c_int;
     pub(crate) fn graft_mj_take_warnings(d: *mut MjData, numbers: *mut c_int, lastinfo: *mut c_int);
     pub(crate) fn graft_mj_warning_text(i: c_int, info: c_int, out: *mut c_char, outsz: c_int);
+
+    // Rendering (shim.c); each call needs an OpenGL context current on the calling thread.
+    pub(crate) fn graft_mjr_create(
+        m: *const MjModel,
+        maxgeom: c_int,
+        width: c_int,
+        height: c_int,
+        err: *mut c_char,
+        errsz: c_int,
+    ) -> *mut MjRenderer;
+    pub(crate) fn graft_mjr_free(r: *mut MjRenderer);
+    pub(crate) fn graft_mjr_get_camera(r: *const MjRenderer, out: *mut Camera);
+    pub(crate) fn graft_mjr_set_camera(r: *mut MjRenderer, cam: *const Camera);
+    pub(crate) fn graft_mjr_nvisflag() -> c_int;
+    pub(crate) fn graft_mjr_set_visflag(r: *mut MjRenderer, flag: c_int, value: c_int) -> c_int;
+    pub(crate) fn graft_mj_extent(m: *const MjModel) -> f64;
+    pub(crate) fn graft_mj_ncam(m: *const MjModel) -> c_int;
+    pub(crate) fn graft_mjr_render(
+        m: *const MjModel,
+        d: *mut MjData,
+        r: *mut MjRenderer,
+        width: c_int,
+        height: c_int,
+        rgb: *mut u8,
+        err: *mut c_char,
+        errsz: c_int,
+    ) -> c_int;
+    pub(crate) fn graft_mjr_offscreen_size(
+        r: *const MjRenderer,
+        width: *mut c_int,
+        height: *mut c_int,
+    );
+
+    // The OpenGL context (gl.c): EGL, loaded at run time.
+    pub(crate) fn graft_gl_open(library: *const c_char, err: *mut c_char, errsz: c_int) -> c_int;
+    pub(crate) fn graft_gl_create_context(err: *mut c_char, errsz: c_int) -> *mut c_void;
+    pub(crate) fn graft_gl_make_current(ctx: *mut c_void, err: *mut c_char, errsz: c_int) -> c_int;
+    pub(crate) fn graft_gl_release();
+    pub(crate) fn graft_gl_destroy_context(ctx: *mut c_void);
 }
 
 /// Size of the message buffers handed to the shim (MuJoCo's own messages are at most 1024).

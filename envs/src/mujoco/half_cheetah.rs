@@ -19,6 +19,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::control_cost;
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -131,9 +132,10 @@ impl HalfCheetah {
         Ok(MujocoEnv::new(HalfCheetah { config }, sim))
     }
 
-    /// A HalfCheetah-v5 environment from `make`-style keyword arguments.
+    /// A HalfCheetah-v5 environment from `make`-style keyword arguments (the rendering ones
+    /// included, see [`RenderConfig`](crate::mujoco::RenderConfig)).
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<HalfCheetah>> {
-        Self::env(HalfCheetahConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(HalfCheetahConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -149,6 +151,11 @@ impl HalfCheetah {
 impl MujocoTask for HalfCheetah {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig { distance: Some(4.0), ..CameraConfig::default() }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {

@@ -24,6 +24,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::control_cost;
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -180,9 +181,10 @@ impl Hopper {
         Ok(MujocoEnv::new(Hopper { config }, sim))
     }
 
-    /// A Hopper-v5 environment from `make`-style keyword arguments.
+    /// A Hopper-v5 environment from `make`-style keyword arguments (the rendering ones
+    /// included, see [`RenderConfig`](crate::mujoco::RenderConfig)).
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Hopper>> {
-        Self::env(HopperConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(HopperConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -213,6 +215,17 @@ impl Hopper {
 impl MujocoTask for Hopper {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig {
+            trackbodyid: Some(2),
+            distance: Some(3.0),
+            lookat: Some([0.0, 0.0, 1.15]),
+            elevation: Some(-20.0),
+            ..CameraConfig::default()
+        }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {

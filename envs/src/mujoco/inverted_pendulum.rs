@@ -16,6 +16,7 @@ use crate::mujoco::assets::ModelSource;
 use crate::mujoco::base::{MujocoEnv, MujocoTask};
 use crate::mujoco::kwargs::{check_kwargs, check_param, kwarg_f64, kwarg_frames, kwarg_str};
 use crate::mujoco::noise::ResetNoise;
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -94,7 +95,7 @@ impl InvertedPendulum {
 
     /// An InvertedPendulum-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<InvertedPendulum>> {
-        Self::env(InvertedPendulumConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(InvertedPendulumConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -110,6 +111,11 @@ impl MujocoTask for InvertedPendulum {
 
     /// Gymnasium declares `(4,)`, which is `nq + nv` of its model; a custom model's own sizes
     /// are used here (Gymnasium would return observations that do not fit its space).
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig { trackbodyid: Some(0), distance: Some(2.04), ..CameraConfig::default() }
+    }
+
     fn obs_len(&self, sim: &Simulation) -> usize {
         sim.model().nq() + sim.model().nv()
     }

@@ -28,6 +28,7 @@
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mujoco/mujoco.h>
@@ -51,6 +52,22 @@ typedef struct {
   void (*deleteVFS)(mjVFS*);
   mjfLogHandler (*setLogHandler)(mjfLogHandler);
   const char* (*warningText)(int, size_t);
+  // Rendering (render section below).
+  void (*defaultScene)(mjvScene*);
+  void (*makeScene)(const mjModel*, mjvScene*, int);
+  void (*freeScene)(mjvScene*);
+  void (*defaultCamera)(mjvCamera*);
+  void (*defaultOption)(mjvOption*);
+  void (*defaultPerturb)(mjvPerturb*);
+  void (*updateScene)(const mjModel*, mjData*, const mjvOption*, const mjvPerturb*, mjvCamera*,
+                      int, mjvScene*);
+  void (*defaultContext)(mjrContext*);
+  void (*makeContext)(const mjModel*, mjrContext*, int);
+  void (*freeContext)(mjrContext*);
+  void (*setBuffer)(int, mjrContext*);
+  void (*resizeOffscreen)(int, int, mjrContext*);
+  void (*render)(mjrRect, mjvScene*, const mjrContext*);
+  void (*readPixels)(unsigned char*, float*, mjrRect, const mjrContext*);
 } Api;
 
 // Written once by graft_mj_open (which Rust calls exactly once, under a OnceLock), read-only
@@ -149,6 +166,20 @@ int graft_mj_open(const char* path, char* err, int errsz) {
   RESOLVE(deleteVFS, "mj_deleteVFS");
   RESOLVE(setLogHandler, "mju_setLogHandler");
   RESOLVE(warningText, "mju_warningText");
+  RESOLVE(defaultScene, "mjv_defaultScene");
+  RESOLVE(makeScene, "mjv_makeScene");
+  RESOLVE(freeScene, "mjv_freeScene");
+  RESOLVE(defaultCamera, "mjv_defaultCamera");
+  RESOLVE(defaultOption, "mjv_defaultOption");
+  RESOLVE(defaultPerturb, "mjv_defaultPerturb");
+  RESOLVE(updateScene, "mjv_updateScene");
+  RESOLVE(defaultContext, "mjr_defaultContext");
+  RESOLVE(makeContext, "mjr_makeContext");
+  RESOLVE(freeContext, "mjr_freeContext");
+  RESOLVE(setBuffer, "mjr_setBuffer");
+  RESOLVE(resizeOffscreen, "mjr_resizeOffscreen");
+  RESOLVE(render, "mjr_render");
+  RESOLVE(readPixels, "mjr_readPixels");
   int version = api.version();
   if (version != mjVERSION_HEADER) {
     snprintf(err, (size_t)errsz,
@@ -322,4 +353,144 @@ void graft_mj_take_warnings(mjData* d, int* numbers, int* lastinfo) {
 void graft_mj_warning_text(int i, int info, char* out, int outsz) {
   const char* text = api.warningText(i, (size_t)info);
   snprintf(out, (size_t)outsz, "%s", text ? text : "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: Gymnasium's OffScreenViewer (mujoco_rendering.py). Every function here needs an
+// OpenGL context current on the calling thread (gl.c); the Rust side makes it current around
+// each call.
+
+// A scene, camera, options and MuJoCo GL context: the state of one OffScreenViewer.
+typedef struct {
+  mjvScene scn;
+  mjvCamera cam;
+  mjvOption opt;
+  mjvPerturb pert;
+  mjrContext con;
+} GraftRenderer;
+
+// The camera fields Graft sets (mjvCamera's, all of them), in a layout of our own.
+typedef struct {
+  int type;
+  int fixedcamid;
+  int trackbodyid;
+  double lookat[3];
+  double distance;
+  double azimuth;
+  double elevation;
+  int orthographic;
+} GraftCamera;
+
+static GraftRenderer* new_renderer(void) {
+  GraftRenderer* r = calloc(1, sizeof(GraftRenderer));
+  if (!r) return NULL;
+  api.defaultScene(&r->scn);
+  api.defaultCamera(&r->cam);
+  api.defaultOption(&r->opt);
+  api.defaultPerturb(&r->pert);
+  api.defaultContext(&r->con);
+  return r;
+}
+
+static int make_renderer(const mjModel* m, GraftRenderer* r, int maxgeom, int width, int height,
+                         char* err, int errsz) {
+  GUARDED(err, errsz, {
+    // MjvScene(model, max_geom), MjrContext(model, mjFONTSCALE_150), mjr_setBuffer.
+    api.makeScene(m, &r->scn, maxgeom);
+    api.makeContext(m, &r->con, mjFONTSCALE_150);
+    api.setBuffer(mjFB_OFFSCREEN, &r->con);
+    // Gymnasium grows the model's offwidth/offheight to the requested size before the
+    // context copies them; the model is shared here, so the buffer is grown instead.
+    if (r->con.offWidth < width || r->con.offHeight < height) {
+      int w = r->con.offWidth > width ? r->con.offWidth : width;
+      int h = r->con.offHeight > height ? r->con.offHeight : height;
+      api.resizeOffscreen(w, h, &r->con);
+      api.setBuffer(mjFB_OFFSCREEN, &r->con);
+    }
+  });
+}
+
+// A renderer for `m` with room for `maxgeom` geoms and an offscreen buffer of at least
+// width x height; NULL with MuJoCo's message on failure.
+GraftRenderer* graft_mjr_create(const mjModel* m, int maxgeom, int width, int height, char* err,
+                                int errsz) {
+  GraftRenderer* r = new_renderer();
+  if (!r) {
+    set_error(err, errsz, "out of memory for the renderer");
+    return NULL;
+  }
+  if (make_renderer(m, r, maxgeom, width, height, err, errsz) != 0) {
+    // Whatever was made before the error is freed; both functions accept defaults.
+    api.freeContext(&r->con);
+    api.freeScene(&r->scn);
+    free(r);
+    return NULL;
+  }
+  return r;
+}
+
+void graft_mjr_free(GraftRenderer* r) {
+  api.freeContext(&r->con);
+  api.freeScene(&r->scn);
+  free(r);
+}
+
+void graft_mjr_get_camera(const GraftRenderer* r, GraftCamera* out) {
+  out->type = r->cam.type;
+  out->fixedcamid = r->cam.fixedcamid;
+  out->trackbodyid = r->cam.trackbodyid;
+  for (int i = 0; i < 3; i++) out->lookat[i] = r->cam.lookat[i];
+  out->distance = r->cam.distance;
+  out->azimuth = r->cam.azimuth;
+  out->elevation = r->cam.elevation;
+  out->orthographic = r->cam.orthographic;
+}
+
+void graft_mjr_set_camera(GraftRenderer* r, const GraftCamera* c) {
+  r->cam.type = c->type;
+  r->cam.fixedcamid = c->fixedcamid;
+  r->cam.trackbodyid = c->trackbodyid;
+  for (int i = 0; i < 3; i++) r->cam.lookat[i] = c->lookat[i];
+  r->cam.distance = c->distance;
+  r->cam.azimuth = c->azimuth;
+  r->cam.elevation = c->elevation;
+  r->cam.orthographic = c->orthographic;
+}
+
+int graft_mjr_nvisflag(void) { return mjNVISFLAG; }
+
+// mjvOption.flags[flag] = value (Gymnasium's `visual_options`). -1 for an unknown flag.
+int graft_mjr_set_visflag(GraftRenderer* r, int flag, int value) {
+  if (flag < 0 || flag >= mjNVISFLAG) return -1;
+  r->opt.flags[flag] = (mjtByte)(value != 0);
+  return 0;
+}
+
+double graft_mj_extent(const mjModel* m) { return m->stat.extent; }
+
+// The camera count, for checking camera_id.
+int graft_mj_ncam(const mjModel* m) { return m->ncam; }
+
+// One frame of width x height into `rgb` (3 bytes a pixel, bottom row first, as OpenGL
+// reads): mjv_updateScene with every category, mjr_render, mjr_readPixels. The offscreen
+// buffer must be at least that large. mjv_updateScene writes only mjData's stack (scratch
+// space it frees again), never the state.
+int graft_mjr_render(const mjModel* m, mjData* d, GraftRenderer* r, int width, int height,
+                     unsigned char* rgb, char* err, int errsz) {
+  mjrRect viewport;  // no initializer list: its commas would split the macro's argument
+  viewport.left = 0;
+  viewport.bottom = 0;
+  viewport.width = width;
+  viewport.height = height;
+  GUARDED(err, errsz, {
+    api.updateScene(m, d, &r->opt, &r->pert, &r->cam, mjCAT_ALL, &r->scn);
+    api.render(viewport, &r->scn, &r->con);
+    api.readPixels(rgb, NULL, viewport, &r->con);
+  });
+}
+
+// The offscreen buffer's size.
+void graft_mjr_offscreen_size(const GraftRenderer* r, int* width, int* height) {
+  *width = r->con.offWidth;
+  *height = r->con.offHeight;
 }
