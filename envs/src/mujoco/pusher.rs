@@ -19,6 +19,7 @@ use crate::mujoco::base::{MujocoEnv, MujocoTask};
 use crate::mujoco::kwargs::{check_kwargs, check_param, kwarg_f64, kwarg_frames, kwarg_str};
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::{control_cost, norm};
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::{require_body, require_model};
 
@@ -125,7 +126,7 @@ impl Pusher {
 
     /// A Pusher-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Pusher>> {
-        Self::env(PusherConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(PusherConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -145,6 +146,11 @@ fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
 impl MujocoTask for Pusher {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig { trackbodyid: Some(-1), distance: Some(4.0), ..CameraConfig::default() }
     }
 
     fn obs_len(&self, _sim: &Simulation) -> usize {

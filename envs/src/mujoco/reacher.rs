@@ -18,6 +18,7 @@ use crate::mujoco::base::{MujocoEnv, MujocoTask};
 use crate::mujoco::kwargs::{check_kwargs, check_param, kwarg_f64, kwarg_frames, kwarg_str};
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::{control_cost, norm};
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::{require_body, require_model};
 
@@ -108,7 +109,7 @@ impl Reacher {
 
     /// A Reacher-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Reacher>> {
-        Self::env(ReacherConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(ReacherConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -130,6 +131,11 @@ impl MujocoTask for Reacher {
     }
 
     /// Gymnasium declares `(10,)`, which is `nq + 6` of its model.
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig { trackbodyid: Some(0), ..CameraConfig::default() }
+    }
+
     fn obs_len(&self, sim: &Simulation) -> usize {
         sim.model().nq() + 6
     }

@@ -20,6 +20,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::{control_cost, norm};
+use crate::mujoco::render_config::with_render_kwargs;
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -135,7 +136,7 @@ impl Swimmer {
 
     /// A Swimmer-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Swimmer>> {
-        Self::env(SwimmerConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(SwimmerConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.

@@ -24,6 +24,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::control_cost;
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -176,7 +177,7 @@ impl Walker2d {
 
     /// A Walker2d-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Walker2d>> {
-        Self::env(Walker2dConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(Walker2dConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -206,6 +207,17 @@ impl Walker2d {
 impl MujocoTask for Walker2d {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig {
+            trackbodyid: Some(2),
+            distance: Some(4.0),
+            lookat: Some([0.0, 0.0, 1.15]),
+            elevation: Some(-20.0),
+            ..CameraConfig::default()
+        }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {
