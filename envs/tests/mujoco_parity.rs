@@ -27,7 +27,7 @@
 mod mujoco_parity_common;
 
 use graft_envs::mujoco::{
-    HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, Pusher, Reacher, Swimmer,
+    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, Pusher, Reacher, Swimmer,
     Walker2d,
 };
 use mujoco_parity_common::{replay, replay_seeding};
@@ -110,4 +110,14 @@ fn pusher_v5_matches_gymnasium() {
 #[test]
 fn pusher_v5_seeding_matches_gymnasium() {
     replay_seeding("pusher_v5.json", Pusher::from_kwargs);
+}
+
+#[test]
+fn ant_v5_matches_gymnasium() {
+    replay("ant_v5.json", Ant::from_kwargs);
+}
+
+#[test]
+fn ant_v5_seeding_matches_gymnasium() {
+    replay_seeding("ant_v5.json", Ant::from_kwargs);
 }

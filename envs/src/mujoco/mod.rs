@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod ant;
 mod assets;
 mod base;
 mod data;
@@ -45,6 +46,7 @@ mod task_util;
 mod walker2d;
 pub mod warnings;
 
+pub use ant::{Ant, AntConfig, BodyRef};
 pub use assets::{ModelSource, BUNDLED};
 pub use base::{MujocoEnv, MujocoTask};
 pub use data::Data;

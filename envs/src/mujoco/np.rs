@@ -35,6 +35,17 @@ pub fn norm(xs: &[f64]) -> f64 {
     dot.sqrt()
 }
 
+/// `np.clip(x, low, high)` on a float64: `min(max(x, low), high)` with numpy's comparisons (a
+/// NaN stays NaN; `low > high` gives `high`, where Rust's `clamp` would panic).
+pub fn clip(x: f64, low: f64, high: f64) -> f64 {
+    let lifted = if x.is_nan() || x > low { x } else { low };
+    if lifted.is_nan() || lifted < high {
+        lifted
+    } else {
+        high
+    }
+}
+
 fn pairwise<T: Copy + Default + std::ops::Add<Output = T>>(a: &[T]) -> T {
     const BLOCK: usize = 128;
     let n = a.len();

@@ -4,8 +4,8 @@
 use crate::env::{Env, Kwargs};
 use crate::error::Result;
 use crate::mujoco::{
-    HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoEnv, MujocoTask, Pusher,
-    Reacher, Swimmer, Walker2d,
+    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoEnv, MujocoTask,
+    Pusher, Reacher, Swimmer, Walker2d,
 };
 use crate::registry::Registration;
 
@@ -49,5 +49,6 @@ pub fn registrations() -> Vec<Registration> {
         entry_steps("Reacher-v5", 50, Some(-3.75), |kw| boxed(Reacher::from_kwargs(kw))),
         entry("Walker2d-v5", None, |kw| boxed(Walker2d::from_kwargs(kw))),
         entry_steps("Pusher-v5", 100, Some(0.0), |kw| boxed(Pusher::from_kwargs(kw))),
+        entry("Ant-v5", Some(6000.0), |kw| boxed(Ant::from_kwargs(kw))),
     ]
 }
