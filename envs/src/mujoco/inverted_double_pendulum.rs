@@ -17,7 +17,7 @@ use crate::mujoco::assets::ModelSource;
 use crate::mujoco::base::{MujocoEnv, MujocoTask};
 use crate::mujoco::kwargs::{check_kwargs, check_param, kwarg_f64, kwarg_frames, kwarg_str};
 use crate::mujoco::noise::ResetNoise;
-use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
+use crate::mujoco::render_config::with_render_kwargs;
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::{require_model, require_size};
 
@@ -126,16 +126,6 @@ impl MujocoTask for InvertedDoublePendulum {
 
     /// Gymnasium declares `(9,)`, which is this formula for its model; a custom model's own
     /// sizes are used here.
-    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
-    fn default_camera(&self) -> CameraConfig {
-        CameraConfig {
-            trackbodyid: Some(0),
-            distance: Some(4.1225),
-            lookat: Some([0.0, 0.0, 0.12250000000000005]),
-            ..CameraConfig::default()
-        }
-    }
-
     fn obs_len(&self, sim: &Simulation) -> usize {
         1 + 2 * (sim.model().nq() - 1) + sim.model().nv() + 1
     }

@@ -109,13 +109,13 @@ impl MujocoTask for InvertedPendulum {
         ID
     }
 
-    /// Gymnasium declares `(4,)`, which is `nq + nv` of its model; a custom model's own sizes
-    /// are used here (Gymnasium would return observations that do not fit its space).
     /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
     fn default_camera(&self) -> CameraConfig {
         CameraConfig { trackbodyid: Some(0), distance: Some(2.04), ..CameraConfig::default() }
     }
 
+    /// Gymnasium declares `(4,)`, which is `nq + nv` of its model; a custom model's own sizes
+    /// are used here (Gymnasium would return observations that do not fit its space).
     fn obs_len(&self, sim: &Simulation) -> usize {
         sim.model().nq() + sim.model().nv()
     }

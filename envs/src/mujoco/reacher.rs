@@ -130,12 +130,12 @@ impl MujocoTask for Reacher {
         ID
     }
 
-    /// Gymnasium declares `(10,)`, which is `nq + 6` of its model.
     /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
     fn default_camera(&self) -> CameraConfig {
         CameraConfig { trackbodyid: Some(0), ..CameraConfig::default() }
     }
 
+    /// Gymnasium declares `(10,)`, which is `nq + 6` of its model.
     fn obs_len(&self, sim: &Simulation) -> usize {
         sim.model().nq() + 6
     }
