@@ -27,8 +27,8 @@
 mod mujoco_parity_common;
 
 use graft_envs::mujoco::{
-    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, Pusher, Reacher, Swimmer,
-    Walker2d,
+    Ant, HalfCheetah, Hopper, Humanoid, HumanoidStandup, InvertedDoublePendulum, InvertedPendulum,
+    Pusher, Reacher, Swimmer, Walker2d,
 };
 use mujoco_parity_common::{replay, replay_seeding};
 
@@ -120,4 +120,24 @@ fn ant_v5_matches_gymnasium() {
 #[test]
 fn ant_v5_seeding_matches_gymnasium() {
     replay_seeding("ant_v5.json", Ant::from_kwargs);
+}
+
+#[test]
+fn humanoid_v5_matches_gymnasium() {
+    replay("humanoid_v5.json", Humanoid::from_kwargs);
+}
+
+#[test]
+fn humanoid_v5_seeding_matches_gymnasium() {
+    replay_seeding("humanoid_v5.json", Humanoid::from_kwargs);
+}
+
+#[test]
+fn humanoid_standup_v5_matches_gymnasium() {
+    replay("humanoid_standup_v5.json", HumanoidStandup::from_kwargs);
+}
+
+#[test]
+fn humanoid_standup_v5_seeding_matches_gymnasium() {
+    replay_seeding("humanoid_standup_v5.json", HumanoidStandup::from_kwargs);
 }

@@ -4,8 +4,8 @@
 use crate::env::{Env, Kwargs};
 use crate::error::Result;
 use crate::mujoco::{
-    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoEnv, MujocoTask,
-    Pusher, Reacher, Swimmer, Walker2d,
+    Ant, HalfCheetah, Hopper, Humanoid, HumanoidStandup, InvertedDoublePendulum, InvertedPendulum,
+    MujocoEnv, MujocoTask, Pusher, Reacher, Swimmer, Walker2d,
 };
 use crate::registry::Registration;
 
@@ -50,5 +50,7 @@ pub fn registrations() -> Vec<Registration> {
         entry("Walker2d-v5", None, |kw| boxed(Walker2d::from_kwargs(kw))),
         entry_steps("Pusher-v5", 100, Some(0.0), |kw| boxed(Pusher::from_kwargs(kw))),
         entry("Ant-v5", Some(6000.0), |kw| boxed(Ant::from_kwargs(kw))),
+        entry("Humanoid-v5", None, |kw| boxed(Humanoid::from_kwargs(kw))),
+        entry("HumanoidStandup-v5", None, |kw| boxed(HumanoidStandup::from_kwargs(kw))),
     ]
 }

@@ -42,8 +42,10 @@ enum InfoBits {
 #[derive(Deserialize)]
 struct SeededReset {
     seed: u64,
-    /// Empty where only the state was recorded (the Humanoids' long observations).
+    /// Empty where only the digest was recorded (long observations).
     obs_bits: Vec<u64>,
+    #[serde(default)]
+    obs_hash: Option<u64>,
     /// `qpos` then `qvel` (absent in the first fixtures).
     #[serde(default)]
     state_bits: Vec<u64>,
@@ -63,6 +65,8 @@ struct Episode {
     return_bits: u64,
     checkpoints: Vec<Checkpoint>,
     next_reset_obs_bits: Vec<u64>,
+    #[serde(default)]
+    next_reset_obs_hash: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -78,12 +82,16 @@ struct Case {
     time_limit: Option<u64>,
     qpos_bits: Vec<u64>,
     qvel_bits: Vec<u64>,
+    /// Empty where only the digest was recorded.
     obs0_bits: Vec<u64>,
-    actions_bits: Vec<Vec<u32>>,
-    /// Empty on steps where only the state was recorded (`state_bits`).
-    obs_bits: Vec<Vec<u64>>,
     #[serde(default)]
-    state_bits: Vec<Vec<u64>>,
+    obs0_hash: Option<u64>,
+    actions_bits: Vec<Vec<u32>>,
+    /// Empty on steps where only the digest was recorded (`obs_hash`).
+    obs_bits: Vec<Vec<u64>>,
+    /// Every step's observation digest, where some observations were left out.
+    #[serde(default)]
+    obs_hash: Vec<u64>,
     reward_bits: Vec<u64>,
     terminated: Vec<bool>,
     truncated: Vec<bool>,
@@ -125,6 +133,29 @@ fn kwargs_of(case: &Case) -> Kwargs {
             (k.clone(), v)
         })
         .collect()
+}
+
+/// FNV-1a (64-bit) of the values' little-endian bytes: the digest `gen_mujoco.py` keeps of
+/// observations it leaves out of a fixture.
+fn fnv1a64(xs: &[f64]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for x in xs {
+        for byte in x.to_bits().to_le_bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// `got` against Gymnasium's observation: its bits where recorded, else its digest.
+fn assert_obs(what: &str, got: &[f64], bits: &[u64], hash: Option<u64>) {
+    if !bits.is_empty() {
+        assert_bits(what, got, &floats(bits));
+    } else {
+        let hash = hash.unwrap_or_else(|| panic!("{what}: neither bits nor digest recorded"));
+        assert_eq!(fnv1a64(got), hash, "{what}: digest differs; Graft's is {got:?}");
+    }
 }
 
 /// Bit-equal floats, with both values in the message when not.
@@ -180,31 +211,22 @@ fn check_info(what: &str, step: &Step, case: &Case, i: usize) {
     assert_eq!(warnings_of(step), case.warnings[i], "{what}: MuJoCo warnings");
 }
 
-/// The float64 observation and `qpos ++ qvel` of a MujocoEnv.
-fn obs_and_state<T: MujocoTask>(env: &MujocoEnv<T>) -> (Vec<f64>, Vec<f64>) {
-    let state = env.sim().state_vector().collect();
-    (env.observation_f64().to_vec(), state)
+/// The float64 observation of a MujocoEnv.
+fn obs_of<T: MujocoTask>(env: &MujocoEnv<T>) -> Vec<f64> {
+    env.observation_f64().to_vec()
 }
 
-/// Step through `case` on `env`; `obs64` reads the float64 observation and the state of the
-/// MujocoEnv inside.
-fn run_steps<E: Env>(
-    env: &mut E,
-    case: &Case,
-    obs64: impl Fn(&E) -> (Vec<f64>, Vec<f64>),
-) -> usize {
+/// Step through `case` on `env`; `obs64` reads the float64 observation of the MujocoEnv inside.
+fn run_steps<E: Env>(env: &mut E, case: &Case, obs64: impl Fn(&E) -> Vec<f64>) -> usize {
     let n = case.actions_bits.len();
     assert!(n > 0 && case.obs_bits.len() == n && case.reward_bits.len() == n);
     for i in 0..n {
         let what = format!("{}: step {i}", case.name);
         let action: Vec<f32> = case.actions_bits[i].iter().map(|&b| f32::from_bits(b)).collect();
         let step = env.step(&Action::Continuous(action)).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let (full, state) = obs64(env);
-        if case.obs_bits[i].is_empty() {
-            assert_bits(&format!("{what}: qpos, qvel"), &state, &floats(&case.state_bits[i]));
-        } else {
-            assert_bits(&format!("{what}: obs"), &full, &floats(&case.obs_bits[i]));
-        }
+        let full = obs64(env);
+        let hash = case.obs_hash.get(i).copied();
+        assert_obs(&format!("{what}: obs"), &full, &case.obs_bits[i], hash);
         let rounded: Vec<f32> = full.iter().map(|&x| x as f32).collect();
         assert_eq!(step.obs.f32, rounded, "{what}: float32 observation");
         assert_bits(&format!("{what}: reward"), &[step.reward], &floats(&case.reward_bits[i..=i]));
@@ -230,22 +252,22 @@ pub fn replay<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<MujocoEnv<
         let (qpos, qvel) = (floats(&case.qpos_bits), floats(&case.qvel_bits));
         let mut env = build(&kwargs_of(case)).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_eq!(env.id(), fx.env);
-        let obs0 = floats(&case.obs0_bits);
+        let after_set_state = format!("{}: obs after set_state", case.name);
         match case.time_limit {
             Some(limit) => {
                 assert_eq!(spec(&fx.env).unwrap().max_episode_steps, Some(fx.max_episode_steps));
                 let mut env = TimeLimit::new(env, limit).unwrap();
                 env.reset(Some(0), &Kwargs::new()).unwrap();
                 let got = env.inner_mut().set_state(&qpos, &qvel).unwrap().to_vec();
-                assert_bits(&format!("{}: obs after set_state", case.name), &got, &obs0);
-                steps += run_steps(&mut env, case, |e| obs_and_state(e.inner()));
+                assert_obs(&after_set_state, &got, &case.obs0_bits, case.obs0_hash);
+                steps += run_steps(&mut env, case, |e| obs_of(e.inner()));
                 assert!(case.truncated.last() == Some(&true) && env.elapsed_steps() == limit);
             }
             None => {
                 env.reset(Some(0), &Kwargs::new()).unwrap();
                 let got = env.set_state(&qpos, &qvel).unwrap().to_vec();
-                assert_bits(&format!("{}: obs after set_state", case.name), &got, &obs0);
-                steps += run_steps(&mut env, case, obs_and_state);
+                assert_obs(&after_set_state, &got, &case.obs0_bits, case.obs0_hash);
+                steps += run_steps(&mut env, case, obs_of);
             }
         }
     }
@@ -260,11 +282,9 @@ pub fn replay_seeding<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<Mu
     for r in &fx.resets {
         let what = format!("{}: reset(seed={})", fx.env, r.seed);
         let (obs, info) = env.reset(Some(r.seed), &Kwargs::new()).unwrap();
-        let (full, state) = obs_and_state(&env);
-        if !r.obs_bits.is_empty() {
-            assert_bits(&what, &full, &floats(&r.obs_bits));
-        }
+        assert_obs(&what, env.observation_f64(), &r.obs_bits, r.obs_hash);
         if !r.state_bits.is_empty() {
+            let state: Vec<f64> = env.sim().state_vector().collect();
             assert_bits(&format!("{what}: qpos, qvel"), &state, &floats(&r.state_bits));
         }
         let rounded: Vec<f32> = env.observation_f64().iter().map(|&x| x as f32).collect();
@@ -310,7 +330,8 @@ pub fn replay_seeding<T: MujocoTask>(file: &str, build: fn(&Kwargs) -> Result<Mu
         assert_bits(&format!("{what}: return"), &[total], &[f64::from_bits(e.return_bits)]);
         env.reset(None, &Kwargs::new()).unwrap();
         let got = env.inner().observation_f64();
-        assert_bits(&format!("{what}: the next reset()"), got, &floats(&e.next_reset_obs_bits));
+        let (bits, hash) = (&e.next_reset_obs_bits, e.next_reset_obs_hash);
+        assert_obs(&format!("{what}: the next reset()"), got, bits, hash);
     }
     eprintln!(
         "{}: {} seeded resets and {} episodes ({:?} steps) bit-identical to Gymnasium",
