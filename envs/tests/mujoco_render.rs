@@ -13,8 +13,8 @@
 use std::path::PathBuf;
 
 use graft_envs::mujoco::{
-    HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoTask, Pusher, Reacher,
-    Swimmer, Walker2d,
+    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoTask, Pusher,
+    Reacher, Swimmer, Walker2d,
 };
 use graft_envs::{
     AddRenderObservation, Env, EnvError, FrameStackObservation, GrayscaleObservation, Info, Kwargs,
@@ -43,6 +43,7 @@ impl<T: MujocoTask> Settable for MujocoEnv<T> {
 
 fn build(id: &str, kw: &Kwargs) -> Result<Box<dyn Settable>> {
     Ok(match id {
+        "Ant-v5" => Box::new(Ant::from_kwargs(kw)?),
         "HalfCheetah-v5" => Box::new(HalfCheetah::from_kwargs(kw)?),
         "Hopper-v5" => Box::new(Hopper::from_kwargs(kw)?),
         "InvertedPendulum-v5" => Box::new(InvertedPendulum::from_kwargs(kw)?),
@@ -135,7 +136,7 @@ fn frames_match_gymnasium_rgb_array() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20);
+    assert_eq!(checked, 22);
 }
 
 #[test]

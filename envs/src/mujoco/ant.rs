@@ -29,6 +29,7 @@ use crate::mujoco::kwargs::{
 use crate::mujoco::model::Model;
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::{clip, control_cost, norm, sum_of_squares_f64};
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -249,7 +250,7 @@ impl Ant {
 
     /// An Ant-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Ant>> {
-        Self::env(AntConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(AntConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -285,6 +286,11 @@ impl Ant {
 impl MujocoTask for Ant {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig { distance: Some(4.0), ..CameraConfig::default() }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {
