@@ -103,6 +103,26 @@ mod tests {
         assert_eq!(pairwise_sum_f32(&big), 499500.0);
     }
 
+    /// The float64 sums, norm and clip against numpy 2.4.6.
+    #[test]
+    fn float64_helpers_follow_numpy() {
+        let mut xs = vec![1.0f64; 24];
+        xs[0] = 1e16;
+        assert_eq!(pairwise_sum_f64(&xs), 1.0000000000000022e16);
+        assert_eq!(pairwise_sum_f64(&[1e16, 1.0, 1.0]), 1e16);
+        assert_eq!(norm(&[0.1, 0.2, 0.3]), 0.37416573867739417);
+        // Squares underflow as in `dot` (no scaling as in a hypot).
+        assert_eq!(norm(&[3e-200, 4e-200]), 0.0);
+        let got: Vec<f64> =
+            [f64::NAN, 0.5, 2.0, -3.0, f64::INFINITY].iter().map(|&x| clip(x, -1.0, 1.0)).collect();
+        assert!(got[0].is_nan());
+        assert_eq!(&got[1..], &[0.5, 1.0, -1.0, 1.0]);
+        assert_eq!(clip(-0.0, -1.0, 1.0).to_bits(), (-0.0f64).to_bits());
+        // low > high gives high, as np.clip does (Rust's clamp would panic).
+        assert_eq!(clip(0.3, 1.0, -1.0), -1.0);
+        assert!(clip(f64::NAN, f64::NEG_INFINITY, 10.0).is_nan());
+    }
+
     #[test]
     fn control_cost_is_float32() {
         // 0.1 rounds to float32 before the product, as numpy 2 does with a Python float.
