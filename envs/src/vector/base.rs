@@ -24,7 +24,8 @@ use crate::env::{Env, EpisodeState, Info, Kwargs};
 use crate::error::{EnvError, Result};
 use crate::space::{DType, Space};
 use crate::vector::config::{AutoresetMode, Execution, VectorConfig};
-use crate::vector::lanes::{run_blocks, sub_env, BatchAction, Lanes};
+use crate::vector::lanes::{run_on_pool, sub_env, BatchAction, Lanes};
+use crate::vector::pool::WorkerPool;
 
 /// A read-only view of the batch after `reset` or `step`.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +48,8 @@ pub struct BatchView<'a> {
 pub struct VectorEnv<E: Env = Box<dyn Env>> {
     envs: Vec<E>,
     config: VectorConfig,
-    pool: Option<rayon::ThreadPool>,
-    blocks: usize,
+    /// Threaded mode with more than one block: the workers (the caller steps block 0).
+    pool: Option<WorkerPool>,
     obs_space: Space,
     action_space: Space,
     /// Values per sub-env action (1 for `Discrete`).
@@ -131,21 +132,22 @@ impl<E: Env> VectorEnv<E> {
                 })
             }
         };
-        let (pool, blocks) = match config.execution {
-            Execution::Auto | Execution::Sequential => (None, 1),
+        let pool = match config.execution {
+            Execution::Auto | Execution::Sequential => None,
             Execution::Threaded { threads } => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("graft-vector-{i}"))
-                    .build()
-                    .map_err(|e| EnvError::Other(format!("cannot start the thread pool: {e}")))?;
+                let threads = match threads {
+                    0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    t => t,
+                };
                 let per_thread = config.min_envs_per_thread.max(1);
-                let blocks = pool.current_num_threads().min(envs.len() / per_thread).max(1);
-                // One block runs inline: no pool, no cross-thread wake-up per step.
+                let blocks = threads.min(envs.len() / per_thread).max(1);
+                // One block runs inline: no pool, no cross-thread hand-off per step.
                 if blocks > 1 {
-                    (Some(pool), blocks)
+                    Some(WorkerPool::new(blocks).map_err(|e| {
+                        EnvError::Other(format!("cannot start the vector env's threads: {e}"))
+                    })?)
                 } else {
-                    (None, 1)
+                    None
                 }
             }
         };
@@ -155,7 +157,6 @@ impl<E: Env> VectorEnv<E> {
         Ok(VectorEnv {
             config,
             pool,
-            blocks,
             action_dim,
             f32_len,
             u8_len,
@@ -255,15 +256,13 @@ impl<E: Env> VectorEnv<E> {
     pub fn step(&mut self, actions: BatchAction<'_>) -> Result<BatchView<'_>> {
         self.check_batch(actions)?;
         let (dim, mode) = (self.action_dim, self.config.autoreset);
-        let (lanes, pool, blocks) = self.lanes();
+        let (lanes, pool) = self.lanes();
         match pool {
             None => {
                 let mut lanes = lanes;
                 lanes.step(actions, dim, mode)?;
             }
-            Some(pool) => {
-                pool.install(|| run_blocks(lanes, blocks, &|l| l.step(actions, dim, mode)))?
-            }
+            Some(pool) => run_on_pool(pool, lanes, &|l| l.step(actions, dim, mode))?,
         }
         Ok(self.view())
     }
@@ -369,15 +368,13 @@ impl<E: Env> VectorEnv<E> {
         options: &Kwargs,
         mask: Option<&[bool]>,
     ) -> Result<()> {
-        let (lanes, pool, blocks) = self.lanes();
+        let (lanes, pool) = self.lanes();
         match pool {
             None => {
                 let mut lanes = lanes;
                 lanes.reset(seed, options, mask)
             }
-            Some(pool) => {
-                pool.install(|| run_blocks(lanes, blocks, &|l| l.reset(seed, options, mask)))
-            }
+            Some(pool) => run_on_pool(pool, lanes, &|l| l.reset(seed, options, mask)),
         }
     }
 
@@ -442,7 +439,7 @@ impl<E: Env> VectorEnv<E> {
     }
 
     /// Every sub-env and buffer as one block, plus the pool to split it over.
-    fn lanes(&mut self) -> (Lanes<'_, E>, Option<&rayon::ThreadPool>, usize) {
+    fn lanes(&mut self) -> (Lanes<'_, E>, Option<&WorkerPool>) {
         let final_f32_len = if self.final_f32.is_empty() { 0 } else { self.f32_len };
         let final_u8_len = if self.final_u8.is_empty() { 0 } else { self.u8_len };
         let lanes = Lanes {
@@ -464,6 +461,6 @@ impl<E: Env> VectorEnv<E> {
             final_f32_len,
             final_u8_len,
         };
-        (lanes, self.pool.as_ref(), self.blocks)
+        (lanes, self.pool.as_ref())
     }
 }

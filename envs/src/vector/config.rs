@@ -54,10 +54,11 @@ pub enum Execution {
     Auto,
     /// Step sub-environments one after another on the calling thread.
     Sequential,
-    /// Split the batch into `threads` contiguous blocks stepped on a dedicated rayon pool
-    /// (`threads = 0`: one per available core).
+    /// Split the batch into `threads` contiguous blocks: the calling thread steps the first,
+    /// `threads - 1` dedicated workers the others (`threads = 0`: one per available core).
     Threaded {
-        /// Worker threads; 0 picks the number of available cores.
+        /// Threads stepping the batch, the caller included; 0 picks the number of available
+        /// cores.
         threads: usize,
     },
 }

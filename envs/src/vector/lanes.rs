@@ -1,13 +1,16 @@
 //! A contiguous block of sub-environments together with their slots in the batch buffers.
 //!
 //! The vector env steps a batch by handing [`Lanes`] to one thread (sequential mode) or by
-//! splitting them into disjoint blocks for a thread pool (threaded mode). Each sub-env only
+//! splitting them into disjoint blocks for its [`WorkerPool`] (threaded mode). Each sub-env only
 //! ever writes its own slots, so both modes give the same bytes, and splitting slices needs
 //! no allocation.
+
+use std::sync::Mutex;
 
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut};
 use crate::error::{EnvError, Result};
 use crate::vector::config::AutoresetMode;
+use crate::vector::pool::WorkerPool;
 
 /// Options for autoresets, which Gymnasium calls with no options.
 static NO_OPTIONS: Kwargs = Kwargs::new();
@@ -234,21 +237,33 @@ fn reset_env<E: Env>(env: &mut E, obs: ObsMut<'_>, index: usize) -> Result<Info>
     env.reset_into(None, &NO_OPTIONS, obs).map_err(sub_env(index))
 }
 
-/// Run `f` on `lanes` split into `blocks` contiguous blocks, on the current rayon pool.
-/// Errors come back in sub-env order (the lowest index wins), as in a sequential run.
-pub(crate) fn run_blocks<E, F>(lanes: Lanes<'_, E>, blocks: usize, f: &F) -> Result<()>
+/// Run `f` on `lanes` split into one contiguous block per thread of `pool` (block `k` holds
+/// sub-envs `[n k / T, n (k + 1) / T)`). Errors come back in sub-env order (the lowest index
+/// wins), as in a sequential run.
+pub(crate) fn run_on_pool<E, F>(pool: &WorkerPool, lanes: Lanes<'_, E>, f: &F) -> Result<()>
 where
     E: Env,
     F: Fn(&mut Lanes<'_, E>) -> Result<()> + Sync,
 {
-    let mut lanes = lanes;
-    if blocks <= 1 || lanes.len() <= 1 {
-        return f(&mut lanes);
+    let (n, threads) = (lanes.len(), pool.threads());
+    let mut blocks = Vec::with_capacity(threads);
+    let mut rest = lanes;
+    let mut start = 0;
+    for k in 1..threads {
+        let end = n * k / threads;
+        let (block, tail) = rest.split_at(end - start);
+        blocks.push(Mutex::new((block, Ok(()))));
+        (rest, start) = (tail, end);
     }
-    let left_blocks = blocks / 2;
-    let k = lanes.len() * left_blocks / blocks;
-    let (a, b) = lanes.split_at(k);
-    let (ra, rb) =
-        rayon::join(|| run_blocks(a, left_blocks, f), || run_blocks(b, blocks - left_blocks, f));
-    ra.and(rb)
+    blocks.push(Mutex::new((rest, Ok(()))));
+    pool.run(&|k| {
+        let mut block = blocks[k].lock().unwrap_or_else(|e| e.into_inner());
+        let (lanes, result) = &mut *block;
+        *result = f(lanes);
+    });
+    blocks
+        .into_iter()
+        .map(|b| b.into_inner().unwrap_or_else(|e| e.into_inner()).1)
+        .collect::<Result<Vec<()>>>()
+        .map(|_| ())
 }

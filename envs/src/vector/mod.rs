@@ -5,6 +5,7 @@
 mod base;
 mod config;
 mod lanes;
+mod pool;
 
 pub use base::{BatchView, VectorEnv};
 pub use config::{AutoresetMode, Execution, VectorConfig};
