@@ -15,6 +15,9 @@
 # LIBTORCH at it and build.rs adds an rpath, so cargo, graft, tests and benches need no
 # environment variables.
 #
+# MuJoCo rendering needs EGL and Mesa (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri); installed
+# with apt-get when missing and run as root, otherwise named in a note.
+#
 # MuJoCo comes from PyPI's `mujoco` wheel (its `libmujoco.so.*` and `include/mujoco/*.h`, with
 # the licence), into $GRAFT_HOME/mujoco-<version>, linked from `.mujoco/current`; envs/build.rs
 # compiles graft-envs' shim against those headers and records where the library is.
@@ -207,8 +210,33 @@ PY
   echo "$dest"
 }
 
+# MuJoCo rendering (render_mode="rgb_array") needs an offscreen OpenGL context: EGL with Mesa's
+# software rasteriser llvmpipe where there is no GPU. graft-envs loads libEGL at run time, so
+# nothing else needs these; Debian/Ubuntu packages: libegl1 (the EGL loader), libegl-mesa0
+# (Mesa's EGL) and libgl1-mesa-dri (llvmpipe). Installed with apt-get when missing and this
+# runs as root (as on CI); otherwise a note says what to install.
+provision_gl() {
+  local gl_packages="libegl1 libegl-mesa0 libgl1-mesa-dri" have=1 lib dri=0 f
+  for lib in libEGL.so.1 libEGL_mesa.so.0; do
+    # grep without -q reads all of ldconfig's output: no SIGPIPE to trip pipefail.
+    ldconfig -p 2>/dev/null | grep "$lib " >/dev/null || have=0
+  done
+  for f in /usr/lib/*/dri/swrast_dri.so /usr/lib/dri/swrast_dri.so; do [ -f "$f" ] && dri=1; done
+  [ "$dri" = 1 ] || have=0
+  if [ "$have" = 1 ]; then say "EGL and Mesa for MuJoCo rendering present"; return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $gl_packages for MuJoCo rendering"
+    # shellcheck disable=SC2086
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $gl_packages; } >&2 \
+      || die "apt-get could not install $gl_packages"
+  else
+    say "note: MuJoCo rendering needs EGL and Mesa; install them with: sudo apt-get install $gl_packages"
+  fi
+}
+
 if [ "$mode" = cpu ]; then libtorch=$(provision_cpu); else libtorch=$(provision_cuda); fi
 mujoco=$(provision_mujoco)
+provision_gl
 
 mkdir -p "$repo/.libtorch"
 ln -sfn "$libtorch" "$repo/.libtorch/current"
