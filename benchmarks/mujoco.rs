@@ -29,7 +29,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use graft_envs::mujoco::{ModelSource, Simulation};
 use graft_envs::registry::{self, make_vec};
 use graft_envs::vector::{Execution, VectorConfig};
@@ -114,6 +116,8 @@ impl Measurement for ProcessCpu {
 fn single<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     let mut group = c.benchmark_group(format!("{prefix}_single"));
     group.throughput(Throughput::Elements(STEPS as u64));
+    // Iterations of milliseconds: equal samples, not criterion's linear ramp of 55 of them.
+    group.sampling_mode(SamplingMode::Flat);
     for (id, _, _) in registered() {
         let mut env = registry::make(id, &Kwargs::new()).unwrap();
         let actions = draw(env.action_space(), STEPS, 0);
@@ -139,6 +143,8 @@ fn single<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
 fn physics<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
     let mut group = c.benchmark_group(format!("{prefix}_physics"));
     group.throughput(Throughput::Elements(STEPS as u64));
+    // Iterations of milliseconds: equal samples, not criterion's linear ramp of 55 of them.
+    group.sampling_mode(SamplingMode::Flat);
     for (id, xml, frame_skip) in registered() {
         // Where the env's episodes end under these actions (the env runs its 1000 steps again
         // and again in the single bench; one pass gives the boundaries of each).
