@@ -67,10 +67,41 @@ fn envs_render_half_cheetah_writes_a_png() {
 }
 
 #[test]
+fn rendering_without_egl_names_the_packages_to_install() {
+    let out = std::env::temp_dir().join(format!("graft-cli-noegl-{}.png", std::process::id()));
+    let run = Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(["envs", "render", "Hopper-v5", "-o", out.to_str().unwrap()])
+        .env("GRAFT_EGL_LIB", "libEGL-absent-for-this-test.so.1")
+        .output()
+        .expect("graft runs");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(err.contains("is not installed"), "{err}");
+    assert!(err.contains("apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
 fn envs_list_shows_the_mujoco_ids() {
     let (code, out, err) = graft(&["envs", "list"]);
     assert_eq!(code, 0, "{err}");
     for id in ["HalfCheetah-v5", "Hopper-v5", "InvertedPendulum-v5"] {
         assert!(out.contains(id), "{out}");
     }
+}
+
+#[test]
+fn envs_list_without_mujoco_reports_each_mujoco_id() {
+    let run = Command::new(env!("CARGO_BIN_EXE_graft"))
+        .args(["envs", "list"])
+        .env("GRAFT_MUJOCO_LIB", "/nonexistent/libmujoco.so.3.17.0")
+        .output()
+        .expect("graft runs");
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    // The other families are listed as usual, each MuJoCo id with the reason it is missing.
+    assert!(out.contains("CartPole-v1\n  observation:"), "{out}");
+    let hopper = out.split("Hopper-v5\n").nth(1).expect("Hopper-v5 listed");
+    assert!(hopper.starts_with("  unavailable: MuJoCo library unavailable"), "{hopper}");
+    assert!(hopper.contains("max_episode_steps: 1000"), "{hopper}");
 }

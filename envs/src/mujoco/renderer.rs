@@ -19,8 +19,14 @@ use crate::mujoco::ffi;
 use crate::mujoco::render_config::{CameraConfig, RenderConfig};
 use crate::mujoco::sim::Simulation;
 
-/// The EGL library loaded at run time (Debian's `libegl1`, with Mesa's `libegl-mesa0`).
+/// The EGL library loaded at run time (Debian's `libegl1`, with Mesa's `libegl-mesa0`);
+/// `GRAFT_EGL_LIB` names another.
 pub const EGL_LIBRARY: &str = "libEGL.so.1";
+
+/// The EGL library to load: `GRAFT_EGL_LIB` if set, else [`EGL_LIBRARY`].
+fn egl_library() -> String {
+    std::env::var("GRAFT_EGL_LIB").unwrap_or_else(|_| EGL_LIBRARY.to_string())
+}
 
 const CAMERA_FREE: c_int = 0;
 const CAMERA_FIXED: c_int = 2;
@@ -29,11 +35,9 @@ const CAMERA_FIXED: c_int = 2;
 fn ensure_gl() -> Result<(), MujocoError> {
     static GL: OnceLock<Result<(), MujocoError>> = OnceLock::new();
     GL.get_or_init(|| {
-        let fail = |reason: String| MujocoError::GlUnavailable {
-            library: EGL_LIBRARY.to_string(),
-            reason,
-        };
-        let lib = CString::new(EGL_LIBRARY).map_err(|_| fail("bad library name".into()))?;
+        let library = egl_library();
+        let fail = |reason: String| MujocoError::GlUnavailable { library: library.clone(), reason };
+        let lib = CString::new(library.as_str()).map_err(|_| fail("bad library name".into()))?;
         let mut err = ffi::message_buffer();
         // SAFETY: `lib` is NUL-terminated and `err` MESSAGE_LEN long; runs once (OnceLock),
         // before any other gl.c function, as gl.c requires.
@@ -42,7 +46,7 @@ fn ensure_gl() -> Result<(), MujocoError> {
         };
         match rc {
             0 => Ok(()),
-            -2 => Err(fail(format!("{} is not installed ({})", EGL_LIBRARY, ffi::message(&err)))),
+            -2 => Err(fail(format!("{library} is not installed ({})", ffi::message(&err)))),
             _ => Err(fail(ffi::message(&err))),
         }
     })
