@@ -80,7 +80,9 @@ fn kwargs_reach_the_config_and_bad_ones_are_refused() {
         ("healthy_z_range", Value::Float(0.7)),
         ("ctrl_cost_weight", Value::Float(f64::NAN)),
         ("xml_file", Value::Int(3)),
-        ("width", Value::Int(84)),
+        // Rendering arguments are taken (see mujoco_render.rs), and checked.
+        ("width", Value::Int(0)),
+        ("camera_id", Value::Str("top".into())),
     ] {
         let got = make_with("Hopper-v5", [(key, value.clone())]);
         assert!(matches!(got, Err(EnvError::BadKwarg { .. })), "{key}={value:?}");
