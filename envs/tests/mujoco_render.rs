@@ -13,8 +13,8 @@
 use std::path::PathBuf;
 
 use graft_envs::mujoco::{
-    Ant, HalfCheetah, Hopper, InvertedDoublePendulum, InvertedPendulum, MujocoTask, Pusher,
-    Reacher, Swimmer, Walker2d,
+    Ant, HalfCheetah, Hopper, Humanoid, HumanoidStandup, InvertedDoublePendulum, InvertedPendulum,
+    MujocoTask, Pusher, Reacher, Swimmer, Walker2d,
 };
 use graft_envs::{
     AddRenderObservation, Env, EnvError, FrameStackObservation, GrayscaleObservation, Info, Kwargs,
@@ -46,6 +46,8 @@ fn build(id: &str, kw: &Kwargs) -> Result<Box<dyn Settable>> {
         "Ant-v5" => Box::new(Ant::from_kwargs(kw)?),
         "HalfCheetah-v5" => Box::new(HalfCheetah::from_kwargs(kw)?),
         "Hopper-v5" => Box::new(Hopper::from_kwargs(kw)?),
+        "Humanoid-v5" => Box::new(Humanoid::from_kwargs(kw)?),
+        "HumanoidStandup-v5" => Box::new(HumanoidStandup::from_kwargs(kw)?),
         "InvertedPendulum-v5" => Box::new(InvertedPendulum::from_kwargs(kw)?),
         "InvertedDoublePendulum-v5" => Box::new(InvertedDoublePendulum::from_kwargs(kw)?),
         "Pusher-v5" => Box::new(Pusher::from_kwargs(kw)?),
@@ -136,7 +138,7 @@ fn frames_match_gymnasium_rgb_array() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22);
+    assert_eq!(checked, 26);
 }
 
 #[test]

@@ -27,6 +27,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::{clip, norm, pairwise_sum_f64, sum_of_squares_f64};
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -339,7 +340,7 @@ impl Humanoid {
 
     /// A Humanoid-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<Humanoid>> {
-        Self::env(HumanoidConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(HumanoidConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -358,6 +359,17 @@ impl Humanoid {
 impl MujocoTask for Humanoid {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig {
+            trackbodyid: Some(1),
+            distance: Some(4.0),
+            lookat: Some([0.0, 0.0, 2.0]),
+            elevation: Some(-20.0),
+            ..CameraConfig::default()
+        }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {

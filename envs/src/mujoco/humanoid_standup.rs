@@ -26,6 +26,7 @@ use crate::mujoco::kwargs::{
 };
 use crate::mujoco::noise::ResetNoise;
 use crate::mujoco::np::clip;
+use crate::mujoco::render_config::{with_render_kwargs, CameraConfig};
 use crate::mujoco::sim::Simulation;
 use crate::mujoco::task_util::require_model;
 
@@ -198,7 +199,7 @@ impl HumanoidStandup {
 
     /// A HumanoidStandup-v5 environment from `make`-style keyword arguments.
     pub fn from_kwargs(kwargs: &Kwargs) -> Result<MujocoEnv<HumanoidStandup>> {
-        Self::env(HumanoidStandupConfig::from_kwargs(kwargs)?)
+        with_render_kwargs(ID, kwargs, |kw| Self::env(HumanoidStandupConfig::from_kwargs(kw)?))
     }
 
     /// The configuration.
@@ -210,6 +211,17 @@ impl HumanoidStandup {
 impl MujocoTask for HumanoidStandup {
     fn id(&self) -> &'static str {
         ID
+    }
+
+    /// Gymnasium's `DEFAULT_CAMERA_CONFIG`.
+    fn default_camera(&self) -> CameraConfig {
+        CameraConfig {
+            trackbodyid: Some(1),
+            distance: Some(4.0),
+            lookat: Some([0.0, 0.0, 0.8925]),
+            elevation: Some(-20.0),
+            ..CameraConfig::default()
+        }
     }
 
     fn obs_len(&self, sim: &Simulation) -> usize {
