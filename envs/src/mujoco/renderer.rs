@@ -107,6 +107,8 @@ pub(crate) struct Renderer {
     camera_id: c_int,
     /// The offscreen buffer's size.
     buffer: (u32, u32),
+    /// The arguments it was made with (to make it again with a larger buffer).
+    config: RenderConfig,
     /// Bottom-up rows as read from OpenGL, reused between frames.
     pixels: Vec<u8>,
 }
@@ -169,6 +171,7 @@ impl Renderer {
             gl,
             env,
             camera_id,
+            config: config.clone(),
             buffer: (w.max(0) as u32, h.max(0) as u32),
             pixels: Vec::new(),
         };
@@ -248,15 +251,14 @@ impl Renderer {
             let config = RenderConfig {
                 width: width.max(self.buffer.0),
                 height: height.max(self.buffer.1),
-                ..RenderConfig::default()
+                ..self.config.clone()
             };
             let mut cam = ffi::Camera::default();
             // SAFETY: `scene` is live; `cam` is a local.
             unsafe { ffi::graft_mjr_get_camera(self.scene, &mut cam) };
-            let mut bigger = Renderer::new(env, sim, &config, &CameraConfig::default())?;
+            let bigger = Renderer::new(env, sim, &config, &CameraConfig::default())?;
             // SAFETY: `bigger.scene` is live; `cam` is a local.
             unsafe { ffi::graft_mjr_set_camera(bigger.scene, &cam) };
-            bigger.camera_id = self.camera_id;
             *self = bigger;
         }
         let mut cam = ffi::Camera::default();
