@@ -256,13 +256,14 @@ impl<E: Env> VectorEnv<E> {
     pub fn step(&mut self, actions: BatchAction<'_>) -> Result<BatchView<'_>> {
         self.check_batch(actions)?;
         let (dim, mode) = (self.action_dim, self.config.autoreset);
+        let chunk = self.config.min_envs_per_thread;
         let (lanes, pool) = self.lanes();
         match pool {
             None => {
                 let mut lanes = lanes;
                 lanes.step(actions, dim, mode)?;
             }
-            Some(pool) => run_on_pool(pool, lanes, &|l| l.step(actions, dim, mode))?,
+            Some(pool) => run_on_pool(pool, lanes, chunk, &|l| l.step(actions, dim, mode))?,
         }
         Ok(self.view())
     }
@@ -368,13 +369,14 @@ impl<E: Env> VectorEnv<E> {
         options: &Kwargs,
         mask: Option<&[bool]>,
     ) -> Result<()> {
+        let chunk = self.config.min_envs_per_thread;
         let (lanes, pool) = self.lanes();
         match pool {
             None => {
                 let mut lanes = lanes;
                 lanes.reset(seed, options, mask)
             }
-            Some(pool) => run_on_pool(pool, lanes, &|l| l.reset(seed, options, mask)),
+            Some(pool) => run_on_pool(pool, lanes, chunk, &|l| l.reset(seed, options, mask)),
         }
     }
 

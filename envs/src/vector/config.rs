@@ -72,9 +72,10 @@ pub struct VectorConfig {
     /// Sequential or threaded stepping (default: [`Execution::Auto`], which `make_vec`
     /// resolves per id).
     pub execution: Execution,
-    /// Threaded mode: the fewest sub-envs a thread is given. A batch smaller than twice this
-    /// runs on the calling thread, because waking a worker costs microseconds: for envs that
-    /// step in tens of nanoseconds (CartPole) use ~64 or more; for pixel envs 1 (0 means 1).
+    /// Threaded mode: the sub-envs a thread claims at a time, and the fewest it is given. A
+    /// batch smaller than twice this runs on the calling thread, because a hand-off between
+    /// threads costs microseconds: for envs that step in tens of nanoseconds (CartPole) use
+    /// ~64 or more; for MuJoCo and pixel envs 1 (0 means 1).
     pub min_envs_per_thread: usize,
 }
 

@@ -5,6 +5,7 @@
 //! ever writes its own slots, so both modes give the same bytes, and splitting slices needs
 //! no allocation.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut};
@@ -237,33 +238,41 @@ fn reset_env<E: Env>(env: &mut E, obs: ObsMut<'_>, index: usize) -> Result<Info>
     env.reset_into(None, &NO_OPTIONS, obs).map_err(sub_env(index))
 }
 
-/// Run `f` on `lanes` split into one contiguous block per thread of `pool` (block `k` holds
-/// sub-envs `[n k / T, n (k + 1) / T)`). Errors come back in sub-env order (the lowest index
-/// wins), as in a sequential run.
-pub(crate) fn run_on_pool<E, F>(pool: &WorkerPool, lanes: Lanes<'_, E>, f: &F) -> Result<()>
+/// Run `f` on `lanes` cut into chunks of `chunk` sub-envs, which the threads of `pool` claim
+/// one at a time until none is left: a thread the OS sets aside holds up one chunk, not a
+/// fixed share of the batch (EnvPool's workers take sub-envs from a queue the same way).
+/// Each chunk is stepped by one thread, so results do not depend on who claimed it. Errors
+/// come back in sub-env order (the lowest index wins), as in a sequential run.
+pub(crate) fn run_on_pool<E, F>(
+    pool: &WorkerPool,
+    lanes: Lanes<'_, E>,
+    chunk: usize,
+    f: &F,
+) -> Result<()>
 where
     E: Env,
     F: Fn(&mut Lanes<'_, E>) -> Result<()> + Sync,
 {
-    let (n, threads) = (lanes.len(), pool.threads());
-    let mut blocks = Vec::with_capacity(threads);
+    let chunk = chunk.max(1);
+    let mut chunks = Vec::with_capacity(lanes.len().div_ceil(chunk));
     let mut rest = lanes;
-    let mut start = 0;
-    for k in 1..threads {
-        let end = n * k / threads;
-        let (block, tail) = rest.split_at(end - start);
-        blocks.push(Mutex::new((block, Ok(()))));
-        (rest, start) = (tail, end);
+    while rest.len() > chunk {
+        let (head, tail) = rest.split_at(chunk);
+        chunks.push(Mutex::new((head, Ok(()))));
+        rest = tail;
     }
-    blocks.push(Mutex::new((rest, Ok(()))));
-    pool.run(&|k| {
-        let mut block = blocks[k].lock().unwrap_or_else(|e| e.into_inner());
-        let (lanes, result) = &mut *block;
+    chunks.push(Mutex::new((rest, Ok(()))));
+    let next = AtomicUsize::new(0);
+    pool.run(&|_| loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = chunks.get(k) else { break };
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let (lanes, result) = &mut *slot;
         *result = f(lanes);
     });
-    blocks
+    chunks
         .into_iter()
-        .map(|b| b.into_inner().unwrap_or_else(|e| e.into_inner()).1)
+        .map(|c| c.into_inner().unwrap_or_else(|e| e.into_inner()).1)
         .collect::<Result<Vec<()>>>()
         .map(|_| ())
 }

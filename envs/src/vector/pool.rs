@@ -5,12 +5,12 @@
 //! and wakes workers through the OS on every step, and the learner's core sits idle while
 //! they work. On a machine shared with other jobs each of those wake-ups waits for a time
 //! slice, so two threads stepped MuJoCo no faster than one (measured: HalfCheetah-v5, 8 envs,
-//! 13.8k steps/s on 2 threads against 14.7k on 1). Here the calling thread steps block 0
-//! itself, `threads - 1` workers step the others, and a worker spins for a short while after
-//! its block before it parks, so back-to-back steps cost no system call (EnvPool's workers
-//! spin the same way).
+//! 13.8k steps/s on 2 threads against 14.7k on 1). Here the calling thread works too,
+//! `threads - 1` workers join it, and a worker spins for a short while after a job before it
+//! parks, so back-to-back steps cost no system call (EnvPool's workers spin the same way).
+//! The vector env hands out its sub-envs in chunks that the threads claim one at a time.
 //!
-//! Each block is stepped by exactly one thread and writes only its own slots, so the pool
+//! Each chunk is stepped by exactly one thread and writes only its own slots, so the pool
 //! changes no result: a threaded batch is bit-identical to a sequential one.
 
 use std::any::Any;
@@ -78,7 +78,8 @@ impl WorkerPool {
         Ok(pool)
     }
 
-    /// Threads stepping blocks, the caller included.
+    /// Threads taking part in a job, the caller included.
+    #[cfg(test)]
     pub fn threads(&self) -> usize {
         self.workers.len() + 1
     }
