@@ -265,11 +265,8 @@ pub fn make_vec(
 ) -> Result<VecEnv> {
     let mut config = config;
     if config.execution == Execution::Auto {
-        config.execution = if is_mujoco(id) {
-            Execution::Threaded { threads: 0 }
-        } else {
-            Execution::Sequential
-        };
+        config.execution =
+            if is_mujoco(id) { Execution::Threaded { threads: 0 } } else { Execution::Sequential };
     }
     let native =
         config.autoreset == AutoresetMode::NextStep && config.execution == Execution::Sequential;
