@@ -51,6 +51,7 @@
 //! ```
 
 pub mod classic;
+pub mod dmc;
 pub mod env;
 pub mod error;
 #[cfg(feature = "gymnasium-rs")]

@@ -116,12 +116,17 @@ fn table() -> &'static [Registration] {
         // Other families append their registrations here, one `extend` each.
         all.extend(crate::minatar::registrations());
         all.extend(crate::mujoco::registrations());
+        all.extend(crate::dmc::registrations());
         all.sort_by(|a, b| a.id.cmp(b.id));
         all
     })
 }
 
 fn lookup(id: &str) -> Result<&'static Registration> {
+    if id.starts_with("dmc/") {
+        // The suite's own message lists its domains, or the tasks of the domain named.
+        crate::dmc::find(id)?;
+    }
     table().iter().find(|r| r.id == id).ok_or_else(|| EnvError::UnknownEnv {
         id: id.to_string(),
         known: table().iter().map(|r| r.id).collect::<Vec<_>>().join(", "),
@@ -276,9 +281,10 @@ pub fn make_vec(
     VectorEnv::make(id, num_envs, kwargs, config).map(VecEnv::Sync)
 }
 
-/// Whether `id` is one of the MuJoCo environments, whose steps cost tens of microseconds.
+/// Whether `id` is one of the MuJoCo environments (Gymnasium's or the Control Suite's), whose
+/// steps cost tens of microseconds.
 fn is_mujoco(id: &str) -> bool {
-    crate::mujoco::registrations().iter().any(|r| r.id == id)
+    id.starts_with("dmc/") || crate::mujoco::registrations().iter().any(|r| r.id == id)
 }
 
 fn bad(id: &str, key: &str, want: &str, got: &Value) -> EnvError {

@@ -6,8 +6,8 @@
 //! entity came from. With ramping on, every 101 frames entities spawn faster and, on every
 //! other ramp, move faster. Channels: player, enemy, trail, gold.
 
-use super::mt19937::RandomState;
 use super::{Game, Grid, DOWN, LEFT, NOOP, RIGHT, UP};
+use crate::numpy_rng::random_state::RandomState;
 
 const RAMP_INTERVAL: i32 = 100;
 const INIT_SPAWN_SPEED: i32 = 10;

@@ -6,8 +6,8 @@
 //! is shown in a trail channel. The episode ends when the ball reaches the bottom row away
 //! from the paddle. No difficulty ramp. Channels: paddle, ball, trail, brick.
 
-use super::mt19937::RandomState;
 use super::{Game, Grid, LEFT, NOOP, RIGHT};
+use crate::numpy_rng::random_state::RandomState;
 
 /// Bricks of rows 1..=3, as bits `y * 10 + x`.
 const BRICK_ROWS: u128 = ((1u128 << 30) - 1) << 10;

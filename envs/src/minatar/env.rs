@@ -9,10 +9,10 @@
 
 use image::RgbImage;
 
-use super::mt19937::{threshold_53, RandomState};
 use super::{palette, Game, Grid, MinAtarConfig, NUM_ACTIONS};
 use crate::env::{ActionRef, Env, EpisodeState, Info, Kwargs, ObsMut, StepOutcome};
 use crate::error::{EnvError, Result};
+use crate::numpy_rng::random_state::{threshold_53, RandomState};
 use crate::rng::EnvRng;
 use crate::space::{BoxSpace, DType, Space};
 

@@ -7,8 +7,8 @@
 //! episode ends after 2500 frames (terminal on the 2501st step). No difficulty ramp.
 //! Channels: chicken, car, speed1, speed2, speed3, speed4, speed5.
 
-use super::mt19937::RandomState;
 use super::{Game, Grid, DOWN, NOOP, UP};
+use crate::numpy_rng::random_state::RandomState;
 
 const PLAYER_SPEED: i32 = 3;
 const TIME_LIMIT: i32 = 2500;

@@ -2,7 +2,7 @@
 //! `environments/<game>.py` `Env`), and the six actions of the full action set.
 
 use super::grid::Grid;
-use super::mt19937::RandomState;
+use crate::numpy_rng::random_state::RandomState;
 
 /// The six actions every MinAtar game accepts, in minatar's `action_map` order.
 pub const NOOP: u8 = 0;

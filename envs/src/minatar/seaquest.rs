@@ -14,8 +14,8 @@
 //! element. Entities here are plain arrays in `Vec`s handled the same way (see [`PyList`]),
 //! so even lists holding equal entities evolve exactly as the original's.
 
-use super::mt19937::RandomState;
 use super::{Game, Grid, DOWN, FIRE, LEFT, NOOP, RIGHT, UP};
+use crate::numpy_rng::random_state::RandomState;
 
 const MAX_OXYGEN: i32 = 200;
 const INIT_SPAWN_SPEED: i32 = 20;

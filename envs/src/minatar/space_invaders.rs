@@ -11,8 +11,8 @@
 //! The 10x10 maps are bitboards, bit `y * 10 + x`; numpy's `np.roll` along rows is a shift
 //! by 10 bits.
 
-use super::mt19937::RandomState;
 use super::{Game, Grid, FIRE, LEFT, NOOP, RIGHT};
+use crate::numpy_rng::random_state::RandomState;
 
 const SHOT_COOL_DOWN: i32 = 5;
 const ENEMY_MOVE_INTERVAL: i32 = 12;

@@ -124,10 +124,10 @@ impl<T: MujocoTask> MujocoEnv<T> {
         let mut slot = self.renderer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if slot.is_none() {
             let camera = self.task.default_camera();
-            *slot = Some(Renderer::new(self.task.id(), &self.sim, &self.render, &camera)?);
+            *slot = Some(Renderer::new(self.task.id(), self.sim.data(), &self.render, &camera)?);
         }
         if let Some(renderer) = slot.as_mut() {
-            renderer.render(&self.sim, width, height, out)?;
+            renderer.render(self.sim.data(), width, height, out)?;
         }
         Ok(())
     }

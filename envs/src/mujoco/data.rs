@@ -153,6 +153,57 @@ impl Data {
         Some((self.slice(span), span.cols))
     }
 
+    /// Any `mjtNum` array of mjData by name, writable.
+    pub fn array_mut(&mut self, name: &str) -> Option<(&mut [f64], usize)> {
+        let span = self.span(name)?;
+        Some((self.slice_mut(span), span.cols))
+    }
+
+    /// The model, writable, when this data is its only holder (`None` while it is shared).
+    pub fn model_mut(&mut self) -> Option<&mut Model> {
+        Arc::get_mut(&mut self.model)
+    }
+
+    /// Number of active contacts (`ncon`).
+    pub fn ncon(&self) -> usize {
+        // SAFETY: the data is valid; reads one int.
+        unsafe { ffi::graft_mj_ncon(self.ptr.as_ptr()) }.max(0) as usize
+    }
+
+    /// Simulation time (`time`).
+    pub fn time(&self) -> f64 {
+        // SAFETY: the data is valid; reads one double.
+        unsafe { ffi::graft_mj_time(self.ptr.as_ptr()) }
+    }
+
+    /// Set the simulation time.
+    pub fn set_time(&mut self, t: f64) {
+        // SAFETY: the data is valid and `&mut self` exclusive; writes one double.
+        unsafe { ffi::graft_mj_set_time(self.ptr.as_ptr(), t) }
+    }
+
+    /// dm_control's legacy `Physics.step(nstep)`: finish the pending step with `mj_step2`,
+    /// `nstep - 1` whole `mj_step`s, then `mj_step1` (see `graft_mj_step_legacy` in `shim.c`);
+    /// MuJoCo's message on a fatal error.
+    pub(crate) fn step_legacy(&mut self, nstep: u32) -> Result<(), String> {
+        let n = c_int::try_from(nstep).map_err(|_| format!("{nstep} steps is too many"))?;
+        let (m, d) = (self.model.as_ptr(), self.ptr.as_ptr());
+        // SAFETY: as in `step`.
+        ffi::call(|err, len| unsafe { ffi::graft_mj_step_legacy(m, d, n, err, len) })
+    }
+
+    /// `mj_forward` with actuation disabled, as dm_control's reset runs it. Needs the model
+    /// to itself (the call sets and restores a model flag): an error while it is shared.
+    pub(crate) fn forward_unactuated(&mut self) -> Result<(), String> {
+        let d = self.ptr.as_ptr();
+        let model = Arc::get_mut(&mut self.model)
+            .ok_or_else(|| "mj_forward without actuation needs an unshared model".to_string())?;
+        let m = model.as_mut_ptr();
+        // SAFETY: as in `step`; the model is held exclusively (Arc::get_mut), so writing its
+        // option flags for the call races with nothing.
+        ffi::call(|err, len| unsafe { ffi::graft_mj_forward_unactuated(m, d, err, len) })
+    }
+
     /// `nstep` × `mj_step`, then `mj_rnePostConstraint`; MuJoCo's message on a fatal error.
     pub(crate) fn step(&mut self, nstep: u32) -> Result<(), String> {
         let n = c_int::try_from(nstep).map_err(|_| format!("{nstep} steps is too many"))?;

@@ -33,6 +33,11 @@ pub enum MujocoError {
     /// simulation state is unusable until the next `reset`.
     #[error("{env}: MuJoCo error in {call}: {message}; reset() the environment to continue")]
     Simulation { env: String, call: String, message: String },
+    /// MuJoCo warned during a step or a reset of a DeepMind Control Suite task (e.g. the
+    /// simulation became unstable); dm_control raises `PhysicsError` there. The state is
+    /// unusable until the next `reset`.
+    #[error("{env}: invalid physics state after {call} (MuJoCo warned: {warnings}); reset() the environment to continue")]
+    PhysicsState { env: String, call: String, warnings: String },
     /// No offscreen OpenGL context for rendering: libEGL or Mesa's drivers are missing, or
     /// EGL refused a display or context.
     #[error(

@@ -51,6 +51,9 @@ pub(crate) struct Camera {
 
 /// Element kinds the shim reports for arrays (`KIND_*` in `shim.c`).
 pub(crate) const KIND_F64: c_int = 0;
+pub(crate) const KIND_I32: c_int = 1;
+pub(crate) const KIND_F32: c_int = 2;
+pub(crate) const KIND_U8: c_int = 3;
 
 extern "C" {
     pub(crate) fn graft_mj_header_version() -> c_int;
@@ -59,8 +62,10 @@ extern "C" {
 
     pub(crate) fn graft_mj_load_xml(
         filename: *const c_char,
-        xml: *const c_char,
-        xml_len: c_int,
+        nfiles: c_int,
+        names: *const *const c_char,
+        texts: *const *const c_char,
+        lens: *const c_int,
         err: *mut c_char,
         errsz: c_int,
     ) -> *mut MjModel;
@@ -92,6 +97,24 @@ extern "C" {
         errsz: c_int,
     ) -> c_int;
 
+    pub(crate) fn graft_mj_step_legacy(
+        m: *const MjModel,
+        d: *mut MjData,
+        nstep: c_int,
+        err: *mut c_char,
+        errsz: c_int,
+    ) -> c_int;
+    pub(crate) fn graft_mj_forward_unactuated(
+        m: *mut MjModel,
+        d: *mut MjData,
+        err: *mut c_char,
+        errsz: c_int,
+    ) -> c_int;
+    pub(crate) fn graft_mj_ncon(d: *const MjData) -> c_int;
+    pub(crate) fn graft_mj_time(d: *const MjData) -> f64;
+    pub(crate) fn graft_mj_set_time(d: *mut MjData, t: f64);
+    pub(crate) fn graft_mj_id2name(m: *const MjModel, obj: c_int, id: c_int) -> *const c_char;
+    pub(crate) fn graft_mj_enum(name: *const c_char) -> c_int;
     pub(crate) fn graft_mj_name2id(m: *const MjModel, obj: c_int, name: *const c_char) -> c_int;
     pub(crate) fn graft_mj_timestep(m: *const MjModel) -> f64;
     pub(crate) fn graft_mj_model_size(

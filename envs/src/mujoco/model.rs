@@ -1,7 +1,9 @@
 //! A compiled MuJoCo model (`mjModel`), loaded from an MJCF file or from XML text.
 //!
-//! A [`Model`] is read-only once loaded, so one model can back many [`Data`](super::Data)
-//! (a vector of environments shares it through an `Arc`).
+//! A shared [`Model`] is read-only once loaded, so one model can back many
+//! [`Data`](super::Data) (a vector of environments shares it through an `Arc`). A model held
+//! by one owner may be written through `&mut` (the DeepMind Control Suite's tasks move targets
+//! and recolour sites per episode, as dm_control writes its `physics.model`).
 
 use std::ffi::{c_int, CString};
 use std::path::Path;
@@ -13,7 +15,7 @@ use crate::mujoco::{ffi, library};
 /// An `mjModel`, owned; freed with `mj_deleteModel` on drop.
 #[derive(Debug)]
 pub struct Model {
-    // Valid from a successful mj_loadXML until Drop; never written through.
+    // Valid from a successful mj_loadXML until Drop; written only through `&mut self`.
     ptr: NonNull<ffi::MjModel>,
     file: String,
     nq: usize,
@@ -24,8 +26,8 @@ pub struct Model {
 }
 
 // SAFETY: MuJoCo never writes an mjModel during simulation (every function takes it as
-// `const mjModel*`), and Graft never writes it after loading, so it may be read from several
-// threads and moved between them.
+// `const mjModel*`), and Graft writes it only through `&mut Model` (exclusive access), so a
+// shared `&Model` may be read from several threads and a model moved between them.
 unsafe impl Send for Model {}
 unsafe impl Sync for Model {}
 
@@ -38,36 +40,54 @@ impl Model {
         if !path.is_file() {
             return Err(MujocoError::XmlNotFound { path: file, hint: String::new() });
         }
-        Model::load(file, None)
+        Model::load(file, &[])
     }
 
     /// Compile MJCF text. `name` stands for the file in messages (and in MuJoCo's virtual file
     /// system); the text cannot refer to other files.
     pub fn from_xml_str(name: &str, xml: &str) -> Result<Model, MujocoError> {
-        Model::load(name.to_string(), Some(xml))
+        Model::load(name.to_string(), &[(name, xml)])
     }
 
-    fn load(file: String, xml: Option<&str>) -> Result<Model, MujocoError> {
+    /// Compile the MJCF text `files[i].1` named `main` among in-memory files: its
+    /// `<include file="...">` elements name the others (e.g. `./common/visual.xml`).
+    pub fn from_xml_files(main: &str, files: &[(&str, &str)]) -> Result<Model, MujocoError> {
+        if !files.iter().any(|(name, _)| *name == main) {
+            return Err(MujocoError::XmlNotFound {
+                path: main.to_string(),
+                hint: " (not among the files given)".into(),
+            });
+        }
+        Model::load(main.to_string(), files)
+    }
+
+    /// Compile `file` from disk (`files` empty) or from the in-memory `files`.
+    fn load(file: String, files: &[(&str, &str)]) -> Result<Model, MujocoError> {
         library::ensure_loaded()?;
         let invalid = |message: String| MujocoError::XmlInvalid { file: file.clone(), message };
         let c_name =
             CString::new(file.clone()).map_err(|_| invalid("name contains a NUL".into()))?;
-        let (text, len) = match xml {
-            Some(xml) => {
-                let len = c_int::try_from(xml.len()).map_err(|_| invalid("XML too long".into()))?;
-                (xml.as_ptr().cast(), len)
-            }
-            None => (std::ptr::null(), 0),
-        };
+        let mut names = Vec::with_capacity(files.len());
+        let mut lens = Vec::with_capacity(files.len());
+        for (name, text) in files {
+            names.push(CString::new(*name).map_err(|_| invalid(format!("{name:?} has a NUL")))?);
+            lens.push(c_int::try_from(text.len()).map_err(|_| invalid("XML too long".into()))?);
+        }
+        let name_ptrs: Vec<_> = names.iter().map(|n| n.as_ptr()).collect();
+        let text_ptrs: Vec<*const std::ffi::c_char> =
+            files.iter().map(|(_, text)| text.as_ptr().cast()).collect();
+        let nfiles = c_int::try_from(files.len()).map_err(|_| invalid("too many files".into()))?;
         let mut err = ffi::message_buffer();
-        // SAFETY: `c_name` is NUL-terminated and `text` points to `len` bytes (or is null with
-        // len 0), both alive for the call; MuJoCo copies the text into its VFS and frees that
-        // before the call returns. `err` is MESSAGE_LEN long, as passed.
+        // SAFETY: `c_name` and every name are NUL-terminated; `text_ptrs[i]` points to `lens[i]`
+        // bytes; all are alive for the call, and MuJoCo copies the texts into its VFS and frees
+        // that before the call returns. `err` is MESSAGE_LEN long, as passed.
         let ptr = unsafe {
             ffi::graft_mj_load_xml(
                 c_name.as_ptr(),
-                text,
-                len,
+                nfiles,
+                name_ptrs.as_ptr(),
+                text_ptrs.as_ptr(),
+                lens.as_ptr(),
                 err.as_mut_ptr(),
                 ffi::MESSAGE_LEN as c_int,
             )
@@ -136,10 +156,8 @@ impl Model {
         unsafe { ffi::graft_mj_timestep(self.as_ptr()) }
     }
 
-    /// A `mjtNum` array of mjModel by name (e.g. `"actuator_ctrlrange"`, `"qpos0"`,
-    /// `"body_mass"`), row-major, with its column count; `None` for an unknown name or one that
-    /// is not `mjtNum`.
-    pub fn array(&self, name: &str) -> Option<(&[f64], usize)> {
+    /// Where mjModel's array `name` lies: address, element count, columns and element kind.
+    fn raw_array(&self, name: &str) -> Option<(*const std::ffi::c_void, usize, usize, c_int)> {
         let c_name = CString::new(name).ok()?;
         let (mut ptr, mut rows, mut cols, mut kind) = (std::ptr::null(), 0i64, 0i64, 0 as c_int);
         // SAFETY: the model is valid; the name is NUL-terminated; the out-pointers are locals.
@@ -153,17 +171,106 @@ impl Model {
                 &mut kind,
             )
         };
-        if found != 0 || kind != ffi::KIND_F64 {
+        (found == 0).then_some((ptr, (rows * cols) as usize, cols as usize, kind))
+    }
+
+    /// The array `name` as a slice of `T` (whose shim kind is `want`), with its column count.
+    fn typed_array<T>(&self, name: &str, want: c_int) -> Option<(&[T], usize)> {
+        let (ptr, len, cols, kind) = self.raw_array(name)?;
+        if kind != want {
             return None;
         }
-        let len = (rows * cols) as usize;
         if len == 0 || ptr.is_null() {
-            return Some((&[], cols as usize));
+            return Some((&[], cols));
         }
-        // SAFETY: mj_loadXML allocated `rows * cols` doubles at `ptr` inside the model's buffer;
-        // they live as long as the model, and nothing writes them (see the Send/Sync note).
-        let slice = unsafe { std::slice::from_raw_parts(ptr.cast::<f64>(), len) };
-        Some((slice, cols as usize))
+        // SAFETY: mj_loadXML allocated `len` elements of this kind at `ptr` inside the model's
+        // buffer; they live as long as the model, and writes need `&mut self`.
+        Some((unsafe { std::slice::from_raw_parts(ptr.cast::<T>(), len) }, cols))
+    }
+
+    /// The array `name` as a writable slice of `T` (shim kind `want`), with its column count.
+    fn typed_array_mut<T>(&mut self, name: &str, want: c_int) -> Option<(&mut [T], usize)> {
+        let (ptr, len, cols, kind) = self.raw_array(name)?;
+        if kind != want {
+            return None;
+        }
+        if len == 0 || ptr.is_null() {
+            return Some((&mut [], cols));
+        }
+        // SAFETY: as `typed_array`; `&mut self` makes this the only access to the model.
+        Some((unsafe { std::slice::from_raw_parts_mut(ptr.cast_mut().cast::<T>(), len) }, cols))
+    }
+
+    /// A `mjtNum` array of mjModel by name (e.g. `"actuator_ctrlrange"`, `"qpos0"`,
+    /// `"body_mass"`), row-major, with its column count; `None` for an unknown name or one that
+    /// is not `mjtNum`.
+    pub fn array(&self, name: &str) -> Option<(&[f64], usize)> {
+        self.typed_array(name, ffi::KIND_F64)
+    }
+
+    /// A `mjtNum` array of mjModel by name, writable (see the module docs).
+    pub fn array_mut(&mut self, name: &str) -> Option<(&mut [f64], usize)> {
+        self.typed_array_mut(name, ffi::KIND_F64)
+    }
+
+    /// An `int` array of mjModel by name (e.g. `"jnt_type"`, `"sensor_adr"`), with its column
+    /// count; `None` for an unknown name or one that is not `int`.
+    pub fn array_i32(&self, name: &str) -> Option<(&[i32], usize)> {
+        self.typed_array(name, ffi::KIND_I32)
+    }
+
+    /// An `mjtByte` array of mjModel by name (e.g. `"jnt_limited"`), with its column count;
+    /// `None` for an unknown name or one that is not `mjtByte`.
+    pub fn array_u8(&self, name: &str) -> Option<(&[u8], usize)> {
+        self.typed_array(name, ffi::KIND_U8)
+    }
+
+    /// A `float` array of mjModel by name (e.g. `"site_rgba"`, `"mat_rgba"`), with its column
+    /// count; `None` for an unknown name or one that is not `float`.
+    pub fn array_f32(&self, name: &str) -> Option<(&[f32], usize)> {
+        self.typed_array(name, ffi::KIND_F32)
+    }
+
+    /// A `float` array of mjModel by name, writable (see the module docs).
+    pub fn array_f32_mut(&mut self, name: &str) -> Option<(&mut [f32], usize)> {
+        self.typed_array_mut(name, ffi::KIND_F32)
+    }
+
+    /// The value of one of MuJoCo's enum constants by name (`"mjOBJ_GEOM"`, `"mjJNT_HINGE"`,
+    /// `"mjSENS_GYRO"`, ...; the table in `shim.c`).
+    ///
+    /// # Panics
+    /// On a name the table lacks: names are written in Graft's code.
+    pub fn enum_value(name: &str) -> i32 {
+        let c_name = CString::new(name).expect("enum names have no NUL");
+        // SAFETY: pure lookup in a static table; the name is NUL-terminated.
+        let value = unsafe { ffi::graft_mj_enum(c_name.as_ptr()) };
+        assert!(value >= 0, "shim.c's enum table lacks {name}");
+        value
+    }
+
+    /// The id of the object of kind `kind` (`"mjOBJ_BODY"`, `"mjOBJ_GEOM"`, ...) called `name`,
+    /// as `mj_name2id`.
+    pub fn id(&self, kind: &str, name: &str) -> Option<usize> {
+        let c_name = CString::new(name).ok()?;
+        let obj = Model::enum_value(kind);
+        // SAFETY: the model is valid; the name is NUL-terminated and alive for the call.
+        let id = unsafe { ffi::graft_mj_name2id(self.as_ptr(), obj, c_name.as_ptr()) };
+        usize::try_from(id).ok()
+    }
+
+    /// The name of object `id` of kind `kind`, as `mj_id2name` (`None` when it has none).
+    pub fn name(&self, kind: &str, id: usize) -> Option<String> {
+        let obj = Model::enum_value(kind);
+        let id = c_int::try_from(id).ok()?;
+        // SAFETY: the model is valid; mj_id2name returns NULL or a NUL-terminated string
+        // inside the model's names buffer, copied here before the borrow ends.
+        let ptr = unsafe { ffi::graft_mj_id2name(self.as_ptr(), obj, id) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null and NUL-terminated, as above.
+        Some(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
     }
 
     /// The id of the body called `name`, as `mj_name2id(m, mjOBJ_BODY, name)`.
@@ -172,6 +279,11 @@ impl Model {
         // SAFETY: the model is valid; the name is NUL-terminated and alive for the call.
         let id = unsafe { ffi::graft_mj_name2id(self.as_ptr(), ffi::MJ_OBJ_BODY, c_name.as_ptr()) };
         usize::try_from(id).ok()
+    }
+
+    /// Raw pointer for the shim calls that write the model; valid while `self` lives.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut ffi::MjModel {
+        self.ptr.as_ptr()
     }
 }
 

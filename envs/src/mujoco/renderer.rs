@@ -14,10 +14,10 @@
 use std::ffi::{c_int, c_void, CString};
 use std::sync::OnceLock;
 
+use crate::mujoco::data::Data;
 use crate::mujoco::error::MujocoError;
 use crate::mujoco::ffi;
 use crate::mujoco::render_config::{CameraConfig, RenderConfig};
-use crate::mujoco::sim::Simulation;
 
 /// The EGL library loaded at run time (Debian's `libegl1`, with Mesa's `libegl-mesa0`);
 /// `GRAFT_EGL_LIB` names another.
@@ -133,7 +133,7 @@ impl Renderer {
     /// environment's default camera config, used when `config` has none.
     pub(crate) fn new(
         env: &'static str,
-        sim: &Simulation,
+        sim: &Data,
         config: &RenderConfig,
         default_camera: &CameraConfig,
     ) -> Result<Renderer, MujocoError> {
@@ -187,13 +187,13 @@ impl Renderer {
     }
 
     /// `_init_camera` then `_set_cam_config`.
-    fn init_camera(&mut self, sim: &Simulation, config: &CameraConfig) {
+    fn init_camera(&mut self, sim: &Data, config: &CameraConfig) {
         let mut cam = ffi::Camera::default();
         // SAFETY: `scene` is live; `cam` is a local of the shim's layout.
         unsafe { ffi::graft_mjr_get_camera(self.scene, &mut cam) };
         cam.kind = CAMERA_FREE;
         cam.fixedcamid = -1;
-        if let Some((xpos, _)) = sim.data().array("geom_xpos") {
+        if let Some((xpos, _)) = sim.array("geom_xpos") {
             for (i, l) in cam.lookat.iter_mut().enumerate() {
                 *l = median(xpos.iter().skip(i).step_by(3).copied().collect());
             }
@@ -223,7 +223,7 @@ impl Renderer {
     /// camera_id)` gives it. The offscreen buffer grows when the frame is larger.
     pub(crate) fn render(
         &mut self,
-        sim: &Simulation,
+        sim: &Data,
         width: u32,
         height: u32,
         out: &mut [u8],
@@ -271,7 +271,7 @@ impl Renderer {
         unsafe { ffi::graft_mjr_set_camera(self.scene, &cam) };
         self.pixels.resize(out.len(), 0);
         let current = self.gl.make_current().map_err(|m| fail("eglMakeCurrent", m))?;
-        let (m, d) = (sim.model().as_ptr(), sim.data().raw());
+        let (m, d) = (sim.model().as_ptr(), sim.raw());
         let (scene, pixels) = (self.scene, self.pixels.as_mut_ptr());
         // SAFETY: a GL context is current (`current`); model and data are alive and not
         // otherwise in use during the call (the caller holds the simulation borrowed);
@@ -307,11 +307,7 @@ impl Drop for Renderer {
 /// but then uses the free camera so that `default_camera_config` takes effect). Unlike
 /// Gymnasium, which renders from the free camera for a name the model lacks, an unknown
 /// name or an id past the model's cameras is refused.
-fn resolve_camera(
-    env: &str,
-    sim: &Simulation,
-    config: &RenderConfig,
-) -> Result<c_int, MujocoError> {
+fn resolve_camera(env: &str, sim: &Data, config: &RenderConfig) -> Result<c_int, MujocoError> {
     let m = sim.model().as_ptr();
     // SAFETY: the model is alive; reads one field.
     let ncam = unsafe { ffi::graft_mj_ncam(m) };

@@ -45,6 +45,9 @@ typedef struct {
   void (*resetData)(const mjModel*, mjData*);
   void (*step)(const mjModel*, mjData*);
   void (*forward)(const mjModel*, mjData*);
+  void (*step1)(const mjModel*, mjData*);
+  void (*step2)(const mjModel*, mjData*);
+  const char* (*id2name)(const mjModel*, int, int);
   void (*rnePostConstraint)(const mjModel*, mjData*);
   int (*name2id)(const mjModel*, int, const char*);
   void (*defaultVFS)(mjVFS*);
@@ -159,6 +162,9 @@ int graft_mj_open(const char* path, char* err, int errsz) {
   RESOLVE(resetData, "mj_resetData");
   RESOLVE(step, "mj_step");
   RESOLVE(forward, "mj_forward");
+  RESOLVE(step1, "mj_step1");
+  RESOLVE(step2, "mj_step2");
+  RESOLVE(id2name, "mj_id2name");
   RESOLVE(rnePostConstraint, "mj_rnePostConstraint");
   RESOLVE(name2id, "mj_name2id");
   RESOLVE(defaultVFS, "mj_defaultVFS");
@@ -197,22 +203,27 @@ int graft_mj_version(void) { return api.version(); }
 // ---------------------------------------------------------------------------------------------
 // Models and data.
 
-// Compile a model. With `xml` NULL, from the file `filename`; otherwise from the `xml_len`
-// bytes at `xml`, which MuJoCo sees as a file called `filename` in a virtual file system.
+// Compile a model. With `nfiles` 0, from the file `filename`; otherwise from `nfiles` in-memory
+// files (`names[i]`, `lens[i]` bytes at `texts[i]`) that MuJoCo sees in a virtual file system,
+// `filename` being one of them: the main file, whose `<include file=...>` name the others.
 // NULL on failure, with MuJoCo's message in `err`.
-mjModel* graft_mj_load_xml(const char* filename, const char* xml, int xml_len, char* err,
-                           int errsz) {
+mjModel* graft_mj_load_xml(const char* filename, int nfiles, const char* const* names,
+                           const char* const* texts, const int* lens, char* err, int errsz) {
   // volatile: read after a possible longjmp.
   mjModel* volatile model = NULL;
   mjVFS vfs;
-  int use_vfs = xml != NULL;
+  int use_vfs = nfiles > 0;
   err[0] = '\0';
   if (use_vfs) {
     api.defaultVFS(&vfs);
-    if (api.addBufferVFS(&vfs, filename, xml, xml_len) != 0) {
-      api.deleteVFS(&vfs);
-      set_error(err, errsz, "could not add the XML text to MuJoCo's virtual file system");
-      return NULL;
+    for (int i = 0; i < nfiles; i++) {
+      if (api.addBufferVFS(&vfs, names[i], texts[i], lens[i]) != 0) {
+        api.deleteVFS(&vfs);
+        snprintf(err, (size_t)errsz,
+                 "could not add %s to MuJoCo's virtual file system (a duplicate name?)",
+                 names[i]);
+        return NULL;
+      }
     }
   }
   jmp_buf guard;
@@ -265,6 +276,57 @@ int graft_mj_reset_data(const mjModel* m, mjData* d, char* err, int errsz) {
   GUARDED(err, errsz, api.resetData(m, d));
 }
 
+// dm_control's `Physics.step(nstep)` with `legacy_step` (dm_control/mujoco/engine.py): the
+// previous call (or the reset's mj_forward) already ran mj_step1 for this state, so finish
+// that step with mj_step2, take the other nstep - 1 steps whole, and end with mj_step1 so that
+// the position- and velocity-dependent fields match the new qpos/qvel (RK4 cannot be split,
+// so it steps whole and adds the mj_step1). No mj_rnePostConstraint: dm_control calls none.
+int graft_mj_step_legacy(const mjModel* m, mjData* d, int nstep, char* err, int errsz) {
+  GUARDED(err, errsz, {
+    if (m->opt.integrator != mjINT_RK4) {
+      api.step2(m, d);
+      for (int i = 1; i < nstep; i++) api.step(m, d);
+    } else {
+      for (int i = 0; i < nstep; i++) api.step(m, d);
+    }
+    api.step1(m, d);
+  });
+}
+
+// mj_forward with actuation disabled (mjDSBL_ACTUATION set for the call, then restored), as
+// dm_control's `Physics.reset` and `after_reset` run it. Writes the model's option flags, so
+// the caller must hold the model exclusively.
+int graft_mj_forward_unactuated(mjModel* m, mjData* d, char* err, int errsz) {
+  int saved = m->opt.disableflags;
+  m->opt.disableflags = saved | mjDSBL_ACTUATION;
+  int rc = graft_mj_forward(m, d, err, errsz);
+  m->opt.disableflags = saved;
+  return rc;
+}
+
+// mjData's contact count and simulation time.
+int graft_mj_ncon(const mjData* d) { return d->ncon; }
+double graft_mj_time(const mjData* d) { return d->time; }
+void graft_mj_set_time(mjData* d, double t) { d->time = t; }
+
+// The value of one of MuJoCo's enum constants by its name (object kinds, joint and sensor
+// types), or -1 for a name not in this table; so the Rust side copies no enum values.
+int graft_mj_enum(const char* name) {
+#define ENUM(e)                          \
+  if (strcmp(name, #e) == 0) return (e);
+  ENUM(mjOBJ_BODY) ENUM(mjOBJ_JOINT) ENUM(mjOBJ_GEOM) ENUM(mjOBJ_SITE) ENUM(mjOBJ_CAMERA)
+  ENUM(mjOBJ_MATERIAL) ENUM(mjOBJ_ACTUATOR) ENUM(mjOBJ_SENSOR)
+  ENUM(mjJNT_FREE) ENUM(mjJNT_BALL) ENUM(mjJNT_SLIDE) ENUM(mjJNT_HINGE)
+  ENUM(mjSENS_ACCELEROMETER) ENUM(mjSENS_GYRO) ENUM(mjSENS_FORCE) ENUM(mjSENS_TORQUE)
+#undef ENUM
+  return -1;
+}
+
+// The name of object `id` of type `type`, or NULL.
+const char* graft_mj_id2name(const mjModel* m, int type, int id) {
+  return api.id2name(m, type, id);
+}
+
 int graft_mj_name2id(const mjModel* m, int type, const char* name) {
   return api.name2id(m, type, name);
 }
@@ -277,8 +339,10 @@ double graft_mj_timestep(const mjModel* m) { return m->opt.timestep; }
 // Element kinds, as the Rust side's `Kind`.
 enum { KIND_F64 = 0, KIND_I32 = 1, KIND_F32 = 2, KIND_U8 = 3, KIND_OTHER = 4 };
 
-#define KIND_OF(type) \
-  _Generic((type*)0, mjtNum*: KIND_F64, int*: KIND_I32, float*: KIND_F32, mjtByte*: KIND_U8, default: KIND_OTHER)
+// mjtBool (_Bool, one byte holding 0 or 1) reads as a byte.
+#define KIND_OF(type)                                                                     \
+  _Generic((type*)0, mjtNum*: KIND_F64, int*: KIND_I32, float*: KIND_F32, mjtByte*: KIND_U8, \
+           _Bool*: KIND_U8, default: KIND_OTHER)
 
 // A size of mjModel (nq, nv, nu, nbody, ...). 0 when known, -1 for an unknown name.
 int graft_mj_model_size(const mjModel* m, const char* name, long long* out) {

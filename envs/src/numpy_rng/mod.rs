@@ -25,10 +25,12 @@
 
 mod generator;
 mod pcg64;
+pub mod random_state;
 mod seed_sequence;
 mod ziggurat;
 mod ziggurat_tables;
 
 pub use generator::{uniform_bounds_error, NumpyRng};
 pub use pcg64::{Pcg64, Pcg64State};
+pub use random_state::RandomState;
 pub use seed_sequence::{SeedSequence, POOL_SIZE};

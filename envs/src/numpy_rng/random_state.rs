@@ -1,8 +1,9 @@
 //! numpy's legacy `RandomState` over MT19937, ported bit for bit.
 //!
-//! MinAtar (Young & Tian 2019, <https://arxiv.org/abs/1903.03176>) draws every random number
-//! from `numpy.random.RandomState`. To reproduce its trajectories exactly, this module
-//! implements the three calls it makes, with numpy's legacy algorithms:
+//! MinAtar (Young & Tian 2019, <https://arxiv.org/abs/1903.03176>) and the DeepMind Control
+//! Suite draw every random number from `numpy.random.RandomState`. To reproduce their
+//! trajectories exactly, this module implements the calls they make, with numpy's legacy
+//! algorithms:
 //!
 //! - seeding with an integer (`RandomState(seed)`, Matsumoto & Nishimura's `init_genrand`)
 //!   or with an array of 32-bit words (`init_by_array`);
@@ -10,7 +11,10 @@
 //! - `randint(low, high)`: numpy's legacy bounded integers, which draw 32-bit outputs, mask
 //!   them to the smallest covering power of two and reject values above the range
 //!   (`random_bounded_uint64_fill` with `use_masked = true`); a range of one value draws
-//!   nothing.
+//!   nothing;
+//! - `uniform(low, high)`: `low + (high - low) * rand()`;
+//! - `randn()` / `standard_normal()`: the legacy polar Box-Muller method (`legacy_gauss`),
+//!   which draws pairs and keeps the second value for the next call.
 //!
 //! MT19937 itself: M. Matsumoto and T. Nishimura, "Mersenne Twister: a 623-dimensionally
 //! equidistributed uniform pseudo-random number generator", ACM TOMACS 8(1), 1998.
@@ -32,6 +36,8 @@ pub struct RandomState {
     /// `key` tempered: the outputs `pos..N` still to be handed out.
     out: [u32; N],
     pos: usize,
+    /// The second value of the last polar Box-Muller pair, handed out by the next `randn`.
+    gauss: Option<f64>,
 }
 
 impl std::fmt::Debug for RandomState {
@@ -42,7 +48,7 @@ impl std::fmt::Debug for RandomState {
 
 impl PartialEq for RandomState {
     fn eq(&self, other: &Self) -> bool {
-        self.pos == other.pos && self.key[..] == other.key[..]
+        self.pos == other.pos && self.key[..] == other.key[..] && self.gauss == other.gauss
     }
 }
 
@@ -57,7 +63,7 @@ impl RandomState {
             *k = s;
             s = 1_812_433_253u32.wrapping_mul(s ^ (s >> 30)).wrapping_add(i as u32 + 1);
         }
-        RandomState { key, out: [0; N], pos: N }
+        RandomState { key, out: [0; N], pos: N, gauss: None }
     }
 
     /// `np.random.RandomState(words)` for an array of 32-bit words (`init_by_array`).
@@ -165,6 +171,33 @@ impl RandomState {
         // numpy computes (a * 2**26 + b) / 2**53 in doubles; every step is exact, so this is
         // the same value.
         self.rand_u53() as f64 / 9_007_199_254_740_992.0
+    }
+
+    /// `RandomState.uniform(low, high)`: `low + (high - low) * rand()`, as numpy's legacy
+    /// `random_uniform` computes it.
+    #[inline]
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.rand()
+    }
+
+    /// `RandomState.randn()` / `standard_normal()`: numpy's `legacy_gauss`, the polar
+    /// Box-Muller method. Each pair of accepted uniforms gives two normals; the second is
+    /// kept and returned by the next call (so the stream depends on the call order, as
+    /// numpy's does).
+    pub fn randn(&mut self) -> f64 {
+        if let Some(kept) = self.gauss.take() {
+            return kept;
+        }
+        loop {
+            let x1 = 2.0 * self.rand() - 1.0;
+            let x2 = 2.0 * self.rand() - 1.0;
+            let r2 = x1 * x1 + x2 * x2;
+            if r2 < 1.0 && r2 != 0.0 {
+                let f = (-2.0 * r2.ln() / r2).sqrt();
+                self.gauss = Some(f * x1);
+                return f * x2;
+            }
+        }
     }
 
     /// The integer behind [`RandomState::rand`]: `rand() == rand_u53() / 2**53` exactly, so
