@@ -65,3 +65,28 @@ fn frames_match_dm_control() {
     println!("{}", report.join("\n"));
     assert!(!failed, "frames differ from dm_control's:\n{}", report.join("\n"));
 }
+
+/// `fast_frames` (a 256-texel shadow map, no reflections, no multisampling) changes edges and
+/// the floor's reflection: a stated, looser bound. Measured here: mean 0.5 to 2.0 of 255,
+/// 2 to 7% of pixels off by more than 16.
+const FAST_MAX_MEAN_ABS: f64 = 3.0;
+const FAST_MAX_DIFFERING: f64 = 0.10;
+
+#[test]
+fn fast_frames_stay_close_to_dm_control() {
+    let mut fast = Kwargs::new();
+    fast.insert("fast_frames".into(), graft_envs::Value::Bool(true));
+    let mut report = Vec::new();
+    let mut failed = false;
+    for id in FRAME_TASKS {
+        let name = id.trim_start_matches("dmc/");
+        let path = format!("{}/tests/fixtures/dmc/frame_{name}.rgb", env!("CARGO_MANIFEST_DIR"));
+        let theirs = std::fs::read(&path).unwrap();
+        let ours = frame_after_ten_steps(id, &fast);
+        let (mean, differing) = compare(&ours, &theirs);
+        failed |= mean > FAST_MAX_MEAN_ABS || differing > FAST_MAX_DIFFERING;
+        report.push(format!("{id}: mean abs {mean:.3}, differing {:.2}%", differing * 100.0));
+    }
+    println!("{}", report.join("\n"));
+    assert!(!failed, "fast frames drift from dm_control's:\n{}", report.join("\n"));
+}

@@ -36,3 +36,9 @@ mod tasks;
 pub use env::{DmcEnv, DEFAULT_HEIGHT, DEFAULT_WIDTH};
 pub use registry::registrations;
 pub use tasks::{find, ObsDict, TaskSpec, TASKS};
+
+/// The action repeat a run of `id` gets when none is asked for: the papers' value for a
+/// Control Suite task ([`TaskSpec::action_repeat`]), 1 for any other id.
+pub fn default_action_repeat(id: &str) -> usize {
+    TASKS.iter().find(|t| t.id == id).map_or(1, |t| t.action_repeat)
+}

@@ -16,13 +16,36 @@ pub struct Physics {
     /// Why the state is unusable (a MuJoCo error or warning), until the next reset.
     broken: Option<String>,
     warnings: Vec<Warning>,
+    /// `sensor_adr`, `sensor_dim`, `jnt_qposadr`, `jnt_dofadr`, copied once (the tasks read
+    /// them every step; the model's by-name lookup is a walk through ~300 names).
+    sensor_adr: Vec<usize>,
+    sensor_dim: Vec<usize>,
+    jnt_qposadr: Vec<usize>,
+    jnt_dofadr: Vec<usize>,
 }
 
 impl Physics {
     /// `mj_makeData` for a model this physics will own alone.
     pub fn new(env: &'static str, model: Model) -> Result<Physics> {
+        let ints = |name: &str| -> Vec<usize> {
+            model
+                .array_i32(name)
+                .map(|(a, _)| a.iter().map(|&x| x.max(0) as usize).collect())
+                .unwrap_or_default()
+        };
+        let (sensor_adr, sensor_dim) = (ints("sensor_adr"), ints("sensor_dim"));
+        let (jnt_qposadr, jnt_dofadr) = (ints("jnt_qposadr"), ints("jnt_dofadr"));
         let data = Data::new(std::sync::Arc::new(model))?;
-        Ok(Physics { env, data, broken: None, warnings: Vec::new() })
+        Ok(Physics {
+            env,
+            data,
+            broken: None,
+            warnings: Vec::new(),
+            sensor_adr,
+            sensor_dim,
+            jnt_qposadr,
+            jnt_dofadr,
+        })
     }
 
     /// The model.
@@ -153,26 +176,22 @@ impl Physics {
 
     /// The sensor readings of the sensor `id` (`sensordata[adr .. adr + dim]`).
     pub fn sensor(&self, id: usize) -> &[f64] {
-        let model = self.model();
-        let adr = model.array_i32("sensor_adr").and_then(|(a, _)| a.get(id).copied());
-        let dim = model.array_i32("sensor_dim").and_then(|(d, _)| d.get(id).copied());
-        match (adr, dim, self.data.array("sensordata")) {
-            (Some(adr), Some(dim), Some((data, _))) => {
-                data.get(adr as usize..(adr + dim) as usize).unwrap_or(&[])
-            }
-            _ => &[],
+        let (Some(&adr), Some(&dim)) = (self.sensor_adr.get(id), self.sensor_dim.get(id)) else {
+            return &[];
+        };
+        match self.data.array("sensordata") {
+            Some((data, _)) => data.get(adr..adr + dim).unwrap_or(&[]),
+            None => &[],
         }
     }
 
     /// The `qpos` address of joint `id` (`jnt_qposadr`).
     pub fn qpos_adr(&self, joint: usize) -> usize {
-        self.model().array_i32("jnt_qposadr").and_then(|(a, _)| a.get(joint).copied()).unwrap_or(0)
-            as usize
+        self.jnt_qposadr.get(joint).copied().unwrap_or(0)
     }
 
     /// The `qvel` address of joint `id` (`jnt_dofadr`).
     pub fn dof_adr(&self, joint: usize) -> usize {
-        self.model().array_i32("jnt_dofadr").and_then(|(a, _)| a.get(joint).copied()).unwrap_or(0)
-            as usize
+        self.jnt_dofadr.get(joint).copied().unwrap_or(0)
     }
 }

@@ -33,7 +33,23 @@ pub struct Data {
     qvel: Span,
     act: Span,
     ctrl: Span,
+    /// Spans of the arrays environments read every step ([`FREQUENT`]), looked up once: a
+    /// by-name lookup walks MuJoCo's table of ~100 names in C.
+    frequent: [Option<Span>; FREQUENT.len()],
 }
+
+/// The mjData arrays read every step by the environments, by name.
+const FREQUENT: [&str; 9] = [
+    "xpos",
+    "xmat",
+    "xipos",
+    "geom_xpos",
+    "site_xpos",
+    "sensordata",
+    "xanchor",
+    "cfrc_ext",
+    "subtree_com",
+];
 
 // SAFETY: an mjData has no thread affinity; MuJoCo's calls on it are not reentrant, which
 // `&mut self` on every mutating method guarantees. The model it refers to is Sync.
@@ -53,11 +69,22 @@ impl Data {
             message: ffi::message(&err),
         })?;
         let empty = Span { ptr: NonNull::dangling().as_ptr(), len: 0, cols: 1 };
-        let mut data = Data { ptr, model, qpos: empty, qvel: empty, act: empty, ctrl: empty };
+        let mut data = Data {
+            ptr,
+            model,
+            qpos: empty,
+            qvel: empty,
+            act: empty,
+            ctrl: empty,
+            frequent: [None; FREQUENT.len()],
+        };
         data.qpos = data.span("qpos").expect("mjData has qpos");
         data.qvel = data.span("qvel").expect("mjData has qvel");
         data.act = data.span("act").expect("mjData has act");
         data.ctrl = data.span("ctrl").expect("mjData has ctrl");
+        for (i, name) in FREQUENT.iter().enumerate() {
+            data.frequent[i] = data.lookup(name);
+        }
         Ok(data)
     }
 
@@ -73,7 +100,17 @@ impl Data {
         self.ptr.as_ptr()
     }
 
+    /// Where the `mjtNum` array `name` of mjData lies: from the table of frequent arrays, or
+    /// looked up.
     fn span(&self, name: &str) -> Option<Span> {
+        match FREQUENT.iter().position(|n| *n == name) {
+            Some(i) => self.frequent[i],
+            None => self.lookup(name),
+        }
+    }
+
+    /// [`Data::span`] through MuJoCo's name table.
+    fn lookup(&self, name: &str) -> Option<Span> {
         let c_name = CString::new(name).ok()?;
         let (mut ptr, mut rows, mut cols, mut kind) =
             (std::ptr::null_mut::<c_void>(), 0i64, 0i64, 0 as c_int);

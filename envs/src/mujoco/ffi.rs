@@ -115,6 +115,13 @@ extern "C" {
     pub(crate) fn graft_mj_set_time(d: *mut MjData, t: f64);
     pub(crate) fn graft_mj_id2name(m: *const MjModel, obj: c_int, id: c_int) -> *const c_char;
     pub(crate) fn graft_mj_enum(name: *const c_char) -> c_int;
+    pub(crate) fn graft_mj_visual_int(
+        m: *mut MjModel,
+        name: *const c_char,
+        value: *const c_int,
+        out: *mut c_int,
+    ) -> c_int;
+    pub(crate) fn graft_mjr_set_rndflag(r: *mut MjRenderer, flag: c_int, value: c_int) -> c_int;
     pub(crate) fn graft_mj_name2id(m: *const MjModel, obj: c_int, name: *const c_char) -> c_int;
     pub(crate) fn graft_mj_timestep(m: *const MjModel) -> f64;
     pub(crate) fn graft_mj_model_size(

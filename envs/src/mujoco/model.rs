@@ -281,6 +281,21 @@ impl Model {
         usize::try_from(id).ok()
     }
 
+    /// One of the model's integer visual settings (`"shadowsize"`, `"offsamples"`,
+    /// `"offwidth"`, `"offheight"`): read, and written when `value` is given. A renderer
+    /// made afterwards uses them. `None` for another name.
+    pub fn visual_int(&mut self, name: &str, value: Option<i32>) -> Option<i32> {
+        let c_name = CString::new(name).ok()?;
+        let mut out: c_int = 0;
+        let value_ptr = value.as_ref().map_or(std::ptr::null(), |v| v as *const c_int);
+        // SAFETY: the model is valid and held exclusively (`&mut self`); the name is
+        // NUL-terminated; `value_ptr` is null or points to a local int, `out` is a local.
+        let rc = unsafe {
+            ffi::graft_mj_visual_int(self.as_mut_ptr(), c_name.as_ptr(), value_ptr, &mut out)
+        };
+        (rc == 0).then_some(out)
+    }
+
     /// Raw pointer for the shim calls that write the model; valid while `self` lives.
     pub(crate) fn as_mut_ptr(&mut self) -> *mut ffi::MjModel {
         self.ptr.as_ptr()

@@ -163,6 +163,9 @@ pub struct RenderConfig {
     pub max_geom: u32,
     /// `mjvOption.flags` to set, by `mjtVisFlag` index.
     pub visual_options: BTreeMap<usize, bool>,
+    /// `mjvScene.flags` to set, by `mjtRndFlag` value (shadows, reflections, ...); empty for
+    /// MuJoCo's defaults (all on), as Gymnasium and dm_control render.
+    pub scene_flags: BTreeMap<i32, bool>,
 }
 
 impl Default for RenderConfig {
@@ -175,6 +178,7 @@ impl Default for RenderConfig {
             default_camera_config: None,
             max_geom: 1000,
             visual_options: BTreeMap::new(),
+            scene_flags: BTreeMap::new(),
         }
     }
 }

@@ -182,6 +182,10 @@ impl Renderer {
             // SAFETY: `scene` is live; the shim checks the flag's range.
             unsafe { ffi::graft_mjr_set_visflag(r.scene, flag as c_int, on as c_int) };
         }
+        for (&flag, &on) in &config.scene_flags {
+            // SAFETY: `scene` is live; the shim checks the flag's range.
+            unsafe { ffi::graft_mjr_set_rndflag(r.scene, flag as c_int, on as c_int) };
+        }
         r.init_camera(sim, config.default_camera_config.as_ref().unwrap_or(default_camera));
         Ok(r)
     }

@@ -318,8 +318,24 @@ int graft_mj_enum(const char* name) {
   ENUM(mjOBJ_MATERIAL) ENUM(mjOBJ_ACTUATOR) ENUM(mjOBJ_SENSOR)
   ENUM(mjJNT_FREE) ENUM(mjJNT_BALL) ENUM(mjJNT_SLIDE) ENUM(mjJNT_HINGE)
   ENUM(mjSENS_ACCELEROMETER) ENUM(mjSENS_GYRO) ENUM(mjSENS_FORCE) ENUM(mjSENS_TORQUE)
+  ENUM(mjRND_SHADOW) ENUM(mjRND_REFLECTION) ENUM(mjRND_SKYBOX)
 #undef ENUM
   return -1;
+}
+
+// Read (value NULL) or write one of the model's integer visual settings by name: the shadow
+// map's size, the multisamples and the default offscreen buffer (read when a renderer's
+// context is made). 0 when known, -1 for another name.
+int graft_mj_visual_int(mjModel* m, const char* name, const int* value, int* out) {
+  int* field = NULL;
+  if (strcmp(name, "shadowsize") == 0) field = &m->vis.quality.shadowsize;
+  else if (strcmp(name, "offsamples") == 0) field = &m->vis.quality.offsamples;
+  else if (strcmp(name, "offwidth") == 0) field = &m->vis.global.offwidth;
+  else if (strcmp(name, "offheight") == 0) field = &m->vis.global.offheight;
+  if (!field) return -1;
+  if (value) *field = *value;
+  if (out) *out = *field;
+  return 0;
 }
 
 // The name of object `id` of type `type`, or NULL.
@@ -522,6 +538,14 @@ void graft_mjr_set_camera(GraftRenderer* r, const GraftCamera* c) {
 }
 
 int graft_mjr_nvisflag(void) { return mjNVISFLAG; }
+
+// Turn one of the scene's rendering flags (mjtRndFlag: shadows, reflections, skybox, ...) on or
+// off; -1 for a flag out of range.
+int graft_mjr_set_rndflag(GraftRenderer* r, int flag, int value) {
+  if (flag < 0 || flag >= mjNRNDFLAG) return -1;
+  r->scn.flags[flag] = (mjtByte)(value != 0);
+  return 0;
+}
 
 // mjvOption.flags[flag] = value (Gymnasium's `visual_options`). -1 for an unknown flag.
 int graft_mjr_set_visflag(GraftRenderer* r, int flag, int value) {
