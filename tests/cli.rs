@@ -101,6 +101,37 @@ fn envs_render_writes_a_png_of_the_requested_size() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Issue #22: `graft envs render dmc/walker-walk` shows dm_control's view: 320x240 by default
+/// (`physics.render()`'s size), and at 84x84 the frame dm_control renders after the same
+/// seeded reset (`envs/tests/fixtures/dmc/gen_dmc.py`).
+#[test]
+fn envs_render_dmc_shows_dm_controls_view() {
+    let dir = std::env::temp_dir().join(format!("graft-cli-dmc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let full = dir.join("walker.png");
+    let (code, _, err) =
+        graft(&["envs", "render", "dmc/walker-walk", "-o", full.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(image::image_dimensions(&full).unwrap(), (320, 240));
+    let small = dir.join("walker84.png");
+    let args =
+        ["envs", "render", "dmc/walker-walk", "--seed", "0", "--steps", "0", "--size", "84x84"];
+    let (code, _, err) = graft(&[&args[..], &["-o", small.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let ours = image::open(&small).unwrap().to_rgb8().into_raw();
+    let fixture =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/envs/tests/fixtures/dmc/frame_walker-walk_reset.rgb");
+    let theirs = std::fs::read(fixture).unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    let mean = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
+        / ours.len() as f64;
+    assert!(mean <= 1.0, "mean absolute difference {mean} from dm_control's frame");
+    let (code, _, err) = graft(&["envs", "render", "dmc/walker-fly", "-o", full.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("walker has the tasks run, stand, walk"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn envs_render_bad_input_gets_clear_errors_and_writes_nothing() {
     let dir = std::env::temp_dir().join(format!("graft-cli-bad-{}", std::process::id()));

@@ -200,3 +200,56 @@ fn collect_info_and_validate_commands() {
     let out = graft(&["collect", "--env", "CartPole-v1", "--pixels", "64by64", "-o", p]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected WIDTHxHEIGHT"));
 }
+
+/// Issue #22: `graft collect` on a Control Suite task from pixels (the papers' 84x84 frames,
+/// the task's action repeat of 4 taken by default) writes a dataset `graft pretrain` reads.
+#[test]
+fn dmc_pixel_collection_feeds_pretraining() {
+    let dir = tmp_dir("dmc-collect");
+    let path = dir.join("cheetah.arrow");
+    let p = path.to_str().unwrap();
+    let out = graft(&[
+        "--seed",
+        "0",
+        "collect",
+        "--env",
+        "dmc/cheetah-run",
+        "--pixels",
+        "84x84",
+        "--episodes",
+        "1",
+        "--kwarg",
+        "fast_frames=true",
+        "-o",
+        p,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 1000 control steps, 4 per stored transition.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 episodes, 250 steps"), "{text}");
+    let ds = Dataset::open(&path).unwrap();
+    assert_eq!(ds.layout().obs, ObsColumn::U8 { len: 84 * 84 * 3, shape: vec![84, 84, 3] });
+    assert_eq!(ds.layout().state, Some(17), "cheetah's proprioceptive state");
+    let t = ds.transition(10).unwrap();
+    assert!(t.obs.u8.iter().any(|&p| p != t.obs.u8[0]), "the frame is flat");
+    let pre = dir.join("pre");
+    let out = graft(&[
+        "pretrain",
+        "--task",
+        "inverse_dynamics",
+        "--data",
+        p,
+        "--model",
+        "nature_cnn",
+        "--steps",
+        "2",
+        "--batch",
+        "8",
+        "--out",
+        pre.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        pre.join("checkpoint.safetensors").exists() || pre.join("encoder.safetensors").exists()
+    );
+}

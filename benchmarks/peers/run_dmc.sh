@@ -48,7 +48,7 @@ for est in sorted(pathlib.Path(sys.argv[1]).glob("dmc_*/**/new/estimates.json"))
     kind = bench["group_id"].removeprefix("dmc_")
     name = bench["function_id"] or ""
     value = bench.get("value_str") or ""
-    label = f"{kind}/{name}" + (f"/{value}" if value else "")
+    label = "/".join(part for part in (kind, name, value) if part)
     print(f"RESULT graft/{label} {elements / per_iter_ns * 1e9:.2f}")
 PY
 }
@@ -60,6 +60,7 @@ for r in $(seq 1 "$rounds"); do
     echo "== round $r done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 echo "== load after: $(cat /proc/loadavg)"
+echo "== raw figures: $out"
 "$venv/bin/python" - "$out/graft" "$out/peer" <<'PY'
 import collections, statistics, sys
 rates = collections.defaultdict(list)

@@ -30,9 +30,11 @@ pub struct CollectArgs {
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     epsilon: f64,
     /// Physics steps per stored transition, all with the same action (frame skip / action
-    /// repeat; rewards are summed, one frame is stored; 1 = every physics step).
-    #[arg(long, default_value_t = 1, value_parser = at_least::<usize>(1))]
-    action_repeat: usize,
+    /// repeat; rewards are summed, one frame is stored; 1 = every physics step). Default: the
+    /// papers' value for Control Suite tasks (dmc/...: 8 cartpole, 2 finger and walker, 4 the
+    /// others), 1 for every other env.
+    #[arg(long, value_parser = at_least::<usize>(1))]
+    action_repeat: Option<usize>,
     /// Worker threads (default: all cores; at least 1).
     #[arg(long, value_parser = at_least::<usize>(1))]
     workers: Option<usize>,
@@ -72,7 +74,8 @@ pub fn run(args: CollectArgs, seed: u64) -> Result<()> {
     cfg.policy = args.policy.parse::<PolicySpec>()?;
     cfg.episodes = args.episodes;
     cfg.epsilon = args.epsilon;
-    cfg.action_repeat = args.action_repeat;
+    cfg.action_repeat =
+        args.action_repeat.unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&args.env));
     cfg.pixels = args.pixels.as_deref().map(parse_pixels).transpose()?;
     cfg.seed = seed;
     if let Some(w) = args.workers {

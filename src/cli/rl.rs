@@ -86,9 +86,10 @@ pub struct TrainArgs {
     frame_stack: usize,
     /// Hold each action for K physics steps (frame skip), summing rewards; each env step of
     /// the run is then one decision (1 = every physics step). As `graft collect
-    /// --action-repeat`.
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = at_least::<usize>(1))]
-    action_repeat: usize,
+    /// --action-repeat`. Default: the papers' value for Control Suite tasks (dmc/...: 8
+    /// cartpole, 2 finger and walker, 4 the others), 1 for every other env.
+    #[arg(long, value_name = "K", value_parser = at_least::<usize>(1))]
+    action_repeat: Option<usize>,
 }
 
 /// `--config`'s help, with every algorithm's presets.
@@ -189,13 +190,15 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
     // The run directory records what was asked; the agent writes it (with config.json) only
     // once its inputs have been validated, so a refused command leaves an earlier run as it
     // was.
+    let action_repeat =
+        a.action_repeat.unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&a.env));
     let record = serde_json::json!({
         "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
-        "pixels": pixels, "action_repeat": a.action_repeat,
+        "pixels": pixels, "action_repeat": action_repeat,
     });
     let opts = RunOptions {
         pixels: pixels.clone(),
-        action_repeat: a.action_repeat,
+        action_repeat,
         out: a.out.clone(),
         device,
         env_kwargs: parse_kwargs(&a.kwargs)?,
