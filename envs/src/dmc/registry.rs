@@ -4,15 +4,17 @@ use crate::dmc::env::DmcEnv;
 use crate::dmc::tasks::TASKS;
 use crate::env::{Env, Kwargs};
 use crate::error::Result;
-use crate::registry::Registration;
+use crate::registry::{Constructor, Registration};
 
+/// The constructor of `TASKS[I]` (a registry entry is a plain `fn`, so each task gets its
+/// own instance of this one).
 fn make_task<const I: usize>(kwargs: &Kwargs) -> Result<Box<dyn Env>> {
     Ok(Box::new(DmcEnv::new(TASKS[I].id, kwargs)?))
 }
 
 /// One entry per task of [`TASKS`]; `make` ends episodes after `episode_steps` control steps.
 pub fn registrations() -> Vec<Registration> {
-    const MAKERS: [fn(&Kwargs) -> Result<Box<dyn Env>>; 18] = [
+    const MAKERS: [Constructor; TASKS.len()] = [
         make_task::<0>,
         make_task::<1>,
         make_task::<2>,
