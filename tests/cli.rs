@@ -193,7 +193,7 @@ fn closed_sets_are_refused_with_their_valid_values() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["rl", "train", "--algo", "nonsense", "--env", "CartPole-v1"],
-            "[possible values: ppo, dqn, sac]",
+            "[possible values: ppo, dqn, sac, td3]",
         ),
         (
             &["pretrain", "--task", "rotnet", "--data", "x.arrow"],
@@ -213,7 +213,7 @@ fn closed_sets_are_refused_with_their_valid_values() {
     // --help lists them too.
     let (code, out, _) = graft(&["rl", "train", "--help"]);
     assert_eq!(code, 0);
-    assert!(out.contains("[possible values: ppo, dqn, sac]"), "{out}");
+    assert!(out.contains("[possible values: ppo, dqn, sac, td3]"), "{out}");
     let (_, out, _) = graft(&["--help"]);
     assert!(out.contains("[possible values: auto, cpu, cuda, cuda:N]"), "{out}");
 }

@@ -17,7 +17,8 @@ use graft::rl::eval::evaluate;
 use graft::rl::nets::ObsSpec;
 use graft::rl::ppo::ppo_loss;
 use graft::rl::{
-    AgentConfig, DqnConfig, DqnOptimizer, Ended, PpoConfig, RunOptions, SacConfig, TrainedPolicy,
+    AgentConfig, DqnConfig, DqnOptimizer, Ended, PpoConfig, RunOptions, SacConfig, Td3Config,
+    TrainedPolicy,
 };
 
 mod rl_common;
@@ -178,6 +179,48 @@ fn sac_resumed_run_ends_with_the_same_parameters() {
         ..SacConfig::default()
     };
     assert_exact_resume("sac", &AgentConfig::Sac(cfg), "Pendulum-v1", 70);
+}
+
+#[test]
+fn td3_resumed_run_ends_with_the_same_parameters() {
+    let cfg = Td3Config {
+        total_timesteps: 100,
+        learning_starts: 40,
+        batch_size: 16,
+        hidden: vec![32, 32],
+        ..Td3Config::default()
+    };
+    assert_exact_resume("td3", &AgentConfig::Td3(cfg), "Pendulum-v1", 70);
+}
+
+/// TD3 on a Control Suite task from its state, and the trained actor back as a policy (what
+/// `graft rl eval` and `graft collect --policy checkpoint:` use): a short run that must act
+/// inside the box; TD3 on a discrete env is refused by name.
+#[test]
+fn td3_trains_on_dmc_and_its_actor_acts() {
+    let _turn = training();
+    let dir = tmp_dir("td3-dmc");
+    let cfg = Td3Config {
+        total_timesteps: 300,
+        learning_starts: 100,
+        batch_size: 32,
+        hidden: vec![32, 32],
+        ..Td3Config::default()
+    };
+    let opts = RunOptions { out: Some(dir.clone()), eval_episodes: 1, ..Default::default() };
+    let summary = AgentConfig::Td3(cfg.clone()).train("dmc/cartpole-swingup", 0, &opts).unwrap();
+    assert_eq!(summary.env_steps, 300);
+    let env = graft::envs::make("dmc/cartpole-swingup", &Default::default()).unwrap();
+    let policy = graft::rl::TrainedPolicy::load(&dir, env.as_ref(), Device::Cpu).unwrap();
+    assert_eq!(policy.meta.algo, "td3");
+    let graft::envs::Action::Continuous(a) = policy.act(&[0.0; 5], &[]).unwrap() else {
+        panic!("td3 acts continuously")
+    };
+    assert!(a.len() == 1 && (-1.0..=1.0).contains(&a[0]), "{a:?}");
+    let e = graft::rl::td3::train(&cfg, "CartPole-v1", 0, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("td3 needs continuous actions"), "{e}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! One entry point over the three agents, for the CLI and scripts alike: pick an algorithm
+//! One entry point over the four agents, for the CLI and scripts alike: pick an algorithm
 //! by name, read its config (JSON, a file, a Rhai map, or a named preset from the one table
 //! [`PRESETS`]), train it, and load a trained agent back from its checkpoint as a
 //! deterministic policy (for `graft rl eval` and `graft collect --policy checkpoint:PATH`).
@@ -17,6 +17,7 @@ use crate::rl::ppo::{self, PpoConfig, PpoNet};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::sac::{self, Actor, SacConfig};
 use crate::rl::state::RunCheckpoint;
+use crate::rl::td3::{self, Td3Actor, Td3Config};
 use crate::train::{NoHooks, TrainHooks};
 
 /// The RL algorithms Graft trains: the one list of their names (`graft rl train --algo`,
@@ -29,22 +30,25 @@ pub enum Algo {
     Dqn,
     /// Soft Actor-Critic ([`sac`]).
     Sac,
+    /// Twin Delayed DDPG ([`td3`]).
+    Td3,
 }
 
 impl Algo {
     /// Every algorithm, in the order help texts list them.
-    pub const ALL: [Algo; 3] = [Algo::Ppo, Algo::Dqn, Algo::Sac];
+    pub const ALL: [Algo; 4] = [Algo::Ppo, Algo::Dqn, Algo::Sac, Algo::Td3];
 
-    /// The algorithm's name: `ppo`, `dqn` or `sac`.
+    /// The algorithm's name: `ppo`, `dqn`, `sac` or `td3`.
     pub fn name(self) -> &'static str {
         match self {
             Algo::Ppo => "ppo",
             Algo::Dqn => "dqn",
             Algo::Sac => "sac",
+            Algo::Td3 => "td3",
         }
     }
 
-    /// "ppo, dqn or sac".
+    /// "ppo, dqn, sac or td3".
     fn choices() -> String {
         let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
         format!("{} or {}", names[..names.len() - 1].join(", "), names[names.len() - 1])
@@ -86,6 +90,8 @@ pub enum AgentConfig {
     Dqn(DqnConfig),
     /// [`SacConfig`].
     Sac(SacConfig),
+    /// [`Td3Config`].
+    Td3(Td3Config),
 }
 
 /// A named configuration: `(algorithm, name, config)`.
@@ -104,6 +110,8 @@ pub const PRESETS: &[Preset] = &[
     (Algo::Dqn, "default", || AgentConfig::Dqn(DqnConfig::default())),
     (Algo::Sac, "pendulum", || AgentConfig::Sac(SacConfig::pendulum())),
     (Algo::Sac, "default", || AgentConfig::Sac(SacConfig::default())),
+    (Algo::Td3, "pendulum", || AgentConfig::Td3(Td3Config::pendulum())),
+    (Algo::Td3, "default", || AgentConfig::Td3(Td3Config::default())),
 ];
 
 /// Where an agent's config is read from: fields missing from it keep their defaults, unknown
@@ -181,7 +189,7 @@ impl AgentConfig {
     }
 
     /// The preset for `algo` on `env_id` when none is named: `continuous` for PPO on Box
-    /// actions, `pendulum` for SAC on Pendulum, otherwise the algorithm's defaults (CleanRL's
+    /// actions, `pendulum` for SAC and TD3 on Pendulum, otherwise the algorithm's defaults (CleanRL's
     /// CartPole / classic-control values).
     pub fn default_for(algo: Algo, env_id: &str) -> Self {
         let continuous = graft_envs::make(env_id, &Default::default())
@@ -193,6 +201,8 @@ impl AgentConfig {
             Algo::Dqn => AgentConfig::Dqn(DqnConfig::default()),
             Algo::Sac if env_id.starts_with("Pendulum") => AgentConfig::Sac(SacConfig::pendulum()),
             Algo::Sac => AgentConfig::Sac(SacConfig::default()),
+            Algo::Td3 if env_id.starts_with("Pendulum") => AgentConfig::Td3(Td3Config::pendulum()),
+            Algo::Td3 => AgentConfig::Td3(Td3Config::default()),
         }
     }
 
@@ -203,6 +213,7 @@ impl AgentConfig {
             Algo::Ppo => AgentConfig::Ppo(source.read(algo)?),
             Algo::Dqn => AgentConfig::Dqn(source.read(algo)?),
             Algo::Sac => AgentConfig::Sac(source.read(algo)?),
+            Algo::Td3 => AgentConfig::Td3(source.read(algo)?),
         })
     }
 
@@ -212,6 +223,7 @@ impl AgentConfig {
             AgentConfig::Ppo(_) => Algo::Ppo,
             AgentConfig::Dqn(_) => Algo::Dqn,
             AgentConfig::Sac(_) => Algo::Sac,
+            AgentConfig::Td3(_) => Algo::Td3,
         }
     }
 
@@ -226,6 +238,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => c.total_timesteps = steps,
             AgentConfig::Dqn(c) => c.total_timesteps = steps,
             AgentConfig::Sac(c) => c.total_timesteps = steps,
+            AgentConfig::Td3(c) => c.total_timesteps = steps,
         }
     }
 
@@ -235,6 +248,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => &mut c.torso,
             AgentConfig::Dqn(c) => &mut c.torso,
             AgentConfig::Sac(c) => &mut c.torso,
+            AgentConfig::Td3(c) => &mut c.torso,
         }
     }
 
@@ -244,6 +258,7 @@ impl AgentConfig {
             AgentConfig::Ppo(c) => serde_json::to_value(c),
             AgentConfig::Dqn(c) => serde_json::to_value(c),
             AgentConfig::Sac(c) => serde_json::to_value(c),
+            AgentConfig::Td3(c) => serde_json::to_value(c),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -253,8 +268,8 @@ impl AgentConfig {
         self.train_with_hooks(env_id, seed, opts, None)
     }
 
-    /// Train on `env_id` with schedule hooks (PPO and DQN; SAC's actor, critics and
-    /// temperature have separate optimizers, so it refuses them): the one agent dispatch,
+    /// Train on `env_id` with schedule hooks (PPO and DQN; SAC's and TD3's actor and critics
+    /// have separate optimizers, so they refuse them): the one agent dispatch,
     /// used by `graft rl train` and `rl::train` alike.
     pub fn train_with_hooks(
         &self,
@@ -277,6 +292,12 @@ impl AgentConfig {
                     .into(),
             )),
             AgentConfig::Sac(c) => sac::train(c, env_id, seed, opts),
+            AgentConfig::Td3(_) if given => Err(Error::Invalid(
+                "hooks are supported for ppo and dqn, not td3 (its actor and critics have \
+                 separate optimizers)"
+                    .into(),
+            )),
+            AgentConfig::Td3(c) => td3::train(c, env_id, seed, opts),
         }
     }
 }
@@ -285,6 +306,7 @@ enum Net {
     Ppo(PpoNet),
     Dqn(QNetwork),
     Sac(Actor),
+    Td3(Td3Actor),
 }
 
 /// A trained agent read from its checkpoint, acting deterministically.
@@ -363,6 +385,19 @@ impl TrainedPolicy {
                 run.restore("actor", &vs, None)?;
                 Net::Sac(net)
             }
+            Algo::Td3 => {
+                let mut c: Td3Config = serde_json::from_value(config).map_err(bad_config)?;
+                c.torso = strip(c.torso);
+                let ActionSpec::Continuous { low, high } = &action else {
+                    return Err(Error::Invalid(format!(
+                        "a td3 agent cannot act in {} (discrete actions)",
+                        env.id()
+                    )));
+                };
+                let net = Td3Actor::new(&vs.root(), &c, &obs, low, high)?;
+                run.restore("actor", &vs, None)?;
+                Net::Td3(net)
+            }
         };
         Ok(TrainedPolicy { net, _vs: vs, obs, action, meta: run.meta, device })
     }
@@ -373,6 +408,7 @@ impl TrainedPolicy {
             Net::Ppo(n) => n.act_deterministic(x),
             Net::Dqn(q) => q.forward(x).argmax(1, false),
             Net::Sac(a) => a.act_deterministic(x),
+            Net::Td3(a) => a.forward(x),
         })
     }
 

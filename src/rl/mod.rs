@@ -1,5 +1,5 @@
-//! Reinforcement-learning agents that use the model zoo's encoders as torsos: DQN, PPO and
-//! SAC, one readable file each, over the environments of [`graft_envs`].
+//! Reinforcement-learning agents that use the model zoo's encoders as torsos: DQN, PPO, SAC
+//! and TD3, one readable file each, over the environments of [`graft_envs`].
 //!
 //! Only plumbing is shared: [`harness`] (what happens between updates: hooks, evaluation,
 //! checkpoint and resume, metrics, stop requests), [`buffer`] (replay and rollout storage)
@@ -21,6 +21,7 @@ pub mod run;
 pub mod sac;
 pub mod single_env;
 pub mod state;
+pub mod td3;
 
 pub use crate::train::Ended;
 pub use agent::{AgentConfig, Algo, Preset, TrainedPolicy, PRESETS};
@@ -31,3 +32,4 @@ pub use nets::TorsoConfig;
 pub use ppo::PpoConfig;
 pub use run::{RunOptions, TrainReport, TrainSummary};
 pub use sac::SacConfig;
+pub use td3::Td3Config;

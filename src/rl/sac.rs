@@ -196,21 +196,33 @@ pub struct SoftQ {
 }
 
 impl SoftQ {
-    /// Build under `p`. Without a torso model, state vectors go straight into the MLP
-    /// (CleanRL's critic); with one (pixels, pretrained encoders) the MLP sees its features.
-    pub fn new(p: &nn::Path, cfg: &SacConfig, obs: &ObsSpec, act_dim: i64) -> Result<Self> {
-        let torso = match (&cfg.torso.model, obs) {
+    /// Build under `p` with MLP widths `hidden`. Without a torso model, state vectors go
+    /// straight into the MLP (CleanRL's critic); with one (pixels, pretrained encoders) the MLP
+    /// sees its features. TD3 uses the same critic.
+    pub fn new(
+        p: &nn::Path,
+        torso_cfg: &TorsoConfig,
+        hidden: &[i64],
+        obs: &ObsSpec,
+        act_dim: i64,
+    ) -> Result<Self> {
+        let torso = match (&torso_cfg.model, obs) {
             (None, ObsSpec::Vector(_)) => None,
-            _ => Some(Torso::build(p, "torso", &cfg.torso, obs, &cfg.hidden, Activation::Relu)?),
+            _ => Some(Torso::build(p, "torso", torso_cfg, obs, hidden, Activation::Relu)?),
         };
         let feat = torso.as_ref().map_or_else(|| obs.lens().0 as i64, |t| t.output_dim());
         let mlp_cfg = MlpConfig {
             input_dim: feat + act_dim,
-            hidden: cfg.hidden.clone(),
+            hidden: hidden.to_vec(),
             activation: Activation::Relu,
             num_outputs: Some(1),
         };
         Ok(SoftQ { torso, mlp: mlp(&(p / "mlp"), &mlp_cfg)? })
+    }
+
+    /// The observation torso, when the critic has one.
+    pub fn torso(&self) -> Option<&Torso> {
+        self.torso.as_ref()
     }
 
     /// `Q(s, a)`, `[B]`.
@@ -243,8 +255,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     let actor = Actor::new(&actor_vs, cfg, &obs_spec, &low, &high)?;
     let mut q_vs = nn::VarStore::new(device);
     let (q1, q2) = (
-        SoftQ::new(&(q_vs.root() / "q1"), cfg, &obs_spec, d as i64)?,
-        SoftQ::new(&(q_vs.root() / "q2"), cfg, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_vs.root() / "q1"), &cfg.torso, &cfg.hidden, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_vs.root() / "q2"), &cfg.torso, &cfg.hidden, &obs_spec, d as i64)?,
     );
     torch_default_init(&actor_vs, "");
     torch_default_init(&q_vs, "");
@@ -259,8 +271,8 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     }
     let q_target_vs = nn::VarStore::new(device);
     let (q1_t, q2_t) = (
-        SoftQ::new(&(q_target_vs.root() / "q1"), cfg, &obs_spec, d as i64)?,
-        SoftQ::new(&(q_target_vs.root() / "q2"), cfg, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_target_vs.root() / "q1"), &cfg.torso, &cfg.hidden, &obs_spec, d as i64)?,
+        SoftQ::new(&(q_target_vs.root() / "q2"), &cfg.torso, &cfg.hidden, &obs_spec, d as i64)?,
     );
     ema_update(&q_target_vs, &q_vs, 0.0)?;
     let mut actor_opt = Optimizer::new(&actor_vs, &groups, &OptimizerConfig::adam(cfg.policy_lr))?;

@@ -38,7 +38,7 @@ pub use crate::train::CHECKPOINT_FILE;
 /// What a checkpoint says about the run that wrote it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunMeta {
-    /// `"ppo"`, `"dqn"` or `"sac"`.
+    /// `"ppo"`, `"dqn"`, `"sac"` or `"td3"`.
     pub algo: String,
     /// The Gymnasium id trained on.
     pub env_id: String,

@@ -49,8 +49,9 @@ pub struct CollectOptions {
     pub pixels: Option<[u32; 2]>,
     /// Probability of a uniformly random action instead of the policy's (noisy expert).
     pub epsilon: f64,
-    /// Physics steps per stored transition with one action (frame skip; at least 1).
-    pub action_repeat: usize,
+    /// Physics steps per stored transition with one action (frame skip; at least 1);
+    /// default: the papers' value for a Control Suite task, 1 otherwise (as the CLI).
+    pub action_repeat: Option<usize>,
     /// Replace a dataset of the same name collected earlier in the run (refused without).
     pub overwrite: bool,
 }
@@ -65,7 +66,7 @@ impl Default for CollectOptions {
             name: None,
             pixels: None,
             epsilon: 0.0,
-            action_repeat: 1,
+            action_repeat: None,
             overwrite: false,
         }
     }
@@ -172,7 +173,9 @@ pub fn module(session: &Session) -> Module {
         if !(0.0..=1.0).contains(&o.epsilon) {
             return fail(format!("data::collect: epsilon {} must be in [0, 1]", o.epsilon));
         }
-        if o.action_repeat == 0 {
+        let action_repeat =
+            o.action_repeat.unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&o.env));
+        if action_repeat == 0 {
             return fail("data::collect: action_repeat must be at least 1, got 0".into());
         }
         let policy: PolicySpec = o.policy.parse().map_err(to_rhai)?;
@@ -188,7 +191,7 @@ pub fn module(session: &Session) -> Module {
         cfg.episodes = o.episodes;
         cfg.pixels = o.pixels.map(|[w, h]| (w, h));
         cfg.epsilon = o.epsilon;
-        cfg.action_repeat = o.action_repeat;
+        cfg.action_repeat = action_repeat;
         cfg.seed = o.seed.unwrap_or(s.seed());
         cfg.overwrite = o.overwrite;
         let summary = collect(&cfg, &mut |_, _| {}).map_err(to_rhai)?;

@@ -63,9 +63,10 @@ struct TrainOptions {
     /// Observe rendered frames instead of the state.
     #[serde(default)]
     pixels: Option<PixelObservation>,
-    /// Hold each action for this many physics steps (frame skip).
-    #[serde(default = "default_action_repeat")]
-    action_repeat: usize,
+    /// Hold each action for this many physics steps (frame skip); default: the papers' value
+    /// for a Control Suite task, 1 otherwise (as the CLI).
+    #[serde(default)]
+    action_repeat: Option<usize>,
     /// Print an evaluation line to stderr as training goes.
     #[serde(default)]
     verbose: bool,
@@ -73,10 +74,6 @@ struct TrainOptions {
 
 fn default_eval_episodes() -> usize {
     10
-}
-
-fn default_action_repeat() -> usize {
-    1
 }
 
 /// The agent's config from `preset` and `config` (see the module docs), read straight from
@@ -147,7 +144,9 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
         eval_every: o.eval_every,
         eval_episodes: o.eval_episodes,
         pixels: o.pixels.clone(),
-        action_repeat: o.action_repeat,
+        action_repeat: o
+            .action_repeat
+            .unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&o.env)),
         verbose: o.verbose,
         ..RunOptions::default()
     };
