@@ -119,3 +119,12 @@ fn vector_envs_step_the_suite() {
     // Sub-env i is seeded seed + i, as Gymnasium's vector envs do: different starts.
     assert_ne!(&first[..obs.f32.len()], &first[obs.f32.len()..2 * obs.f32.len()]);
 }
+
+#[test]
+fn model_lookups_of_an_unknown_kind_are_none_not_a_panic() {
+    let env = DmcEnv::new("dmc/cheetah-run", &Kwargs::new()).unwrap();
+    let model = env.physics().model();
+    assert_eq!(model.id("mjOBJ_NOPE", "torso"), None);
+    assert_eq!(model.name("mjOBJ_NOPE", 0), None);
+    assert!(model.id("mjOBJ_BODY", "torso").is_some());
+}

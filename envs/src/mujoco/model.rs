@@ -237,31 +237,36 @@ impl Model {
     }
 
     /// The value of one of MuJoCo's enum constants by name (`"mjOBJ_GEOM"`, `"mjJNT_HINGE"`,
-    /// `"mjSENS_GYRO"`, ...; the table in `shim.c`).
-    ///
-    /// # Panics
-    /// On a name the table lacks: names are written in Graft's code.
-    pub fn enum_value(name: &str) -> i32 {
-        let c_name = CString::new(name).expect("enum names have no NUL");
+    /// `"mjSENS_GYRO"`, ...; the table in `shim.c`), or `None` for a name the table lacks.
+    pub fn lookup_enum(name: &str) -> Option<i32> {
+        let c_name = CString::new(name).ok()?;
         // SAFETY: pure lookup in a static table; the name is NUL-terminated.
         let value = unsafe { ffi::graft_mj_enum(c_name.as_ptr()) };
-        assert!(value >= 0, "shim.c's enum table lacks {name}");
-        value
+        (value >= 0).then_some(value)
+    }
+
+    /// [`Model::lookup_enum`] for the constants Graft's own code names.
+    ///
+    /// # Panics
+    /// On a name the table lacks: a bug in Graft, not something input can reach.
+    pub(crate) fn enum_value(name: &str) -> i32 {
+        Model::lookup_enum(name).unwrap_or_else(|| panic!("shim.c's enum table lacks {name}"))
     }
 
     /// The id of the object of kind `kind` (`"mjOBJ_BODY"`, `"mjOBJ_GEOM"`, ...) called `name`,
-    /// as `mj_name2id`.
+    /// as `mj_name2id`; `None` for no such object or an unknown kind.
     pub fn id(&self, kind: &str, name: &str) -> Option<usize> {
         let c_name = CString::new(name).ok()?;
-        let obj = Model::enum_value(kind);
+        let obj = Model::lookup_enum(kind)?;
         // SAFETY: the model is valid; the name is NUL-terminated and alive for the call.
         let id = unsafe { ffi::graft_mj_name2id(self.as_ptr(), obj, c_name.as_ptr()) };
         usize::try_from(id).ok()
     }
 
-    /// The name of object `id` of kind `kind`, as `mj_id2name` (`None` when it has none).
+    /// The name of object `id` of kind `kind`, as `mj_id2name` (`None` when it has none or
+    /// the kind is unknown).
     pub fn name(&self, kind: &str, id: usize) -> Option<String> {
-        let obj = Model::enum_value(kind);
+        let obj = Model::lookup_enum(kind)?;
         let id = c_int::try_from(id).ok()?;
         // SAFETY: the model is valid; mj_id2name returns NULL or a NUL-terminated string
         // inside the model's names buffer, copied here before the borrow ends.
