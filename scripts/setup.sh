@@ -4,6 +4,8 @@
 #
 #   scripts/setup.sh          CPU libtorch assembled from PyPI's torch==2.11.0 wheel (default)
 #   scripts/setup.sh --cuda   the full torch==2.11.0 (CUDA 13.0) in a virtual environment
+#   scripts/setup.sh --atari  also the Arcade Learning Environment 0.12.1 and its ROMs, for
+#                             graft-envs' optional `atari` feature (GPL-2.0, see README)
 #
 # Only the package registries are needed (PyPI through pip, Debian through apt). Everything
 # is cached outside the clone, in $GRAFT_HOME (default ~/.cache/graft), so a second clone or a
@@ -26,16 +28,23 @@ set -euo pipefail
 TORCH_VERSION=2.11.0
 # Pinned: graft-envs' MuJoCo shim checks the headers' and the library's version against it.
 MUJOCO_VERSION=3.17.0
+# The Arcade Learning Environment: ale-py 0.12.1's source distribution carries ALE's C++ source
+# and the ROMs that its wheels ship. graft-envs' build.rs compiles that source (feature
+# `atari`), so Graft runs the same emulator and game logic as `pip install ale-py==0.12.1`.
+ALE_VERSION=0.12.1
+ALE_SDIST_SHA256=c503d574c5983e1063b451201ccb779d935919c0f6bf116fb0f4f8aa4c86d249
 CUDA_RUNTIME_SPEC='nvidia-cuda-runtime==13.0.*'
 CUDA_CUPTI_SPEC='nvidia-cuda-cupti==13.0.*'
 
 mode=cpu
+atari=0
 for arg in "$@"; do
   case "$arg" in
     --cuda) mode=cuda ;;
     --cpu) mode=cpu ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --cpu or --cuda)" >&2; exit 2 ;;
+    --atari) atari=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --cpu, --cuda or --atari)" >&2; exit 2 ;;
   esac
 done
 
@@ -210,6 +219,87 @@ PY
   echo "$dest"
 }
 
+# ALE: the C++ source of ale-py's sdist (without its Python, WebAssembly and vector-env parts,
+# which need nanobind, emscripten and OpenCV), its licence, and the ROMs with their md5 list.
+# pip cannot download an sdist without building its metadata (which would install ale-py's
+# build dependencies), so the file comes straight from the registry's JSON index, checked
+# against the hash pinned above and against the one the index publishes.
+provision_ale() {
+  local dest="$graft_home/ale-$ALE_VERSION"
+  if [ -f "$dest/.complete" ]; then say "ALE $ALE_VERSION already at $dest"; echo "$dest"; return; fi
+  local sdist="$wheels/ale_py-$ALE_VERSION.tar.gz" tmp
+  if [ ! -f "$sdist" ]; then
+    say "downloading ale_py-$ALE_VERSION.tar.gz (11 MB) from the package registry"
+    "$python" - "$sdist" "$ALE_VERSION" "$ALE_SDIST_SHA256" <<'PY' || die "download of ale_py-$ALE_VERSION.tar.gz failed"
+import json, os, sys, urllib.request
+out, version, pinned = sys.argv[1:]
+index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+req = urllib.request.Request(f"{index}/ale-py/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+files = json.load(urllib.request.urlopen(req, timeout=120))["files"]
+name = f"ale_py-{version}.tar.gz"
+entry = next((f for f in files if f["filename"] == name), None)
+if entry is None:
+    sys.exit(f"the index has no {name}")
+if entry["hashes"].get("sha256") != pinned:
+    sys.exit(f"the index publishes sha256 {entry['hashes'].get('sha256')} for {name}, setup.sh pins {pinned}")
+urllib.request.urlretrieve(entry["url"], out + ".part")
+os.replace(out + ".part", out)
+PY
+  fi
+  local got
+  got=$(sha256sum "$sdist" | cut -d' ' -f1)
+  if [ "$got" != "$ALE_SDIST_SHA256" ]; then
+    rm -f "$sdist"
+    die "sha256 mismatch for $sdist (pinned $ALE_SDIST_SHA256, file $got); the corrupt file was removed, run again"
+  fi
+  tmp=$(mktemp -d "$graft_home/.assemble.XXXXXX")
+  chmod 755 "$tmp"
+  trap 'rm -rf "$tmp"' EXIT
+  say "extracting ALE $ALE_VERSION's source and ROMs into $dest"
+  "$python" - "$sdist" "$tmp" "$ALE_VERSION" <<'PY'
+import os, shutil, sys, tarfile
+sdist, out, version = sys.argv[1:]
+top = f"ale_py-{version}/"
+skip = ("src/ale/python/", "src/ale/wasm/", "src/ale/vector/")
+roms = 0
+with tarfile.open(sdist) as tar:
+    for member in tar.getmembers():
+        if not member.isfile() or not member.name.startswith(top):
+            continue
+        rel = member.name[len(top):]
+        if rel.startswith("src/ale/python/roms/") and (rel.endswith(".bin") or rel.endswith("md5.json")):
+            target = "roms/" + os.path.basename(rel)
+            roms += rel.endswith(".bin")
+        elif rel.startswith("src/ale/") and not rel.startswith(skip):
+            target = rel
+        elif rel == "LICENSE.md":
+            target = "share/LICENSE.md"
+        else:
+            continue
+        path = os.path.join(out, target)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with tar.extractfile(member) as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+if roms < 100 or not os.path.isfile(os.path.join(out, "roms", "md5.json")):
+    sys.exit(f"the sdist holds {roms} ROMs and no md5.json; expected ale-py's ROM set")
+# What CMake's configure_file would write (ALE's version.hpp.in).
+major, minor, patch = version.split(".")
+template = open(os.path.join(out, "src/ale/version.hpp.in")).read()
+for key, value in (("ALE_VERSION", version), ("ALE_VERSION_MAJOR", major),
+                   ("ALE_VERSION_MINOR", minor), ("ALE_VERSION_PATCH", patch),
+                   ("ALE_VERSION_GIT_SHA", "")):
+    template = template.replace(f"@{key}@", value)
+os.makedirs(os.path.join(out, "include"), exist_ok=True)
+open(os.path.join(out, "include", "version.hpp"), "w").write(template)
+PY
+  [ -f "$tmp/src/ale/ale_interface.hpp" ] || die "the ALE sdist lacks src/ale/ale_interface.hpp"
+  touch "$tmp/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  trap - EXIT
+  echo "$dest"
+}
+
 # MuJoCo rendering (render_mode="rgb_array") needs an offscreen OpenGL context: EGL with Mesa's
 # software rasteriser llvmpipe where there is no GPU. graft-envs loads libEGL at run time, so
 # nothing else needs these; Debian/Ubuntu packages: libegl1 (the EGL loader), libegl-mesa0
@@ -244,4 +334,10 @@ say "libtorch $TORCH_VERSION ($mode) ready: $repo/.libtorch/current -> $libtorch
 mkdir -p "$repo/.mujoco"
 ln -sfn "$mujoco" "$repo/.mujoco/current"
 say "MuJoCo $MUJOCO_VERSION ready: $repo/.mujoco/current -> $mujoco"
+if [ "$atari" = 1 ]; then
+  ale=$(provision_ale)
+  mkdir -p "$repo/.ale"
+  ln -sfn "$ale" "$repo/.ale/current"
+  say "ALE $ALE_VERSION ready: $repo/.ale/current -> $ale (build with --features atari)"
+fi
 say "next: cargo build --release && target/release/graft doctor"

@@ -132,6 +132,34 @@ fn envs_render_dmc_shows_dm_controls_view() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Issue #24: `graft envs render ALE/Breakout-v5` writes the 160x210 screen, the frame the
+/// env's RGB observation holds after the same seeded reset. Without the feature the id gets a
+/// message that says how to enable it.
+#[test]
+fn envs_render_atari_writes_the_screen() {
+    let dir = std::env::temp_dir().join(format!("graft-cli-atari-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("breakout.png");
+    let args = ["envs", "render", "ALE/Breakout-v5", "--seed", "4", "--steps", "0", "-o"];
+    let (code, _, err) = graft(&[&args[..], &[out.to_str().unwrap()]].concat());
+    if cfg!(feature = "atari") {
+        assert_eq!(code, 0, "{err}");
+        #[cfg(feature = "atari")]
+        {
+            use graft_envs::Env;
+            let mut env = graft_envs::make("ALE/Breakout-v5", &Default::default()).unwrap();
+            let (obs, _) = env.reset(Some(4), &Default::default()).unwrap();
+            assert_eq!(image::open(&out).unwrap().to_rgb8().into_raw(), obs.u8);
+        }
+        assert_eq!(image::image_dimensions(&out).unwrap(), (160, 210));
+    } else {
+        assert_eq!(code, 1);
+        assert!(err.contains("--features atari"), "{err}");
+        assert!(!out.exists());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn envs_render_bad_input_gets_clear_errors_and_writes_nothing() {
     let dir = std::env::temp_dir().join(format!("graft-cli-bad-{}", std::process::id()));

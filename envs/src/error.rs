@@ -42,6 +42,10 @@ pub enum EnvError {
     /// (see [`MujocoError`](crate::mujoco::MujocoError)).
     #[error(transparent)]
     Mujoco(#[from] crate::mujoco::MujocoError),
+    /// An Atari game could not be built or stepped (missing ROM, unknown game, bad mode).
+    #[cfg(feature = "atari")]
+    #[error(transparent)]
+    Atari(#[from] crate::atari::AtariError),
     /// Anything else a wrapper or adapter must report.
     #[error("{0}")]
     Other(String),

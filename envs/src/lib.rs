@@ -50,6 +50,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "atari")]
+pub mod atari;
 pub mod classic;
 pub mod dmc;
 pub mod env;

@@ -16,9 +16,11 @@ use crate::spec::EnvSpec;
 use crate::vector::{AutoresetMode, BatchAction, BatchView, Execution, VectorConfig, VectorEnv};
 use crate::wrappers::time_limit::TimeLimit;
 
-/// Builds an environment from keyword arguments (the spec's defaults merged with the caller's,
-/// `max_episode_steps` and `render_mode` already taken out).
-pub type Constructor = fn(&Kwargs) -> Result<Box<dyn Env>>;
+/// Builds the environment registered as the first argument from keyword arguments (the spec's
+/// defaults merged with the caller's, `max_episode_steps` and `render_mode` already taken out).
+/// The id lets one function serve a family whose ids differ only in data (the Control
+/// Suite's tasks, the Atari games).
+pub type Constructor = fn(&str, &Kwargs) -> Result<Box<dyn Env>>;
 
 /// One registered id: what `spec` reports and how `make` builds it.
 #[derive(Debug, Clone, Copy)]
@@ -99,13 +101,13 @@ fn classic_control() -> Vec<Registration> {
         }
     }
     vec![
-        entry("CartPole-v1", 500, Some(475.0), |kw| boxed(CartPole::from_kwargs(kw))),
-        entry("MountainCar-v0", 200, Some(-110.0), |kw| boxed(MountainCar::from_kwargs(kw))),
-        entry("MountainCarContinuous-v0", 999, Some(90.0), |kw| {
+        entry("CartPole-v1", 500, Some(475.0), |_, kw| boxed(CartPole::from_kwargs(kw))),
+        entry("MountainCar-v0", 200, Some(-110.0), |_, kw| boxed(MountainCar::from_kwargs(kw))),
+        entry("MountainCarContinuous-v0", 999, Some(90.0), |_, kw| {
             boxed(MountainCarContinuous::from_kwargs(kw))
         }),
-        entry("Acrobot-v1", 500, Some(-100.0), |kw| boxed(Acrobot::from_kwargs(kw))),
-        entry("Pendulum-v1", 200, None, |kw| boxed(Pendulum::from_kwargs(kw))),
+        entry("Acrobot-v1", 500, Some(-100.0), |_, kw| boxed(Acrobot::from_kwargs(kw))),
+        entry("Pendulum-v1", 200, None, |_, kw| boxed(Pendulum::from_kwargs(kw))),
     ]
 }
 
@@ -117,6 +119,8 @@ fn table() -> &'static [Registration] {
         all.extend(crate::minatar::registrations());
         all.extend(crate::mujoco::registrations());
         all.extend(crate::dmc::registrations());
+        #[cfg(feature = "atari")]
+        all.extend(crate::atari::registrations());
         all.sort_by(|a, b| a.id.cmp(b.id));
         all
     })
@@ -127,10 +131,39 @@ fn lookup(id: &str) -> Result<&'static Registration> {
         // The suite's own message lists its domains, or the tasks of the domain named.
         crate::dmc::find(id)?;
     }
-    table().iter().find(|r| r.id == id).ok_or_else(|| EnvError::UnknownEnv {
-        id: id.to_string(),
-        known: table().iter().map(|r| r.id).collect::<Vec<_>>().join(", "),
+    #[cfg(feature = "atari")]
+    if crate::atari::is_atari_id(id) {
+        // Lists the games when the id is in Atari's syntax but names none.
+        crate::atari::find(id)?;
+    }
+    #[cfg(not(feature = "atari"))]
+    if id.starts_with("ALE/") || id.contains("NoFrameskip-v") {
+        return Err(EnvError::Other(format!(
+            "'{id}' is an Atari game: this build of graft-envs has no Arcade Learning \
+             Environment. Run scripts/setup.sh --atari, then build with --features atari \
+             (ALE is GPL-2.0, so it is not in the default build)"
+        )));
+    }
+    table().iter().find(|r| r.id == id).ok_or_else(|| {
+        // The few hundred Atari ids would drown the list: they are summarised at its end.
+        let listed = table().iter().map(|r| r.id).filter(|id| !is_atari(id));
+        let mut known = listed.collect::<Vec<_>>().join(", ");
+        if cfg!(feature = "atari") {
+            known.push_str(", and the Atari games as ALE/<Game>-v5 (and legacy -v0/-v4 ids)");
+        }
+        EnvError::UnknownEnv { id: id.to_string(), known }
     })
+}
+
+/// Whether `id` is one of the Atari ids (always false without the `atari` feature).
+fn is_atari(id: &str) -> bool {
+    #[cfg(feature = "atari")]
+    return crate::atari::is_atari_id(id);
+    #[cfg(not(feature = "atari"))]
+    {
+        let _ = id;
+        false
+    }
 }
 
 /// The spec of a registered id.
@@ -167,8 +200,8 @@ pub fn make(id: &str, kwargs: &Kwargs) -> Result<Box<dyn Env>> {
     }
     match (limit, limited_constructor(reg.id)) {
         (Some(n), Some(build)) => build(&env_kwargs, n),
-        (Some(n), None) => Ok(Box::new(TimeLimit::new((reg.make)(&env_kwargs)?, n)?)),
-        (None, _) => (reg.make)(&env_kwargs),
+        (Some(n), None) => Ok(Box::new(TimeLimit::new((reg.make)(reg.id, &env_kwargs)?, n)?)),
+        (None, _) => (reg.make)(reg.id, &env_kwargs),
     }
 }
 
@@ -298,6 +331,20 @@ fn bad(id: &str, key: &str, want: &str, got: &Value) -> EnvError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without the `atari` feature, Atari ids say how to get it instead of "unknown id".
+    #[cfg(not(feature = "atari"))]
+    #[test]
+    fn atari_ids_without_the_feature_say_how_to_enable_it() {
+        for id in ["ALE/Breakout-v5", "PongNoFrameskip-v4"] {
+            let err = make(id, &Kwargs::new()).err().expect("no ALE in this build");
+            let text = err.to_string();
+            assert!(
+                text.contains("--features atari") && text.contains("setup.sh --atari"),
+                "{text}"
+            );
+        }
+    }
     use crate::env::Action;
 
     #[test]
@@ -323,7 +370,7 @@ mod tests {
             assert!(build.is_some(), "{} has no typed make path", reg.id);
             let Some(build) = build else { continue };
             let mut fast = build(&Kwargs::new(), 7).unwrap();
-            let inner = (reg.make)(&Kwargs::new()).unwrap();
+            let inner = (reg.make)(reg.id, &Kwargs::new()).unwrap();
             let mut slow: Box<dyn Env> = Box::new(TimeLimit::new(inner, 7).unwrap());
             assert_eq!(fast.reset(Some(3), &Kwargs::new()), slow.reset(Some(3), &Kwargs::new()));
             let action = fast.action_space().sample_action(&mut crate::EnvRng::seed_from(1));

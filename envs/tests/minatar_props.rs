@@ -247,7 +247,7 @@ fn specs_mirror_the_gymnasium_registration() {
     assert_eq!(ids, sorted);
     for r in &regs {
         assert_eq!(r.max_episode_steps, None);
-        assert_eq!((r.make)(&Kwargs::new()).unwrap().id(), r.id);
+        assert_eq!((r.make)(r.id, &Kwargs::new()).unwrap().id(), r.id);
     }
 }
 

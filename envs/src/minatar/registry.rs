@@ -66,7 +66,7 @@ pub fn registrations() -> Vec<Registration> {
                 max_episode_steps: None,
                 reward_threshold: None,
                 nondeterministic: false,
-                make: |kw| make($id, kw),
+                make: |_, kw| make($id, kw),
             }
         };
     }

@@ -63,18 +63,69 @@ fn linear_area_taps(src: usize, dst: usize) -> Taps {
         .collect()
 }
 
-/// Resizes image observations (see the module docs).
-#[derive(Debug)]
-pub struct ResizeObservation<E> {
-    env: E,
-    space: Space,
-    src: Obs,
+/// `cv2.resize(src, (width, height), interpolation=cv2.INTER_AREA)` for `uint8` images of one
+/// fixed size: the taps of both axes computed once, a horizontal then a vertical pass.
+#[derive(Debug, Clone)]
+pub(crate) struct AreaResize {
     /// `[src_h, src_w, channels]`.
     src_shape: [usize; 3],
     rows: Taps,
     cols: Taps,
     /// Horizontal pass result, `[src_h, dst_w, channels]`.
     tmp: Vec<f32>,
+}
+
+impl AreaResize {
+    /// From `[src_h, src_w]` with `channels` interleaved to `[height, width]` (all > 0).
+    pub(crate) fn new(
+        src_h: usize,
+        src_w: usize,
+        channels: usize,
+        height: usize,
+        width: usize,
+    ) -> Self {
+        let (rows, cols) = if height <= src_h && width <= src_w {
+            (area_taps(src_h, height), area_taps(src_w, width))
+        } else {
+            (linear_area_taps(src_h, height), linear_area_taps(src_w, width))
+        };
+        AreaResize {
+            src_shape: [src_h, src_w, channels],
+            tmp: vec![0.0; src_h * width * channels],
+            rows,
+            cols,
+        }
+    }
+
+    /// Resize `src` (`src_h * src_w * channels` bytes) into `out` (`height * width * channels`).
+    pub(crate) fn resize(&mut self, src: &[u8], out: &mut [u8]) {
+        let [sh, sw, c] = self.src_shape;
+        let dw = self.cols.len();
+        for y in 0..sh {
+            let row = &src[y * sw * c..(y + 1) * sw * c];
+            for (x, taps) in self.cols.iter().enumerate() {
+                for ch in 0..c {
+                    let acc: f32 = taps.iter().map(|&(s, w)| row[s * c + ch] as f32 * w).sum();
+                    self.tmp[(y * dw + x) * c + ch] = acc;
+                }
+            }
+        }
+        for (y, taps) in self.rows.iter().enumerate() {
+            for i in 0..dw * c {
+                let acc: f32 = taps.iter().map(|&(s, w)| self.tmp[s * dw * c + i] * w).sum();
+                out[y * dw * c + i] = acc.round_ties_even().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+/// Resizes image observations (see the module docs).
+#[derive(Debug)]
+pub struct ResizeObservation<E> {
+    env: E,
+    space: Space,
+    src: Obs,
+    resize: AreaResize,
 }
 
 inner_accessors!(ResizeObservation);
@@ -107,41 +158,16 @@ impl<E: Env> ResizeObservation<E> {
         let c = b.shape.get(2).copied().unwrap_or(1);
         let mut shape = vec![height, width];
         shape.extend(b.shape.get(2));
-        let (rows, cols) = if height <= sh && width <= sw {
-            (area_taps(sh, height), area_taps(sw, width))
-        } else {
-            (linear_area_taps(sh, height), linear_area_taps(sw, width))
-        };
         Ok(ResizeObservation {
             space: Space::Box(BoxSpace::uniform(0.0, 255.0, shape, DType::U8)),
             src: Obs::zeros(inner),
-            src_shape: [sh, sw, c],
-            tmp: vec![0.0; sh * width * c],
-            rows,
-            cols,
+            resize: AreaResize::new(sh, sw, c, height, width),
             env,
         })
     }
 
     fn resize_into(&mut self, out: &mut [u8]) {
-        let [sh, sw, c] = self.src_shape;
-        let dw = self.cols.len();
-        let src = &self.src.u8;
-        for y in 0..sh {
-            let row = &src[y * sw * c..(y + 1) * sw * c];
-            for (x, taps) in self.cols.iter().enumerate() {
-                for ch in 0..c {
-                    let acc: f32 = taps.iter().map(|&(s, w)| row[s * c + ch] as f32 * w).sum();
-                    self.tmp[(y * dw + x) * c + ch] = acc;
-                }
-            }
-        }
-        for (y, taps) in self.rows.iter().enumerate() {
-            for i in 0..dw * c {
-                let acc: f32 = taps.iter().map(|&(s, w)| self.tmp[s * dw * c + i] * w).sum();
-                out[y * dw * c + i] = acc.round_ties_even().clamp(0.0, 255.0) as u8;
-            }
-        }
+        self.resize.resize(&self.src.u8, out);
     }
 }
 

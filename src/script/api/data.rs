@@ -37,6 +37,8 @@ pub struct SupervisedHandle(pub Rc<Supervised>);
 pub struct CollectOptions {
     /// Registered environment id.
     pub env: String,
+    /// Keyword arguments to `make` (e.g. an Atari game's `preprocessing: true`).
+    pub env_kwargs: serde_json::Map<String, serde_json::Value>,
     /// `random` or `heuristic` (the env's expert).
     pub policy: String,
     /// Episodes to collect.
@@ -60,6 +62,7 @@ impl Default for CollectOptions {
     fn default() -> Self {
         CollectOptions {
             env: String::new(),
+            env_kwargs: serde_json::Map::new(),
             policy: "random".into(),
             episodes: 10,
             seed: None,
@@ -187,6 +190,11 @@ pub fn module(session: &Session) -> Module {
             std::fs::create_dir_all(dir).map_err(|e| to_rhai(crate::Error::io(dir, e)))?;
         }
         let mut cfg = CollectConfig::new(&o.env, &path);
+        cfg.kwargs =
+            crate::data::schema::kwargs_from_json(&serde_json::Value::Object(o.env_kwargs.clone()))
+                .map_err(|e| {
+                    to_rhai(crate::Error::Invalid(format!("data::collect: env_kwargs: {e}")))
+                })?;
         cfg.policy = policy;
         cfg.episodes = o.episodes;
         cfg.pixels = o.pixels.map(|[w, h]| (w, h));

@@ -1,6 +1,7 @@
 //! `env::` — the environment registry as seen from a script: `env::list()` gives every
 //! registered id, `env::spec(id)` its time limit, reward threshold and default keyword
-//! arguments, `env::make(id)` builds one and describes its spaces (Gymnasium's notation).
+//! arguments, `env::make(id)` / `env::make(id, #{kwargs})` builds one and describes its spaces
+//! (Gymnasium's notation).
 //! Stepping environments is Rust's job (data collection, RL training).
 
 use rhai::{Array, Dynamic, Map, Module};
@@ -33,15 +34,28 @@ pub fn module() -> Module {
         out.insert("kwargs".into(), Dynamic::from_map(kwargs));
         Ok(out)
     });
-    api_fn!(m, "make", |id: &str| {
-        let env = graft_envs::make(id, &Default::default()).map_err(|e| to_rhai(e.into()))?;
-        let mut out = Map::new();
-        out.insert("id".into(), Dynamic::from(id.to_string()));
-        out.insert("observation_space".into(), Dynamic::from(env.observation_space().to_string()));
-        out.insert("action_space".into(), Dynamic::from(env.action_space().to_string()));
-        Ok(out)
+    api_fn!(m, "make", |id: &str| describe(id, &Default::default()));
+    api_fn!(m, "make", |id: &str, kwargs: Map| {
+        let json = rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(kwargs))
+            .map_err(|e| {
+                to_rhai(crate::Error::Invalid(format!("env::make: kwargs for {id}: {e}")))
+            })?;
+        let kwargs = crate::data::schema::kwargs_from_json(&json).map_err(|e| {
+            to_rhai(crate::Error::Invalid(format!("env::make: kwargs for {id}: {e}")))
+        })?;
+        describe(id, &kwargs)
     });
     m
+}
+
+/// `env::make(id[, kwargs])`: build the env and describe its spaces.
+fn describe(id: &str, kwargs: &graft_envs::Kwargs) -> Result<Map, Box<rhai::EvalAltResult>> {
+    let env = graft_envs::make(id, kwargs).map_err(|e| to_rhai(e.into()))?;
+    let mut out = Map::new();
+    out.insert("id".into(), Dynamic::from(id.to_string()));
+    out.insert("observation_space".into(), Dynamic::from(env.observation_space().to_string()));
+    out.insert("action_space".into(), Dynamic::from(env.action_space().to_string()));
+    Ok(out)
 }
 
 fn value(v: &Value) -> Dynamic {

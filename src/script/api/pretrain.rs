@@ -2,7 +2,8 @@
 //! ([`crate::pretrain::run`](fn@crate::pretrain::run)) from a map filling [`PretrainConfig`] (the same struct as `graft pretrain`'s JSON), plus two
 //! script-only keys: `name` (the run's subfolder, default `pretrain`; the pretraining
 //! writes its own `config.json`, metrics and checkpoints there) and `hooks` (schedule hooks,
-//! as for `finetune::run`). Returns the run's [`PretrainOutcome`](crate::pretrain::PretrainOutcome)
+//! as for `finetune::run`). `trainer.seed` defaults to the run's master seed (`graft run --seed`).
+//! Returns the run's [`PretrainOutcome`](crate::pretrain::PretrainOutcome)
 //! serialised: `#{steps, ended, stopped_early, first_loss, final_loss, metrics, encoder,
 //! checkpoint, model}`; `model::load_encoder(r.encoder)` picks the encoder up for fine-tuning.
 //!
@@ -57,6 +58,20 @@ fn run(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiResu
             None => return fail("pretrain: name must be a string".into()),
         },
     };
+    // The run's master seed reaches the pretraining (its initialisation, augmentations, batch
+    // order) unless the script sets `trainer.seed` itself: `graft run --seed 0` and `--seed 1`
+    // must pretrain different encoders, and one seed the same one.
+    let mut trainer = match options.remove("trainer") {
+        None => Map::new(),
+        Some(t) => match t.try_cast::<Map>() {
+            Some(map) => map,
+            None => return fail("pretrain: trainer must be a map #{steps: ..., ...}".into()),
+        },
+    };
+    if !trainer.contains_key("seed") {
+        trainer.insert("seed".into(), Dynamic::from(session.seed() as i64));
+    }
+    options.insert("trainer".into(), Dynamic::from_map(trainer));
     let config: PretrainConfig = from_map("pretrain config", options)?;
     // The same folder on every rank: under `graft run --nproc N` the run is data-parallel,
     // rank 0 writes it and every rank resumes from it.

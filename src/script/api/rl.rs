@@ -45,6 +45,9 @@ struct TrainOptions {
     algo: String,
     /// Registered environment id.
     env: String,
+    /// Keyword arguments to `make` (e.g. an Atari game's `preprocessing: true`).
+    #[serde(default)]
+    env_kwargs: serde_json::Map<String, serde_json::Value>,
     /// A preset to start from (`config`'s keys replace its own).
     #[serde(default)]
     preset: Option<String>,
@@ -138,9 +141,13 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
     }
     let name = o.name.clone().unwrap_or_else(|| format!("rl-{}", o.algo));
     let out = session.output_path(&name).map_err(to_rhai)?;
+    let env_kwargs =
+        crate::data::schema::kwargs_from_json(&serde_json::Value::Object(o.env_kwargs.clone()))
+            .map_err(|e| to_rhai(crate::Error::Invalid(format!("rl::train: env_kwargs: {e}"))))?;
     let opts = RunOptions {
         out: Some(out),
         device: session.device(),
+        env_kwargs,
         eval_every: o.eval_every,
         eval_episodes: o.eval_episodes,
         pixels: o.pixels.clone(),
