@@ -360,10 +360,14 @@ pub fn contention_note_for(others: usize, cores: usize, threads: usize) -> Optio
 /// page-faults the pages back in, zeroed by the kernel: measured on DQN with the RL
 /// Baselines3 Zoo's CartPole settings, 3.2 s of 23 s of CPU time went to that (10,856 `brk`
 /// calls in 3,000 gradient steps on MinAtar). This raises the trim threshold to 512 MiB (top
-/// pad 64 MiB) and serves allocations up to 32 MiB (glibc's largest mmap threshold) from the
-/// heap, which is where glibc's own dynamic threshold would have put them; setting any of
-/// these switches that dynamic adjustment off, hence the explicit mmap threshold. A user who
-/// tunes malloc through the environment (`MALLOC_*_` variables) keeps their settings.
+/// pad 64 MiB) and serves every allocation from the heap. glibc's largest mmap threshold is
+/// 32 MiB, and above it each allocation is a fresh `mmap` whose pages the kernel faults in and
+/// zeroes, then an `munmap` on free: a DrQ-v2 update (batch 256 of 9x84x84 frames, activations
+/// of 55 MB and more) spent 57 s of system time against 71 s of user time in 20 updates that
+/// way, and took 1.8x the wall time (130 s against 73 s; `benchmarks/RESULTS.md`, RL agents),
+/// so mmap is switched off (`M_MMAP_MAX` 0). Setting any of these switches glibc's dynamic
+/// threshold off. A user who tunes malloc through the environment (`MALLOC_*_` variables)
+/// keeps their settings.
 pub fn keep_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -376,6 +380,7 @@ pub fn keep_freed_heap() {
         // allocate (from `main`), and glibc serialises it against allocations anyway.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_MMAP_MAX, 0);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
             libc::mallopt(libc::M_TOP_PAD, 64 << 20);
         }

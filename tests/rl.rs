@@ -17,7 +17,7 @@ use graft::rl::eval::evaluate;
 use graft::rl::nets::ObsSpec;
 use graft::rl::ppo::ppo_loss;
 use graft::rl::{
-    AgentConfig, DqnConfig, DqnOptimizer, Ended, PpoConfig, RunOptions, SacConfig, Td3Config,
+    AgentConfig, DqnConfig, DqnOptimizer, PpoConfig, RunOptions, SacConfig, Td3Config,
     TrainedPolicy,
 };
 
@@ -105,46 +105,9 @@ fn short_ppo_run_on_cartpole_clearly_beats_random() {
     );
 }
 
-/// The float tensors of a checkpoint (the action log left out), flattened.
-pub fn tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
-    let ck = Checkpoint::read(path).unwrap();
-    ck.tensors
-        .iter()
-        .filter(|(k, t)| k.as_str() != "actions" && t.kind() == Kind::Float)
-        .map(|(k, t)| (k.clone(), Vec::<f32>::try_from(&t.reshape([-1])).unwrap()))
-        .collect()
-}
-
 /// Run `cfg` straight through, and again stopped at `stop` and resumed: same final file.
 fn assert_exact_resume(name: &str, cfg: &AgentConfig, env: &str, stop: u64) {
-    let _turn = training();
-    let (a, b) = (tmp_dir(&format!("{name}-straight")), tmp_dir(&format!("{name}-resumed")));
-    let straight = RunOptions { out: Some(a.clone()), eval_episodes: 2, ..Default::default() };
-    let full = cfg.train(env, 3, &straight).unwrap();
-    assert_eq!(full.ended, Ended::Budget);
-    let first = RunOptions {
-        out: Some(b.clone()),
-        stop_after: Some(stop),
-        eval_episodes: 2,
-        ..Default::default()
-    };
-    let part = cfg.train(env, 3, &first).unwrap();
-    assert!(
-        part.ended == Ended::StopAfter && part.env_steps >= stop && part.env_steps < full.env_steps,
-        "{part:?}"
-    );
-    let second =
-        RunOptions { out: Some(b.clone()), resume: true, eval_episodes: 2, ..Default::default() };
-    let rest = cfg.train(env, 3, &second).unwrap();
-    assert_eq!(rest.env_steps, full.env_steps);
-    let (x, y) =
-        (tensors(&a.join("checkpoint.safetensors")), tensors(&b.join("checkpoint.safetensors")));
-    assert_eq!(x.len(), y.len());
-    for ((kx, vx), (ky, vy)) in x.iter().zip(&y) {
-        assert_eq!(kx, ky);
-        assert_eq!(vx, vy, "{name}: tensor {kx} differs after resume");
-    }
-    assert_eq!(full.final_eval, rest.final_eval, "{name}: final evaluation differs");
+    rl_common::assert_exact_resume(name, cfg, env, stop, &RunOptions::default());
 }
 
 #[test]

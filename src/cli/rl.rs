@@ -21,7 +21,7 @@ use graft::envs::wrappers::PixelObservation;
 
 #[derive(Subcommand)]
 pub enum RlCommand {
-    /// Train PPO, DQN or SAC on an environment.
+    /// Train PPO, DQN, SAC, TD3 or DrQ-v2 on an environment.
     Train(TrainArgs),
     /// Evaluate a trained agent deterministically.
     Eval(EvalArgs),
@@ -75,7 +75,8 @@ pub struct TrainArgs {
     /// Keyword arguments for the environment (repeatable KEY=VALUE).
     #[arg(long = "kwarg", value_name = "KEY=VALUE")]
     kwargs: Vec<String>,
-    /// Observe WIDTHxHEIGHT rendered frames instead of the state (pixel-based RL).
+    /// Observe WIDTHxHEIGHT rendered frames instead of the state (pixel-based RL). DrQ-v2 on a
+    /// Control Suite task observes its paper's 84x84 frames, 3 stacked, unless given.
     #[arg(long, value_name = "WIDTHxHEIGHT")]
     pixels: Option<String>,
     /// With --pixels: grayscale frames.
@@ -87,7 +88,8 @@ pub struct TrainArgs {
     /// Hold each action for K physics steps (frame skip), summing rewards; each env step of
     /// the run is then one decision (1 = every physics step). As `graft collect
     /// --action-repeat`. Default: the papers' value for Control Suite tasks (dmc/...: 8
-    /// cartpole, 2 finger and walker, 4 the others), 1 for every other env.
+    /// cartpole, 2 finger and walker, 4 the others; DrQ-v2: 2 on every task, as its paper),
+    /// 1 for every other env.
     #[arg(long, value_name = "K", value_parser = at_least::<usize>(1))]
     action_repeat: Option<usize>,
 }
@@ -190,8 +192,8 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
     // The run directory records what was asked; the agent writes it (with config.json) only
     // once its inputs have been validated, so a refused command leaves an earlier run as it
     // was.
-    let action_repeat =
-        a.action_repeat.unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&a.env));
+    // DrQ-v2 on a Control Suite task defaults to the paper's frames and repeat.
+    let (pixels, action_repeat) = a.algo.observation(&a.env, pixels, a.action_repeat);
     let record = serde_json::json!({
         "algo": cfg.algo(), "env": a.env, "seed": seed, "config": cfg.to_json(),
         "pixels": pixels, "action_repeat": action_repeat,

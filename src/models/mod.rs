@@ -46,6 +46,7 @@ pub mod adapter;
 pub mod base;
 pub mod checkpoint;
 pub mod cnn;
+pub mod drq_cnn;
 pub mod gpt;
 pub mod impala;
 pub mod inception;
@@ -62,6 +63,7 @@ pub mod zoo;
 pub use base::{attach_head, key_has_prefix, Encoder, LayerGroup, WithHead};
 pub use checkpoint::{Checkpoint, CheckpointMeta, LoadOptions, LoadReport};
 pub use cnn::{minatar_cnn, nature_cnn, MinAtarCnn, MinAtarCnnConfig, NatureCnn, NatureCnnConfig};
+pub use drq_cnn::{drq_cnn, DrqCnn, DrqCnnConfig};
 pub use gpt::{
     decision_transformer, gpt, DecisionTransformer, DecisionTransformerConfig, Gpt, GptConfig,
 };

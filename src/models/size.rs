@@ -56,6 +56,15 @@ pub fn estimated_params(model: &ModelConfig) -> u128 {
                 .saturating_add(linear(flat, n(c.hidden)))
                 .saturating_add(head(n(c.hidden), c.num_outputs))
         }
+        ModelConfig::DrqCnn(c) => {
+            let ch = n(c.channels);
+            let convs = conv(n(c.in_channels), ch, 3).saturating_add(
+                (c.layers.saturating_sub(1) as u128).saturating_mul(conv(ch, ch, 3)),
+            );
+            // The first stride halves the side; the later 3x3 convolutions only shrink it.
+            let flat = ch.saturating_mul(n(c.height) / 2 + 1).saturating_mul(n(c.width) / 2 + 1);
+            convs.saturating_add(head(flat, c.num_outputs))
+        }
         ModelConfig::ImpalaCnn(c) => {
             let mut total = 0u128;
             let mut prev = n(c.in_channels);

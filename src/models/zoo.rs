@@ -8,6 +8,7 @@ use tch::nn;
 
 use super::base::Encoder;
 use super::cnn::{minatar_cnn, nature_cnn, MinAtarCnnConfig, NatureCnnConfig};
+use super::drq_cnn::{drq_cnn, DrqCnnConfig};
 use super::impala::{impala_cnn, ImpalaCnnConfig};
 use super::inception::{inception_v3, InceptionV3Config};
 use super::mlp::{mlp, MlpConfig};
@@ -28,6 +29,8 @@ pub enum ModelConfig {
     ImpalaCnn(ImpalaCnnConfig),
     /// [`MinAtarCnnConfig`].
     MinatarCnn(MinAtarCnnConfig),
+    /// [`DrqCnnConfig`].
+    DrqCnn(DrqCnnConfig),
     /// [`ResNetConfig`].
     Resnet(ResNetConfig),
     /// [`VggConfig`].
@@ -44,6 +47,7 @@ pub const PRESETS: &[&str] = &[
     "nature_cnn",
     "impala_cnn",
     "minatar_cnn",
+    "drq_cnn",
     "resnet18",
     "resnet34",
     "resnet50",
@@ -66,6 +70,7 @@ impl ModelConfig {
             "nature_cnn" => ModelConfig::NatureCnn(NatureCnnConfig::atari()),
             "impala_cnn" => ModelConfig::ImpalaCnn(ImpalaCnnConfig::procgen()),
             "minatar_cnn" => ModelConfig::MinatarCnn(MinAtarCnnConfig::default()),
+            "drq_cnn" => ModelConfig::DrqCnn(DrqCnnConfig::default()),
             "resnet18" => ModelConfig::Resnet(ResNetConfig::resnet18()),
             "resnet34" => ModelConfig::Resnet(ResNetConfig::resnet34()),
             "resnet50" => ModelConfig::Resnet(ResNetConfig::resnet50()),
@@ -104,6 +109,7 @@ impl ModelConfig {
             ModelConfig::NatureCnn(_) => "nature_cnn",
             ModelConfig::ImpalaCnn(_) => "impala_cnn",
             ModelConfig::MinatarCnn(_) => "minatar_cnn",
+            ModelConfig::DrqCnn(_) => "drq_cnn",
             ModelConfig::Resnet(_) => "resnet",
             ModelConfig::Vgg(_) => "vgg",
             ModelConfig::Vit(_) => "vit",
@@ -119,6 +125,7 @@ impl ModelConfig {
             ModelConfig::NatureCnn(m) => m.num_outputs = None,
             ModelConfig::ImpalaCnn(m) => m.num_outputs = None,
             ModelConfig::MinatarCnn(m) => m.num_outputs = None,
+            ModelConfig::DrqCnn(m) => m.num_outputs = None,
             ModelConfig::Resnet(m) => m.num_classes = None,
             ModelConfig::Vgg(m) => m.num_classes = None,
             ModelConfig::Vit(m) => m.num_classes = None,
@@ -135,6 +142,7 @@ impl ModelConfig {
             ModelConfig::NatureCnn(c) => Box::new(nature_cnn(p, c)?),
             ModelConfig::ImpalaCnn(c) => Box::new(impala_cnn(p, c)?),
             ModelConfig::MinatarCnn(c) => Box::new(minatar_cnn(p, c)?),
+            ModelConfig::DrqCnn(c) => Box::new(drq_cnn(p, c)?),
             ModelConfig::Resnet(c) => Box::new(resnet(p, c)?),
             ModelConfig::Vgg(c) => Box::new(vgg(p, c)?),
             ModelConfig::Vit(c) => Box::new(vit(p, c)?),

@@ -153,6 +153,7 @@ pub fn pixel_factor(model: &ModelConfig) -> f64 {
         ModelConfig::NatureCnn(c) => c.input_scale,
         ModelConfig::ImpalaCnn(c) => c.input_scale,
         ModelConfig::MinatarCnn(c) => c.input_scale,
+        ModelConfig::DrqCnn(c) => c.input_scale,
         _ => 1.0,
     };
     if scale > 0.0 {

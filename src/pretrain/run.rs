@@ -154,6 +154,7 @@ pub fn fit_model(model: &ModelConfig, shape: &[i64]) -> Result<ModelConfig> {
         (ModelConfig::MinatarCnn(c), [ch, h, w]) => {
             (c.in_channels, c.height, c.width) = (*ch, *h, *w)
         }
+        (ModelConfig::DrqCnn(c), [ch, h, w]) => (c.in_channels, c.height, c.width) = (*ch, *h, *w),
         (ModelConfig::Resnet(c), [ch, _, _]) => c.in_channels = *ch,
         (ModelConfig::Vgg(c), [ch, _, _]) => c.in_channels = *ch,
         (ModelConfig::InceptionV3(c), [ch, h, w]) => {

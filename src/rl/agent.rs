@@ -1,4 +1,4 @@
-//! One entry point over the four agents, for the CLI and scripts alike: pick an algorithm
+//! One entry point over the five agents, for the CLI and scripts alike: pick an algorithm
 //! by name, read its config (JSON, a file, a Rhai map, or a named preset from the one table
 //! [`PRESETS`]), train it, and load a trained agent back from its checkpoint as a
 //! deterministic policy (for `graft rl eval` and `graft collect --policy checkpoint:PATH`).
@@ -11,6 +11,7 @@ use graft_envs::{Action, Env};
 
 use crate::error::{Error, Result};
 use crate::rl::dqn::{self, DqnConfig, QNetwork};
+use crate::rl::drqv2::{self, DrqV2Config, DrqV2Policy};
 use crate::rl::eval::to_actions;
 use crate::rl::nets::{ActionSpec, ObsSpec};
 use crate::rl::ppo::{self, PpoConfig, PpoNet};
@@ -19,6 +20,7 @@ use crate::rl::sac::{self, Actor, SacConfig};
 use crate::rl::state::RunCheckpoint;
 use crate::rl::td3::{self, Td3Actor, Td3Config};
 use crate::train::{NoHooks, TrainHooks};
+use graft_envs::wrappers::PixelObservation;
 
 /// The RL algorithms Graft trains: the one list of their names (`graft rl train --algo`,
 /// `rl::train(#{algo})`, the `algo` recorded in a checkpoint).
@@ -32,23 +34,44 @@ pub enum Algo {
     Sac,
     /// Twin Delayed DDPG ([`td3`]).
     Td3,
+    /// DrQ-v2, from pixels ([`drqv2`]).
+    DrqV2,
 }
 
 impl Algo {
     /// Every algorithm, in the order help texts list them.
-    pub const ALL: [Algo; 4] = [Algo::Ppo, Algo::Dqn, Algo::Sac, Algo::Td3];
+    pub const ALL: [Algo; 5] = [Algo::Ppo, Algo::Dqn, Algo::Sac, Algo::Td3, Algo::DrqV2];
 
-    /// The algorithm's name: `ppo`, `dqn`, `sac` or `td3`.
+    /// The algorithm's name: `ppo`, `dqn`, `sac`, `td3` or `drqv2`.
     pub fn name(self) -> &'static str {
         match self {
             Algo::Ppo => "ppo",
             Algo::Dqn => "dqn",
             Algo::Sac => "sac",
             Algo::Td3 => "td3",
+            Algo::DrqV2 => "drqv2",
         }
     }
 
-    /// "ppo, dqn, sac or td3".
+    /// The observation an agent of this algorithm gets on `env_id` when the caller names
+    /// none: `(pixels, action_repeat)`. DrQ-v2 on a Control Suite task observes the paper's
+    /// 84x84 frames, 3 stacked, with each action repeated twice; otherwise the given pixels
+    /// (or the state) and the task's usual repeat (`graft_envs::dmc::default_action_repeat`).
+    pub fn observation(
+        self,
+        env_id: &str,
+        pixels: Option<PixelObservation>,
+        action_repeat: Option<usize>,
+    ) -> (Option<PixelObservation>, usize) {
+        let dmc = env_id.starts_with("dmc/");
+        if self == Algo::DrqV2 && dmc {
+            let pixels = pixels.or_else(|| Some(drqv2::paper_pixels()));
+            return (pixels, action_repeat.unwrap_or(drqv2::PAPER_ACTION_REPEAT));
+        }
+        (pixels, action_repeat.unwrap_or_else(|| graft_envs::dmc::default_action_repeat(env_id)))
+    }
+
+    /// "ppo, dqn, sac, td3 or drqv2".
     fn choices() -> String {
         let names: Vec<&str> = Algo::ALL.iter().map(|a| a.name()).collect();
         format!("{} or {}", names[..names.len() - 1].join(", "), names[names.len() - 1])
@@ -92,6 +115,8 @@ pub enum AgentConfig {
     Sac(SacConfig),
     /// [`Td3Config`].
     Td3(Td3Config),
+    /// [`DrqV2Config`].
+    DrqV2(DrqV2Config),
 }
 
 /// A named configuration: `(algorithm, name, config)`.
@@ -103,15 +128,22 @@ pub const PRESETS: &[Preset] = &[
     (Algo::Ppo, "cartpole", || AgentConfig::Ppo(PpoConfig::cartpole())),
     (Algo::Ppo, "continuous", || AgentConfig::Ppo(PpoConfig::continuous())),
     (Algo::Ppo, "sb3_zoo_cartpole", || AgentConfig::Ppo(PpoConfig::sb3_zoo_cartpole())),
+    (Algo::Ppo, "atari", || AgentConfig::Ppo(PpoConfig::atari())),
     (Algo::Ppo, "default", || AgentConfig::Ppo(PpoConfig::default())),
     (Algo::Dqn, "cartpole", || AgentConfig::Dqn(DqnConfig::cartpole())),
     (Algo::Dqn, "sb3_zoo_cartpole", || AgentConfig::Dqn(DqnConfig::sb3_zoo_cartpole())),
     (Algo::Dqn, "minatar", || AgentConfig::Dqn(DqnConfig::minatar())),
+    (Algo::Dqn, "atari", || AgentConfig::Dqn(DqnConfig::atari())),
+    (Algo::Dqn, "sb3_zoo_atari", || AgentConfig::Dqn(DqnConfig::sb3_zoo_atari())),
     (Algo::Dqn, "default", || AgentConfig::Dqn(DqnConfig::default())),
     (Algo::Sac, "pendulum", || AgentConfig::Sac(SacConfig::pendulum())),
     (Algo::Sac, "default", || AgentConfig::Sac(SacConfig::default())),
     (Algo::Td3, "pendulum", || AgentConfig::Td3(Td3Config::pendulum())),
     (Algo::Td3, "default", || AgentConfig::Td3(Td3Config::default())),
+    (Algo::DrqV2, "easy", || AgentConfig::DrqV2(DrqV2Config::easy())),
+    (Algo::DrqV2, "medium", || AgentConfig::DrqV2(DrqV2Config::medium())),
+    (Algo::DrqV2, "hard", || AgentConfig::DrqV2(DrqV2Config::hard())),
+    (Algo::DrqV2, "default", || AgentConfig::DrqV2(DrqV2Config::default())),
 ];
 
 /// Where an agent's config is read from: fields missing from it keep their defaults, unknown
@@ -203,6 +235,7 @@ impl AgentConfig {
             Algo::Sac => AgentConfig::Sac(SacConfig::default()),
             Algo::Td3 if env_id.starts_with("Pendulum") => AgentConfig::Td3(Td3Config::pendulum()),
             Algo::Td3 => AgentConfig::Td3(Td3Config::default()),
+            Algo::DrqV2 => AgentConfig::DrqV2(DrqV2Config::for_task(env_id)),
         }
     }
 
@@ -214,6 +247,7 @@ impl AgentConfig {
             Algo::Dqn => AgentConfig::Dqn(source.read(algo)?),
             Algo::Sac => AgentConfig::Sac(source.read(algo)?),
             Algo::Td3 => AgentConfig::Td3(source.read(algo)?),
+            Algo::DrqV2 => AgentConfig::DrqV2(source.read(algo)?),
         })
     }
 
@@ -224,6 +258,7 @@ impl AgentConfig {
             AgentConfig::Dqn(_) => Algo::Dqn,
             AgentConfig::Sac(_) => Algo::Sac,
             AgentConfig::Td3(_) => Algo::Td3,
+            AgentConfig::DrqV2(_) => Algo::DrqV2,
         }
     }
 
@@ -239,6 +274,7 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => c.total_timesteps = steps,
             AgentConfig::Sac(c) => c.total_timesteps = steps,
             AgentConfig::Td3(c) => c.total_timesteps = steps,
+            AgentConfig::DrqV2(c) => c.total_timesteps = steps,
         }
     }
 
@@ -249,6 +285,7 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => &mut c.torso,
             AgentConfig::Sac(c) => &mut c.torso,
             AgentConfig::Td3(c) => &mut c.torso,
+            AgentConfig::DrqV2(c) => &mut c.torso,
         }
     }
 
@@ -259,6 +296,7 @@ impl AgentConfig {
             AgentConfig::Dqn(c) => serde_json::to_value(c),
             AgentConfig::Sac(c) => serde_json::to_value(c),
             AgentConfig::Td3(c) => serde_json::to_value(c),
+            AgentConfig::DrqV2(c) => serde_json::to_value(c),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -268,8 +306,9 @@ impl AgentConfig {
         self.train_with_hooks(env_id, seed, opts, None)
     }
 
-    /// Train on `env_id` with schedule hooks (PPO and DQN; SAC's and TD3's actor and critics
-    /// have separate optimizers, so they refuse them): the one agent dispatch,
+    /// Train on `env_id` with schedule hooks (PPO and DQN; DrQ-v2's hooks see its encoder;
+    /// SAC's and TD3's actor and critics have separate optimizers, so they refuse them): the
+    /// one agent dispatch,
     /// used by `graft rl train` and `rl::train` alike.
     pub fn train_with_hooks(
         &self,
@@ -298,6 +337,7 @@ impl AgentConfig {
                     .into(),
             )),
             AgentConfig::Td3(c) => td3::train(c, env_id, seed, opts),
+            AgentConfig::DrqV2(c) => drqv2::train_with_hooks(c, env_id, seed, opts, hooks),
         }
     }
 }
@@ -307,6 +347,7 @@ enum Net {
     Dqn(QNetwork),
     Sac(Actor),
     Td3(Td3Actor),
+    DrqV2(Box<DrqV2Policy>),
 }
 
 /// A trained agent read from its checkpoint, acting deterministically.
@@ -398,6 +439,14 @@ impl TrainedPolicy {
                 run.restore("actor", &vs, None)?;
                 Net::Td3(net)
             }
+            Algo::DrqV2 => {
+                let c: DrqV2Config = serde_json::from_value(config).map_err(bad_config)?;
+                let policy = DrqV2Policy::new(&c, env, device)?;
+                let (encoder, actor) = policy.stores();
+                run.restore("encoder", encoder, None)?;
+                run.restore("actor", actor, None)?;
+                Net::DrqV2(Box::new(policy))
+            }
         };
         Ok(TrainedPolicy { net, _vs: vs, obs, action, meta: run.meta, device })
     }
@@ -409,6 +458,7 @@ impl TrainedPolicy {
             Net::Dqn(q) => q.forward(x).argmax(1, false),
             Net::Sac(a) => a.act_deterministic(x),
             Net::Td3(a) => a.forward(x),
+            Net::DrqV2(p) => p.act(x),
         })
     }
 

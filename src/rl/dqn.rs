@@ -201,6 +201,42 @@ impl DqnConfig {
         }
     }
 
+    /// CleanRL's `dqn_atari.py` (the Nature DQN of Mnih et al. 2015 with Adam): 10M steps,
+    /// lr 1e-4, a 1M-transition buffer, batch 32, 80k warm-up steps, one gradient step every 4
+    /// steps, target copy every 1000 steps, ε from 1 to 0.01 over the first 10%, MSE loss, the
+    /// Nature CNN on 4 stacked 84x84 frames (the env: `AtariPreprocessing` with SB3's
+    /// wrappers, docs/atari.md). Its buffer holds each observation and its successor, 56 GB at
+    /// this size: refused, with the numbers, on machines with less memory (use
+    /// `sb3_zoo_atari`'s 100k buffer there).
+    pub fn atari() -> Self {
+        DqnConfig {
+            total_timesteps: 10_000_000,
+            learning_rate: 1e-4,
+            buffer_size: 1_000_000,
+            target_network_frequency: 1000,
+            batch_size: 32,
+            end_e: 0.01,
+            exploration_fraction: 0.1,
+            learning_starts: 80_000,
+            train_frequency: 4,
+            ..Self::default()
+        }
+    }
+
+    /// The RL Baselines3 Zoo's Atari DQN (`hyperparams/dqn.yml`, `atari`): 10M steps, lr
+    /// 1e-4, a 100k buffer (5.6 GB of 4x84x84 stacks here), batch 32, 100k warm-up steps, one
+    /// gradient step every 4 steps, target copy every 1000 steps, ε to 0.01 over 10%, Huber
+    /// loss and gradient norm 10 (SB3's DQN defaults).
+    pub fn sb3_zoo_atari() -> Self {
+        DqnConfig {
+            buffer_size: 100_000,
+            learning_starts: 100_000,
+            loss: TdLoss::Huber,
+            max_grad_norm: Some(10.0),
+            ..Self::atari()
+        }
+    }
+
     /// ε at env step `t`: linear from `start_e` to `end_e` over the exploration fraction.
     pub fn epsilon(&self, t: u64) -> f64 {
         let duration = self.exploration_fraction * self.total_timesteps as f64;

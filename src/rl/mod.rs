@@ -1,5 +1,5 @@
-//! Reinforcement-learning agents that use the model zoo's encoders as torsos: DQN, PPO, SAC
-//! and TD3, one readable file each, over the environments of [`graft_envs`].
+//! Reinforcement-learning agents that use the model zoo's encoders as torsos: DQN, PPO, SAC,
+//! TD3 and DrQ-v2, one readable file each, over the environments of [`graft_envs`].
 //!
 //! Only plumbing is shared: [`harness`] (what happens between updates: hooks, evaluation,
 //! checkpoint and resume, metrics, stop requests), [`buffer`] (replay and rollout storage)
@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod buffer;
 pub mod dqn;
+pub mod drqv2;
 pub mod eval;
 pub mod gae;
 pub mod harness;
@@ -26,6 +27,7 @@ pub mod td3;
 pub use crate::train::Ended;
 pub use agent::{AgentConfig, Algo, Preset, TrainedPolicy, PRESETS};
 pub use dqn::{DqnConfig, DqnOptimizer};
+pub use drqv2::DrqV2Config;
 pub use eval::{evaluate, EvalStats};
 pub use harness::Harness;
 pub use nets::TorsoConfig;

@@ -173,6 +173,7 @@ impl TorsoConfig {
             (ModelConfig::NatureCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
             (ModelConfig::MinatarCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
             (ModelConfig::ImpalaCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
+            (ModelConfig::DrqCnn(m), Ok(chw)) => [m.in_channels, m.height, m.width] = chw,
             (ModelConfig::Mlp(_), Ok(_)) => {
                 return Err(Error::Invalid(
                     "torso model: an mlp cannot take image observations; use a CNN".into(),

@@ -129,6 +129,22 @@ impl PpoConfig {
         }
     }
 
+    /// CleanRL's `ppo_atari.py`: 10M steps, 8 envs x 128 steps, lr 2.5e-4 annealed, 4
+    /// minibatches, 4 epochs, clip 0.1, entropy 0.01, one Nature-CNN torso shared by actor
+    /// and critic, on 4 stacked 84x84 frames (the env: `AtariPreprocessing` with SB3's
+    /// wrappers, docs/atari.md).
+    pub fn atari() -> Self {
+        PpoConfig {
+            total_timesteps: 10_000_000,
+            learning_rate: 2.5e-4,
+            num_envs: 8,
+            num_steps: 128,
+            clip_coef: 0.1,
+            shared_torso: true,
+            ..Self::default()
+        }
+    }
+
     /// The RL Baselines3 Zoo's CartPole-v1 settings (what Stable-Baselines3 is benchmarked
     /// with): 100k steps, 8 envs x 32 steps, one minibatch of 256, 20 epochs, γ 0.98, λ 0.8, no
     /// entropy bonus, lr 1e-3 annealed, no value clipping (SB3's `clip_range_vf=None`). The

@@ -31,5 +31,5 @@ pub use crop::{CropBox, PadMode};
 pub use draw::Drawn;
 pub use frame::{sample_rng, Frame};
 pub use pipeline::{Augment, Pipeline, IMAGENET_MEAN, IMAGENET_STD, PRESETS};
-pub use tensor::{random_shift, rot90, torch_seed};
+pub use tensor::{random_shift, random_shift_grid, rot90, shift_by_grid, torch_seed};
 pub use view::{ViewConfig, Views};

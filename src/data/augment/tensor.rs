@@ -41,7 +41,8 @@ pub use super::tensor_color::{
     color_jitter_ops, grayscale, luma, normalize, solarize,
 };
 pub use super::tensor_spatial::{
-    gaussian_blur, hflip, pad_crop, random_shift, resized_crop, rot90,
+    gaussian_blur, hflip, pad_crop, random_shift, random_shift_grid, resized_crop, rot90,
+    shift_by_grid,
 };
 
 /// A seed drawn from libtorch's CPU generator: what ties tensor augmentations to

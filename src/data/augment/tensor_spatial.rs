@@ -68,6 +68,21 @@ pub fn resized_crop(x: &Tensor, boxes: &[CropBox], size: [usize; 2], flips: &[bo
     wy.unsqueeze(1).matmul(&t) // [B, C, oh, ow]
 }
 
+/// Pad `[B, C, H, W]` by `pad` on every side, repeating the border pixels.
+fn replicate_pad(x: &Tensor, pad: usize) -> Tensor {
+    let s = x.size();
+    let (h, w, p) = (s[2], s[3], pad as i64);
+    if p < h && p < w {
+        return x.replication_pad2d([p, p, p, p]);
+    }
+    // Edge indices repeated (any border width, as the per-image function allows).
+    let edge = |n: i64| {
+        let idx: Vec<i64> = (-p..n + p).map(|i| i.clamp(0, n - 1)).collect();
+        Tensor::from_slice(&idx).to_device(x.device())
+    };
+    x.index_select(2, &edge(h)).index_select(3, &edge(w))
+}
+
 /// Pad every image by `pad` and take its window at `offsets[i] = (dy, dx)` of the padded
 /// image: [`super::crop::pad_crop`] on a batch (DrQ's shift). Exact: values are only moved.
 pub fn pad_crop(x: &Tensor, pad: usize, offsets: &[(usize, usize)], mode: PadMode) -> Tensor {
@@ -76,15 +91,7 @@ pub fn pad_crop(x: &Tensor, pad: usize, offsets: &[(usize, usize)], mode: PadMod
     let p = pad as i64;
     let padded = match mode {
         PadMode::Zero => x.constant_pad_nd([p, p, p, p]),
-        PadMode::Replicate if p < h && p < w => x.replication_pad2d([p, p, p, p]),
-        PadMode::Replicate => {
-            // Edge indices repeated (any border width, as the per-image function allows).
-            let edge = |n: i64| {
-                let idx: Vec<i64> = (-p..n + p).map(|i| i.clamp(0, n - 1)).collect();
-                Tensor::from_slice(&idx).to_device(x.device())
-            };
-            x.index_select(2, &edge(h)).index_select(3, &edge(w))
-        }
+        PadMode::Replicate => replicate_pad(x, pad),
     };
     let windows: Vec<Tensor> = offsets
         .iter()
@@ -105,6 +112,49 @@ pub fn random_shift(x: &Tensor, pad: usize) -> Result<Tensor> {
     let n = x.size().first().copied().unwrap_or(0).max(0) as usize;
     let step = Augment::RandomShift { pad, mode: PadMode::Replicate };
     Pipeline { steps: vec![step] }.apply_batch(x, &mut batch_rngs(torch_seed()?, 0, n))
+}
+
+/// DrQ-v2's form of the shift (Yarats et al. 2021, <https://arxiv.org/abs/2107.09645>):
+/// replicate-pad by `pad`, then bilinear `grid_sample` on a grid of the padded image's pixel
+/// centres moved by whole pixels, `shifts[i] = (dx, dy)` in `0..=2·pad` (`[B, 2]` int64 or
+/// float). The grid points land on pixel centres, so this is [`pad_crop`] with offsets
+/// `(dy, dx)` up to float rounding; the sampling is what the paper's implementation does (and
+/// its gradient with respect to the input is the same moved window).
+///
+/// # Shapes
+/// `[B, C, H, W]` float → `[B, C, H, W]`.
+pub fn shift_by_grid(x: &Tensor, pad: usize, shifts: &Tensor) -> Tensor {
+    let s = x.size();
+    let (b, h, w) = (s[0], s[2], s[3]);
+    let p = pad as i64;
+    let padded = replicate_pad(x, pad);
+    let opts = (tch::Kind::Float, x.device());
+    // Normalised coordinates of the first H (W) pixel centres of the padded image
+    // (align_corners = false: centre j of n is at (2j + 1) / n − 1).
+    let centres = |n: i64, len: i64| {
+        let step = 2.0 / (n + 2 * p) as f64;
+        Tensor::arange(len, opts) * step + (step / 2.0 - 1.0)
+    };
+    let xs = centres(w, w).view([1, 1, w, 1]).expand([b, h, w, 1], false);
+    let ys = centres(h, h).view([1, h, 1, 1]).expand([b, h, w, 1], false);
+    let shifts = shifts.to_kind(tch::Kind::Float).to_device(x.device()).view([b, 1, 1, 2]);
+    let sx = shifts.narrow(3, 0, 1) * (2.0 / (w + 2 * p) as f64);
+    let sy = shifts.narrow(3, 1, 1) * (2.0 / (h + 2 * p) as f64);
+    let grid = Tensor::cat(&[xs + sx, ys + sy], 3).to_kind(x.kind());
+    // Bilinear, zero padding (never reached: the grid stays inside), align_corners false.
+    padded.grid_sampler(&grid, 0, 0, false)
+}
+
+/// [`shift_by_grid`] at shifts drawn uniformly from `0..=2·pad` per image and axis with
+/// libtorch's generator (DrQ-v2's `RandomShiftsAug`).
+pub fn random_shift_grid(x: &Tensor, pad: usize) -> Tensor {
+    if pad == 0 {
+        return x.shallow_clone();
+    }
+    let b = x.size()[0];
+    let shifts =
+        Tensor::randint_low(0, 2 * pad as i64 + 1, [b, 2], (tch::Kind::Int64, tch::Device::Cpu));
+    shift_by_grid(x, pad, &shifts)
 }
 
 /// Mirror every image left-right ([`super::geometry::hflip`] on a batch).
@@ -166,4 +216,48 @@ pub fn gaussian_blur(x: &Tensor, kernel: usize, sigmas: &[Option<f32>]) -> Tenso
         );
         down.view([n, c, h, w])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// The paper's bilinear grid sampling at whole-pixel shifts is the exact window of the
+    /// padded image: compared with `pad_crop` on random frames, every shift of 0..=8 in x
+    /// and y (pad 4), within float rounding.
+    #[test]
+    fn grid_shift_is_the_padded_window() {
+        tch::manual_seed(3);
+        let n = 81; // all 9 x 9 shifts
+        let x = Tensor::rand([n, 3, 12, 10], (Kind::Float, Device::Cpu)) * 255.0;
+        let pairs: Vec<(usize, usize)> =
+            (0..9).flat_map(|dx| (0..9).map(move |dy| (dx, dy))).collect();
+        let shifts: Vec<i64> = pairs.iter().flat_map(|&(dx, dy)| [dx as i64, dy as i64]).collect();
+        let shifts = Tensor::from_slice(&shifts).view([n, 2]);
+        let got = shift_by_grid(&x, 4, &shifts);
+        let offsets: Vec<(usize, usize)> = pairs.iter().map(|&(dx, dy)| (dy, dx)).collect();
+        let want = pad_crop(&x, 4, &offsets, PadMode::Replicate);
+        let err = (&got - &want).abs().max().double_value(&[]);
+        assert!(err < 1e-3, "largest difference {err} of 255");
+        // Shift (4, 4) is the identity; (0, 0) moves the image right and down by 4.
+        let id = shift_by_grid(&x.narrow(0, 0, 1), 4, &Tensor::from_slice(&[4i64, 4]).view([1, 2]));
+        assert!((&id - x.narrow(0, 0, 1)).abs().max().double_value(&[]) < 1e-3);
+    }
+
+    /// Random shifts keep the shape and only move values: every output pixel is one of its
+    /// image's input values.
+    #[test]
+    fn random_grid_shift_moves_values_only() {
+        tch::manual_seed(0);
+        let x = Tensor::randint(256, [4, 9, 16, 16], (Kind::Float, Device::Cpu));
+        let y = random_shift_grid(&x, 4);
+        assert_eq!(y.size(), x.size());
+        let rounded = y.round();
+        assert!((&y - &rounded).abs().max().double_value(&[]) < 1e-3);
+        assert_ne!(
+            Vec::<f32>::try_from(y.flatten(0, -1)).unwrap(),
+            Vec::<f32>::try_from(x.flatten(0, -1)).unwrap()
+        );
+    }
 }

@@ -1,4 +1,4 @@
-//! `rl::train(#{algo, env, config, steps…})` — train a DQN, PPO or SAC agent
+//! `rl::train(#{algo, env, config, steps…})` — train a DQN, PPO, SAC, TD3 or DrQ-v2 agent
 //! ([`crate::rl`]) in a registered environment, its outputs (metrics, plots, checkpoint) in a
 //! subfolder of the run (`name`, default `rl-<algo>`), through the same dispatch and preset
 //! table as `graft rl train` ([`AgentConfig`], [`crate::rl::PRESETS`]). The agent's config is
@@ -10,7 +10,9 @@
 //! for SAC on Pendulum). The config's `torso` may name a pretrained encoder (`init_encoder`,
 //! `freeze`). `pixels` (`#{size: [w, h], grayscale, frame_stack}`) makes the agent observe
 //! rendered frames instead of the state; `action_repeat: k` holds each action for k physics
-//! steps (frame skip, as `graft collect --action-repeat`); `hooks` (PPO and DQN) is a schedule
+//! steps (frame skip, as `graft collect --action-repeat`); DrQ-v2 on a Control Suite task
+//! takes the paper's frames and repeat when neither is given; `hooks` (PPO, DQN and DrQ-v2,
+//! whose hooks see the encoder's groups `encoder.<group>`) is a schedule
 //! as for `finetune::run`, whose `ctx.step` counts env steps: it can unfreeze torso groups
 //! (PPO: `actor.torso.<group>`, plus `critic.torso.<group>` unless `shared_torso`; DQN:
 //! `torso.<group>`) or set their learning rates mid-run. Returns the run's
@@ -41,7 +43,7 @@ use crate::script::session::Session;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrainOptions {
-    /// `dqn`, `ppo` or `sac`.
+    /// `ppo`, `dqn`, `sac`, `td3` or `drqv2`.
     algo: String,
     /// Registered environment id.
     env: String,
@@ -144,16 +146,16 @@ fn train(ctx: &NativeCallContext, session: &Session, mut options: Map) -> RhaiRe
     let env_kwargs =
         crate::data::schema::kwargs_from_json(&serde_json::Value::Object(o.env_kwargs.clone()))
             .map_err(|e| to_rhai(crate::Error::Invalid(format!("rl::train: env_kwargs: {e}"))))?;
+    // DrQ-v2 on a Control Suite task defaults to the paper's frames and repeat.
+    let (pixels, action_repeat) = algo.observation(&o.env, o.pixels.clone(), o.action_repeat);
     let opts = RunOptions {
         out: Some(out),
         device: session.device(),
         env_kwargs,
         eval_every: o.eval_every,
         eval_episodes: o.eval_episodes,
-        pixels: o.pixels.clone(),
-        action_repeat: o
-            .action_repeat
-            .unwrap_or_else(|| graft_envs::dmc::default_action_repeat(&o.env)),
+        pixels,
+        action_repeat,
         verbose: o.verbose,
         ..RunOptions::default()
     };
