@@ -221,7 +221,7 @@ fn closed_sets_are_refused_with_their_valid_values() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["rl", "train", "--algo", "nonsense", "--env", "CartPole-v1"],
-            "[possible values: ppo, dqn, sac, td3]",
+            "[possible values: ppo, dqn, sac, td3, drqv2]",
         ),
         (
             &["pretrain", "--task", "rotnet", "--data", "x.arrow"],
@@ -241,7 +241,7 @@ fn closed_sets_are_refused_with_their_valid_values() {
     // --help lists them too.
     let (code, out, _) = graft(&["rl", "train", "--help"]);
     assert_eq!(code, 0);
-    assert!(out.contains("[possible values: ppo, dqn, sac, td3]"), "{out}");
+    assert!(out.contains("[possible values: ppo, dqn, sac, td3, drqv2]"), "{out}");
     let (_, out, _) = graft(&["--help"]);
     assert!(out.contains("[possible values: auto, cpu, cuda, cuda:N]"), "{out}");
 }

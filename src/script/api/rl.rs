@@ -231,8 +231,11 @@ mod tests {
     #[test]
     fn bad_presets_and_fields_are_named() {
         let dqn = |preset, config| agent_config(Algo::Dqn, "CartPole-v1", preset, config);
-        let e = dqn(None, Dynamic::from("atari")).unwrap_err().to_string();
-        assert!(e.contains("'atari'") && e.contains("minatar, default"), "{e}");
+        let e = dqn(None, Dynamic::from("breakout")).unwrap_err().to_string();
+        assert!(
+            e.contains("'breakout'") && e.contains("minatar, atari, sb3_zoo_atari, default"),
+            "{e}"
+        );
         let e = dqn(Some("minatar"), Dynamic::from("cartpole")).unwrap_err().to_string();
         assert!(e.contains("not both"), "{e}");
         let bad = map(&[("buffer_sise", Dynamic::from(1_i64))]);
