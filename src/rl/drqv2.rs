@@ -22,7 +22,7 @@
 //! keep a pretrained encoder frozen for a while, unfreeze it, or set its learning rate.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, Module, ModuleT};
+use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
 use graft_envs::wrappers::PixelObservation;
@@ -30,11 +30,11 @@ use graft_envs::{Action, Env};
 
 use crate::data::augment::random_shift_grid;
 use crate::error::{Error, Result};
-use crate::models::{mlp, Activation, Mlp, MlpConfig};
 use crate::optim::{ema_update, Optimizer, OptimizerConfig};
 use crate::rl::buffer::{check_storage, Batch, NStep, ReplayBuffer};
+use crate::rl::drqv2_net::{noisy_action, Nets};
 use crate::rl::harness::Harness;
-use crate::rl::nets::{orthogonal_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
+use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
 use crate::rl::single_env::SingleEnv;
 use crate::rl::state::Part;
@@ -236,155 +236,6 @@ impl DrqV2Config {
     }
 }
 
-/// Linear → LayerNorm → tanh: the small trunk the actor and the critic each put on the
-/// encoder's (large) feature vector.
-#[derive(Debug)]
-struct Trunk {
-    fc: nn::Linear,
-    norm: nn::LayerNorm,
-}
-
-impl Trunk {
-    fn new(p: &nn::Path, input: i64, features: i64) -> Self {
-        let fc = nn::linear(p / "fc", input, features, Default::default());
-        let norm = nn::layer_norm(p / "norm", vec![features], Default::default());
-        Trunk { fc, norm }
-    }
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        self.norm.forward(&self.fc.forward(x)).tanh()
-    }
-}
-
-fn relu_mlp(p: &nn::Path, input: i64, hidden: &[i64], out: i64) -> Result<Mlp> {
-    let cfg = MlpConfig {
-        input_dim: input,
-        hidden: hidden.to_vec(),
-        activation: Activation::Relu,
-        num_outputs: Some(out),
-    };
-    mlp(p, &cfg)
-}
-
-/// The deterministic actor on encoder features: `tanh(policy(trunk(h)))`, in `[−1, 1]^d`.
-#[derive(Debug)]
-pub struct DrqV2Actor {
-    trunk: Trunk,
-    policy: Mlp,
-}
-
-impl DrqV2Actor {
-    /// Build under `p` (`trunk`, `policy`) for `features`-wide encoder outputs.
-    pub fn new(p: &nn::Path, cfg: &DrqV2Config, features: i64, action_dim: i64) -> Result<Self> {
-        let trunk = Trunk::new(&(p / "trunk"), features, cfg.feature_dim);
-        let policy = relu_mlp(&(p / "policy"), cfg.feature_dim, &cfg.hidden, action_dim)?;
-        Ok(DrqV2Actor { trunk, policy })
-    }
-
-    /// The mean action `μ(h)`, `[B, d]` in `[−1, 1]`.
-    pub fn mean(&self, features: &Tensor) -> Tensor {
-        self.policy.forward_t(&self.trunk.forward(features), false).tanh()
-    }
-}
-
-/// Twin Q-networks on encoder features and an action in `[−1, 1]^d`, behind one trunk.
-#[derive(Debug)]
-pub struct DrqV2Critic {
-    trunk: Trunk,
-    q1: Mlp,
-    q2: Mlp,
-}
-
-impl DrqV2Critic {
-    /// Build under `p` (`trunk`, `q1`, `q2`).
-    pub fn new(p: &nn::Path, cfg: &DrqV2Config, features: i64, action_dim: i64) -> Result<Self> {
-        let trunk = Trunk::new(&(p / "trunk"), features, cfg.feature_dim);
-        let input = cfg.feature_dim + action_dim;
-        let q1 = relu_mlp(&(p / "q1"), input, &cfg.hidden, 1)?;
-        let q2 = relu_mlp(&(p / "q2"), input, &cfg.hidden, 1)?;
-        Ok(DrqV2Critic { trunk, q1, q2 })
-    }
-
-    /// `(Q1(h, a), Q2(h, a))`, each `[B]`.
-    pub fn forward(&self, features: &Tensor, action: &Tensor) -> (Tensor, Tensor) {
-        let x = Tensor::cat(&[self.trunk.forward(features), action.shallow_clone()], 1);
-        let q = |m: &Mlp| m.forward_t(&x, false).squeeze_dim(-1);
-        (q(&self.q1), q(&self.q2))
-    }
-}
-
-/// DrQ-v2's noisy action: `μ + clip(noise · stddev, ±clip)` (no clip when `clip` is `None`),
-/// then clamped into `(−1, 1)` with a straight-through gradient (the clamp is not
-/// differentiated, so the actor still learns at the boundary). `noise` is standard normal.
-pub fn noisy_action(mean: &Tensor, noise: &Tensor, stddev: f64, clip: Option<f64>) -> Tensor {
-    let mut eps = noise * stddev;
-    if let Some(c) = clip {
-        eps = eps.clamp(-c, c);
-    }
-    let x = mean + eps;
-    let clamped = x.clamp(-1.0 + 1e-6, 1.0 - 1e-6);
-    &x - x.detach() + clamped.detach()
-}
-
-/// The encoder, actor and critic of a DrQ-v2 agent, each in its own VarStore (the critic's
-/// target copies the critic's trunk and heads, not the shared encoder).
-struct Nets {
-    encoder_vs: nn::VarStore,
-    encoder: Torso,
-    actor_vs: nn::VarStore,
-    actor: DrqV2Actor,
-    critic_vs: nn::VarStore,
-    critic: DrqV2Critic,
-    target_vs: nn::VarStore,
-    target: DrqV2Critic,
-}
-
-impl Nets {
-    /// Build with the paper's initialisation (orthogonal weights, ReLU gain on convolutions,
-    /// zero biases), then load a pretrained encoder when the config names one.
-    fn new(cfg: &DrqV2Config, obs: &ObsSpec, action_dim: i64, device: Device) -> Result<Self> {
-        let mut encoder_vs = nn::VarStore::new(device);
-        let encoder = Torso::build(
-            &encoder_vs.root(),
-            "encoder",
-            &cfg.encoder(),
-            obs,
-            &[],
-            Activation::Relu,
-        )?;
-        let features = encoder.output_dim();
-        let actor_vs = nn::VarStore::new(device);
-        let actor = DrqV2Actor::new(&(actor_vs.root() / "actor"), cfg, features, action_dim)?;
-        let critic_vs = nn::VarStore::new(device);
-        let critic = DrqV2Critic::new(&(critic_vs.root() / "critic"), cfg, features, action_dim)?;
-        paper_init(&encoder_vs);
-        paper_init(&actor_vs);
-        paper_init(&critic_vs);
-        encoder.load_pretrained(&mut encoder_vs, &cfg.encoder())?;
-        let target_vs = nn::VarStore::new(device);
-        let target = DrqV2Critic::new(&(target_vs.root() / "critic"), cfg, features, action_dim)?;
-        ema_update(&target_vs, &critic_vs, 0.0)?;
-        Ok(Nets { encoder_vs, encoder, actor_vs, actor, critic_vs, critic, target_vs, target })
-    }
-}
-
-/// `utils.weight_init` of the paper's code: orthogonal linear weights (gain 1), orthogonal
-/// convolution kernels with ReLU's gain √2, zero biases; LayerNorm keeps ones and zeros.
-fn paper_init(vs: &nn::VarStore) {
-    orthogonal_init(vs, "", 1.0);
-    tch::no_grad(|| {
-        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0)); // a fixed order: the draws depend on the seed only
-        for (key, mut t) in vars {
-            if key.ends_with(".weight") && t.dim() == 4 {
-                t.init(nn::Init::Orthogonal { gain: 2f64.sqrt() });
-            } else if key.ends_with(".bias") {
-                let _ = t.fill_(0.0);
-            }
-        }
-    });
-}
-
 impl DrqV2Learner {
     /// The checkpoint's parts (see [`parts`]).
     pub fn parts(&mut self) -> [Part<'_>; 4] {
@@ -490,7 +341,7 @@ impl DrqV2Learner {
     /// The action for one observation batch, in `[−1, 1]`: the mean plus unclipped noise of
     /// `stddev` (what the agent explores with).
     pub fn explore(&self, x: &Tensor, stddev: f64) -> Tensor {
-        let mean = tch::no_grad(|| self.nets.actor.mean(&self.nets.encoder.forward(x)));
+        let mean = tch::no_grad(|| self.nets.mean_action(x));
         noisy_action(&mean, &mean.randn_like(), stddev, None)
     }
 
@@ -617,8 +468,7 @@ pub fn train_with_hooks(
 
         // ---- Evaluation (the noise-free mean action), checkpoint, stop: the harness. ----
         let DrqV2Learner { nets, encoder_opt, actor_opt, critic_opt, .. } = &mut learner;
-        let policy =
-            |x: &Tensor| nets.actor.mean(&nets.encoder.forward(x)) * &scale_dev + &bias_dev;
+        let policy = |x: &Tensor| nets.mean_action(x) * &scale_dev + &bias_dev;
         let mut p = parts(nets, encoder_opt, actor_opt, critic_opt);
         if run.after_update(step + 1, updates, &mut p, &policy)?.is_break() {
             break;
@@ -657,17 +507,13 @@ impl DrqV2Policy {
 
     /// The mean action in the env's box, `[B, d]`.
     pub fn act(&self, x: &Tensor) -> Tensor {
-        self.nets.actor.mean(&self.nets.encoder.forward(x)) * &self.scale + &self.bias
+        self.nets.mean_action(x) * &self.scale + &self.bias
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(x: &Tensor) -> Vec<f32> {
-        Vec::try_from(x).unwrap()
-    }
 
     /// linear(1.0, 0.1, 100000): 1.0 at 0, halfway 0.55, held at 0.1 after the ramp.
     #[test]
@@ -676,24 +522,6 @@ mod tests {
         for (step, want) in [(0, 1.0), (50_000, 0.55), (100_000, 0.1), (400_000, 0.1)] {
             assert!((s.at(step) - want).abs() < 1e-12, "{step}: {}", s.at(step));
         }
-    }
-
-    /// μ + clip(σ·ε, ±c) by hand: σ 0.2, c 0.3; ε = (1, 1, −3) → (+0.2, +0.2, −0.3); 0.9 + 0.2
-    /// is clamped just below 1, but the gradient passes straight through to μ everywhere.
-    #[test]
-    fn noisy_actions_clip_the_noise_then_clamp_with_a_straight_through_gradient() {
-        let mean = Tensor::from_slice(&[0.0f32, 0.9, -0.5]).set_requires_grad(true);
-        let noise = Tensor::from_slice(&[1.0f32, 1.0, -3.0]);
-        let a = noisy_action(&mean, &noise, 0.2, Some(0.3));
-        let got = values(&a.detach());
-        for (g, w) in got.iter().zip([0.2f32, 1.0 - 1e-6, -0.8]) {
-            assert!((g - w).abs() < 1e-6, "{got:?}");
-        }
-        a.sum(Kind::Float).backward();
-        assert_eq!(values(&mean.grad()), [1.0, 1.0, 1.0]);
-        // Without a clip the noise is used whole (−0.6).
-        let free = noisy_action(&mean.detach(), &noise, 0.2, None);
-        assert!((values(&free)[2] + 1.1f32.min(1.0 - 1e-6)).abs() < 1e-6);
     }
 
     #[test]

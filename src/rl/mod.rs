@@ -12,6 +12,7 @@ pub mod agent;
 pub mod buffer;
 pub mod dqn;
 pub mod drqv2;
+pub mod drqv2_net;
 pub mod eval;
 pub mod gae;
 pub mod harness;
