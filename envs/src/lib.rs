@@ -76,7 +76,7 @@ pub use error::{EnvError, Result};
 pub use minatar::{MinAtar, MinAtarConfig};
 pub use mujoco::{MujocoEnv, MujocoError};
 pub use numpy_rng::{NumpyRng, Pcg64, SeedSequence};
-pub use registry::{make, make_with, registered, spec};
+pub use registry::{evaluation_kwargs, make, make_with, registered, spec};
 pub use rng::EnvRng;
 pub use space::{BoxSpace, DType, Space};
 pub use spec::EnvSpec;

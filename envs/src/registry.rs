@@ -176,6 +176,26 @@ pub fn registered() -> Vec<EnvSpec> {
     table().iter().map(Registration::spec).collect()
 }
 
+/// Env arguments that change how an agent *learns* from a game, not the game it is scored
+/// on: Atari's `episodic_life` and `terminal_on_life_loss` (a lost life ends the agent's
+/// episode) and `clip_reward` (rewards become their sign). Published Atari scores are whole
+/// games in raw points (Machado et al. 2018, "Revisiting the Arcade Learning Environment";
+/// CleanRL records returns beneath these wrappers), so evaluation leaves them out
+/// ([`evaluation_kwargs`]).
+pub const TRAINING_ONLY_KWARGS: [&str; 3] =
+    ["episodic_life", "terminal_on_life_loss", "clip_reward"];
+
+/// `kwargs` without [`TRAINING_ONLY_KWARGS`]: the env an agent trained with `kwargs` is
+/// evaluated on. Only Atari's `make` reads these keys, so other envs' arguments pass through
+/// unchanged.
+pub fn evaluation_kwargs(kwargs: &Kwargs) -> Kwargs {
+    kwargs
+        .iter()
+        .filter(|(k, _)| !TRAINING_ONLY_KWARGS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Build the environment registered as `id`, as `gymnasium.make(id, **kwargs)`.
 ///
 /// `kwargs` go to the environment's constructor, except two that `make` itself takes:

@@ -228,7 +228,7 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
         }
         (Some(eval), resumed) => println!(
             "{algo} on {} (seed {seed}): {} env steps{} in {:.1}s ({:.0} steps/s), {} episodes; \
-             final evaluation return {:.2} ± {:.2} over {} episodes",
+             final evaluation return {:.2} ± {:.2} over {} episodes{}",
             a.env,
             summary.env_steps,
             resumed.map_or(String::new(), |r| format!(" (resumed at {r})")),
@@ -238,6 +238,7 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
             eval.mean(),
             eval.std(),
             eval.returns.len(),
+            human_normalized_note(&a.env, eval.mean()),
         ),
         (None, _) => println!(
             "{algo} on {} (seed {seed}): stopped at {} env steps in {:.1}s ({:.0} steps/s) \
@@ -264,6 +265,12 @@ fn train(a: TrainArgs, seed: u64, device: Device) -> Result<()> {
     Ok(())
 }
 
+/// `"; human-normalised 0.63"` for an Atari 100k game, else nothing.
+fn human_normalized_note(env_id: &str, mean_return: f64) -> String {
+    graft::rl::atari_scores::human_normalized(env_id, mean_return)
+        .map_or(String::new(), |h| format!("; human-normalised {h:.3}"))
+}
+
 /// The last `eval/return_mean` (with its std and step) of the run in `dir`, as text.
 fn last_eval(dir: &std::path::Path) -> Option<String> {
     let rows = read_metrics_csv(&dir.join(METRICS_CSV)).ok()?;
@@ -276,9 +283,14 @@ fn last_eval(dir: &std::path::Path) -> Option<String> {
 fn eval(a: EvalArgs, device: Device) -> Result<()> {
     let meta = graft::rl::state::RunCheckpoint::read(&a.checkpoint)?.meta;
     let env_id = a.env.clone().unwrap_or(meta.env_id.clone());
-    // The agent sees what it was trained on: the same env arguments (on its own env), action
-    // repeat and pixel observations.
-    let kwargs = if env_id == meta.env_id { meta.kwargs()? } else { Default::default() };
+    // The agent sees what it was trained on: the same env arguments (on its own env, less
+    // those that only shape training: whole Atari games, raw points), action repeat and pixel
+    // observations.
+    let kwargs = if env_id == meta.env_id {
+        graft::envs::evaluation_kwargs(&meta.kwargs()?)
+    } else {
+        Default::default()
+    };
     let make = || -> Result<Box<dyn graft::envs::Env>> {
         let env = graft::envs::make(&env_id, &kwargs)?;
         agent_env(env, meta.action_repeat, meta.pixels.as_ref())
@@ -287,14 +299,15 @@ fn eval(a: EvalArgs, device: Device) -> Result<()> {
     let stats =
         evaluate(&make, a.episodes, eval_seed(meta.seed), device, &|x| policy.act_tensor(x))?;
     println!(
-        "{} agent ({} env steps, seed {}) on {env_id}: mean return {:.2} ± {:.2}, mean length {:.1} over {} episodes",
+        "{} agent ({} env steps, seed {}) on {env_id}: mean return {:.2} ± {:.2}, mean length {:.1} over {} episodes{}",
         meta.algo,
         meta.env_steps,
         meta.seed,
         stats.mean(),
         stats.std(),
         stats.mean_length(),
-        stats.returns.len()
+        stats.returns.len(),
+        human_normalized_note(&env_id, stats.mean()),
     );
     Ok(())
 }

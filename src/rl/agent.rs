@@ -135,6 +135,7 @@ pub const PRESETS: &[Preset] = &[
     (Algo::Dqn, "minatar", || AgentConfig::Dqn(DqnConfig::minatar())),
     (Algo::Dqn, "atari", || AgentConfig::Dqn(DqnConfig::atari())),
     (Algo::Dqn, "sb3_zoo_atari", || AgentConfig::Dqn(DqnConfig::sb3_zoo_atari())),
+    (Algo::Dqn, "atari100k", || AgentConfig::Dqn(DqnConfig::atari100k())),
     (Algo::Dqn, "default", || AgentConfig::Dqn(DqnConfig::default())),
     (Algo::Sac, "pendulum", || AgentConfig::Sac(SacConfig::pendulum())),
     (Algo::Sac, "default", || AgentConfig::Sac(SacConfig::default())),

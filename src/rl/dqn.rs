@@ -23,7 +23,7 @@ use graft_envs::{Action, Env};
 use crate::error::{Error, Result};
 use crate::models::Activation;
 use crate::optim::{copy_vars, ema_update, Optimizer, OptimizerConfig};
-use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
+use crate::rl::buffer::{check_storage, Batch, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
@@ -45,8 +45,13 @@ pub enum TdLoss {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DqnOptimizer {
-    /// Adam with PyTorch's defaults besides the learning rate (CleanRL, Stable-Baselines3).
-    Adam,
+    /// Adam with PyTorch's defaults besides the learning rate and `eps` (CleanRL and
+    /// Stable-Baselines3 keep PyTorch's 1e-8; the data-efficient Atari agents use 1.5e-4).
+    Adam {
+        /// Added to the denominator.
+        #[serde(default = "adam_default_eps")]
+        eps: f64,
+    },
     /// RMSprop (MinAtar's DQN: centred, α 0.95, ε 0.01; the Nature DQN used a centred variant
     /// too).
     Rmsprop {
@@ -59,11 +64,20 @@ pub enum DqnOptimizer {
     },
 }
 
+fn adam_default_eps() -> f64 {
+    OptimizerConfig::default().eps
+}
+
 impl DqnOptimizer {
+    /// Adam with PyTorch's defaults.
+    pub fn adam() -> Self {
+        DqnOptimizer::Adam { eps: adam_default_eps() }
+    }
+
     /// The optimizer configuration for learning rate `lr`.
     pub fn config(&self, lr: f64) -> OptimizerConfig {
         match *self {
-            DqnOptimizer::Adam => OptimizerConfig::adam(lr),
+            DqnOptimizer::Adam { eps } => OptimizerConfig { eps, ..OptimizerConfig::adam(lr) },
             DqnOptimizer::Rmsprop { alpha, eps, centered } => {
                 OptimizerConfig::rmsprop(lr, alpha, eps, centered)
             }
@@ -79,7 +93,8 @@ pub struct DqnConfig {
     pub total_timesteps: u64,
     /// Learning rate.
     pub learning_rate: f64,
-    /// The optimizer (`{"kind": "adam"}` or `{"kind": "rmsprop", "alpha", "eps", "centered"}`).
+    /// The optimizer (`{"kind": "adam", "eps"}` or `{"kind": "rmsprop", "alpha", "eps",
+    /// "centered"}`).
     pub optimizer: DqnOptimizer,
     /// Replay buffer capacity (transitions).
     pub buffer_size: usize,
@@ -97,6 +112,13 @@ pub struct DqnConfig {
     pub end_e: f64,
     /// Fraction of `total_timesteps` over which ε decays linearly.
     pub exploration_fraction: f64,
+    /// Hold ε at `start_e` until `learning_starts` and decay it from there (Dopamine's
+    /// `linearly_decaying_epsilon` with its warm-up), instead of decaying from the first step
+    /// (CleanRL).
+    pub decay_after_learning_starts: bool,
+    /// ε of the evaluation episodes (0: greedy; Dopamine's agents use 0.001, which also keeps
+    /// a stuck policy, e.g. one that never serves in Breakout, from idling to the frame limit).
+    pub eval_epsilon: f64,
     /// Env steps of pure data collection before learning starts.
     pub learning_starts: u64,
     /// Env steps between training steps.
@@ -105,6 +127,18 @@ pub struct DqnConfig {
     pub gradient_steps: usize,
     /// Double DQN targets.
     pub double_q: bool,
+    /// Dueling heads (Wang et al. 2016, <https://arxiv.org/abs/1511.06581>): a value and an
+    /// advantage stream on the torso's features, `Q = V + A − mean(A)`.
+    pub dueling: bool,
+    /// DrQ's augmentation (Kostrikov et al. 2020, <https://arxiv.org/abs/2004.13649>): each
+    /// sampled observation and successor, independently, is shifted by up to this many pixels
+    /// (replicate padding, then a random crop back to size; 0: no shift). Image observations
+    /// only.
+    pub random_shift_pad: usize,
+    /// DrQ's intensity augmentation as Dopamine implements it (after Schwarzer et al. 2021):
+    /// each augmented image is multiplied by `1 + σ·clip(N(0, 1), −2, 2)`, σ this scale (0:
+    /// none). Image observations only.
+    pub intensity_scale: f64,
     /// n of n-step returns (1: ordinary one-step targets).
     pub n_step: usize,
     /// The TD loss.
@@ -124,7 +158,7 @@ impl Default for DqnConfig {
         DqnConfig {
             total_timesteps: 500_000,
             learning_rate: 2.5e-4,
-            optimizer: DqnOptimizer::Adam,
+            optimizer: DqnOptimizer::adam(),
             buffer_size: 10_000,
             gamma: 0.99,
             tau: 1.0,
@@ -133,10 +167,15 @@ impl Default for DqnConfig {
             start_e: 1.0,
             end_e: 0.05,
             exploration_fraction: 0.5,
+            decay_after_learning_starts: false,
+            eval_epsilon: 0.0,
             learning_starts: 10_000,
             train_frequency: 10,
             gradient_steps: 1,
             double_q: false,
+            dueling: false,
+            random_shift_pad: 0,
+            intensity_scale: 0.0,
             n_step: 1,
             loss: TdLoss::Mse,
             max_grad_norm: None,
@@ -237,14 +276,71 @@ impl DqnConfig {
         }
     }
 
-    /// ε at env step `t`: linear from `start_e` to `end_e` over the exploration fraction.
+    /// DrQ(ε) for Atari 100k (Kostrikov et al. 2020 with the ε of Agarwal et al. 2021,
+    /// <https://arxiv.org/abs/2108.13264>; Dopamine's `labs/atari_100k/configs/DrQ_eps.gin`):
+    /// 100k agent steps (400k frames), Adam lr 1e-4 with ε 1.5e-4, batch 32, every transition
+    /// kept, 1600 warm-up steps, one gradient step per env step, the target network synced
+    /// every step, 10-step double-DQN targets with dueling heads and Huber loss, ε from 1 to
+    /// 0.01 over the 5000 steps after the warm-up, evaluation at ε 0.001, random shifts of
+    /// ±4 pixels and intensity noise (σ 0.05) on observations and successors. The env is
+    /// Atari 100k's: no sticky actions, a lost life ends the agent's episode, clipped
+    /// rewards, 4 stacked 84x84 grey frames (docs/atari.md gives the kwargs). Dopamine's
+    /// dueling streams each have their own 512-unit layer on the convolutions' output; here
+    /// both streams are linear on the torso's 512 features, so the torso stays a plain zoo
+    /// Nature CNN that pretraining can fill.
+    pub fn atari100k() -> Self {
+        DqnConfig {
+            total_timesteps: 100_000,
+            learning_rate: 1e-4,
+            optimizer: DqnOptimizer::Adam { eps: 1.5e-4 },
+            buffer_size: 100_000,
+            target_network_frequency: 1,
+            batch_size: 32,
+            end_e: 0.01,
+            exploration_fraction: 0.05,
+            decay_after_learning_starts: true,
+            eval_epsilon: 0.001,
+            learning_starts: 1600,
+            train_frequency: 1,
+            double_q: true,
+            dueling: true,
+            random_shift_pad: 4,
+            intensity_scale: 0.05,
+            n_step: 10,
+            loss: TdLoss::Huber,
+            ..Self::default()
+        }
+    }
+
+    /// ε at env step `t`: linear from `start_e` to `end_e` over the exploration fraction of
+    /// the budget, counted from the first step or, with `decay_after_learning_starts`, from
+    /// `learning_starts` (ε is `start_e` before).
     pub fn epsilon(&self, t: u64) -> f64 {
         let duration = self.exploration_fraction * self.total_timesteps as f64;
+        let start = if self.decay_after_learning_starts { self.learning_starts } else { 0 };
+        if t < start {
+            return self.start_e;
+        }
         if duration <= 0.0 {
             return self.end_e;
         }
         let slope = (self.end_e - self.start_e) / duration;
-        (slope * t as f64 + self.start_e).max(self.end_e)
+        (slope * (t - start) as f64 + self.start_e).max(self.end_e)
+    }
+
+    /// Whether the target network is the online one: copied after every update, so a
+    /// target computed from the online network under `no_grad` is the same number, without
+    /// the copy or a second forward pass.
+    pub fn target_is_online(&self) -> bool {
+        self.target_network_frequency == 1
+            && self.tau >= 1.0
+            && self.train_frequency == 1
+            && self.gradient_steps == 1
+    }
+
+    /// Whether sampled observations are augmented.
+    fn augments(&self) -> bool {
+        self.random_shift_pad > 0 || self.intensity_scale > 0.0
     }
 
     /// Refuse values that cannot train.
@@ -270,29 +366,93 @@ impl DqnConfig {
         {
             return bad("gamma must lie in [0, 1] and learning_rate be positive");
         }
+        if !(0.0..=1.0).contains(&self.eval_epsilon) {
+            return bad(&format!("eval_epsilon must lie in [0, 1], got {}", self.eval_epsilon));
+        }
+        if !(self.intensity_scale.is_finite() && self.intensity_scale >= 0.0) {
+            return bad(&format!("intensity_scale must be ≥ 0, got {}", self.intensity_scale));
+        }
+        if let DqnOptimizer::Adam { eps } = self.optimizer {
+            if !(eps.is_finite() && eps >= 0.0) {
+                return bad(&format!("optimizer eps must be ≥ 0, got {eps}"));
+            }
+        }
         Ok(())
     }
 }
 
-/// A Q-network: torso + linear head with one output per action.
+/// The layer(s) from the torso's features to one Q-value per action.
+#[derive(Debug)]
+enum QHead {
+    /// One linear layer (`head`).
+    Linear(nn::Linear),
+    /// Value and advantage streams (`value`, `advantage`).
+    Dueling { value: nn::Linear, advantage: nn::Linear },
+}
+
+/// A Q-network: torso + a linear or dueling head with one output per action.
 #[derive(Debug)]
 pub struct QNetwork {
     torso: Torso,
-    head: nn::Linear,
+    head: QHead,
+    n_actions: i64,
 }
 
 impl QNetwork {
-    /// Build under `p` (`torso`, `head`).
+    /// Build under `p` (`torso`, then `head`, or `value` and `advantage` when dueling).
     pub fn new(p: &nn::Path, cfg: &DqnConfig, obs: &ObsSpec, n_actions: i64) -> Result<Self> {
         let torso = Torso::build(p, "torso", &cfg.torso, obs, &cfg.hidden, cfg.activation)?;
-        let head = nn::linear(p / "head", torso.output_dim(), n_actions, Default::default());
-        Ok(QNetwork { torso, head })
+        let d = torso.output_dim();
+        let head = if cfg.dueling {
+            QHead::Dueling {
+                value: nn::linear(p / "value", d, 1, Default::default()),
+                advantage: nn::linear(p / "advantage", d, n_actions, Default::default()),
+            }
+        } else {
+            QHead::Linear(nn::linear(p / "head", d, n_actions, Default::default()))
+        };
+        Ok(QNetwork { torso, head, n_actions })
     }
 
     /// Q-values, `[B, n_actions]`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        self.head.forward(&self.torso.forward(x))
+        let features = self.torso.forward(x);
+        match &self.head {
+            QHead::Linear(head) => head.forward(&features),
+            QHead::Dueling { value, advantage } => {
+                // Centring the advantages makes V and A identifiable (the paper's eq. 9).
+                let a = advantage.forward(&features);
+                value.forward(&features) + &a - a.mean_dim(1, true, Kind::Float)
+            }
+        }
     }
+
+    /// ε-greedy actions `[B]`: the greedy one, or with probability `epsilon` (drawn from
+    /// libtorch's generator) a uniform one.
+    pub fn act(&self, x: &Tensor, epsilon: f64) -> Tensor {
+        let greedy = self.forward(x).argmax(1, false);
+        if epsilon <= 0.0 {
+            return greedy;
+        }
+        let b = greedy.size()[0];
+        let opts = (Kind::Int64, greedy.device());
+        let random = Tensor::randint(self.n_actions, [b], opts);
+        let explore = Tensor::rand([b], (Kind::Float, greedy.device())).lt(epsilon);
+        random.where_self(&explore, &greedy)
+    }
+}
+
+/// DrQ's augmentation of a batch of images `[B, C, H, W]` (see
+/// [`DqnConfig::random_shift_pad`] and [`DqnConfig::intensity_scale`]), from libtorch's
+/// generator.
+pub fn augment_images(x: &Tensor, shift_pad: usize, intensity_scale: f64) -> Result<Tensor> {
+    let shifted = crate::data::augment::random_shift(x, shift_pad)?;
+    if intensity_scale <= 0.0 {
+        return Ok(shifted);
+    }
+    let b = x.size()[0];
+    let noise = Tensor::randn([b, 1, 1, 1], (Kind::Float, x.device())).clamp(-2.0, 2.0);
+    Ok(shifted * (noise * intensity_scale + 1.0))
 }
 
 /// The TD target `r + discount · (1 − terminated) · Q_target(s', a*)`, `[B]`, where `a*` is
@@ -340,31 +500,24 @@ pub fn train_with_hooks(
             )))
         }
     };
-    tch::manual_seed(step_seed(seed, u64::MAX));
-    let mut q_vs = nn::VarStore::new(device);
-    let q = QNetwork::new(&q_vs.root(), cfg, &obs_spec, n_actions)?;
-    torch_default_init(&q_vs, "");
-    q.torso.load_pretrained(&mut q_vs, &cfg.torso)?;
-    let mut target_vs = nn::VarStore::new(device);
-    let target = QNetwork::new(&target_vs.root(), cfg, &obs_spec, n_actions)?;
-    copy_vars(&mut target_vs, &q_vs)?;
-    let groups = q.torso.layer_groups();
-    let mut opt = Optimizer::new(&q_vs, &groups, &cfg.optimizer.config(cfg.learning_rate))?;
-    if cfg.torso.freeze {
-        for g in &groups {
-            opt.freeze(&g.name)?;
-        }
+    if cfg.augments() && matches!(obs_spec, ObsSpec::Vector(_)) {
+        return Err(Error::Invalid(format!(
+            "dqn config: random_shift_pad and intensity_scale augment images; {env_id} \
+             observes a vector of {} floats",
+            obs_spec.lens().0
+        )));
     }
+    tch::manual_seed(step_seed(seed, u64::MAX));
+    let mut learner = DqnLearner::new(cfg, &obs_spec, n_actions, device)?;
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
     check_storage("DQN replay buffer", stored, &obs_spec, 1)?;
-    let parts = &mut [Part::trained("q", &q_vs, &mut opt), Part::fixed("target", &target_vs)];
-    let mut run = run.begin(cfg.total_timesteps, 1, 1, parts, hooks)?;
+    let mut run = run.begin(cfg.total_timesteps, 1, 1, &mut learner.parts(), hooks)?;
     let mut updates = run.updates();
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);
     let mut nstep = NStep::new(cfg.n_step, cfg.gamma as f32);
     let mut env = SingleEnv::new(env, seed)?;
-    if run.round_start(0, parts)?.is_break() {
+    if run.round_start(0, &mut learner.parts())?.is_break() {
         return run.finish();
     }
 
@@ -382,7 +535,7 @@ pub fn train_with_hooks(
                     random
                 } else {
                     let x = obs_spec.to_tensor(&env.obs.f32, &env.obs.u8, 1, device);
-                    tch::no_grad(|| q.forward(&x)).argmax(1, false).int64_value(&[0])
+                    tch::no_grad(|| learner.q.forward(&x)).argmax(1, false).int64_value(&[0])
                 }
             }
         };
@@ -398,60 +551,151 @@ pub fn train_with_hooks(
         if global_step > cfg.learning_starts {
             if global_step % cfg.train_frequency == 0 {
                 for _ in 0..cfg.gradient_steps {
-                    let b = rb.sample(cfg.batch_size, device);
-                    let y = tch::no_grad(|| {
-                        let target_next = target.forward(&b.next_obs);
-                        let online_next = cfg.double_q.then(|| q.forward(&b.next_obs));
-                        td_target(
-                            &target_next,
-                            online_next.as_ref(),
-                            &b.rewards,
-                            &b.terminated,
-                            &b.discounts,
-                        )
-                    });
-                    let q_sa = q.forward(&b.obs).gather(1, &b.action_index(), false).squeeze_dim(1);
-                    let loss = match cfg.loss {
-                        TdLoss::Mse => q_sa.mse_loss(&y, Reduction::Mean),
-                        TdLoss::Huber => q_sa.smooth_l1_loss(&y, Reduction::Mean, 1.0),
-                    };
-                    let value = loss.double_value(&[]);
-                    if !value.is_finite() {
-                        return Err(Error::Diverged { step: global_step as usize, loss: value });
-                    }
-                    match cfg.max_grad_norm {
-                        Some(m) => opt.backward_step_clip(&loss, m).map(|_| ())?,
-                        None => opt.backward_step(&loss)?,
+                    let stats = learner.update(&rb.sample(cfg.batch_size, device))?;
+                    if !stats.td_loss.is_finite() {
+                        let step = global_step as usize;
+                        return Err(Error::Diverged { step, loss: stats.td_loss });
                     }
                     updates += 1;
                     if updates % 100 == 1 {
-                        let mean_q = tch::no_grad(|| q_sa.mean(Kind::Float).double_value(&[]));
-                        run.log(
-                            global_step,
-                            &[
-                                ("losses/td_loss", value),
-                                ("losses/q_values", mean_q),
-                                ("charts/epsilon", cfg.epsilon(global_step)),
-                            ],
-                        )?;
+                        let row = [
+                            ("losses/td_loss", stats.td_loss),
+                            ("losses/q_values", stats.mean_q),
+                            ("charts/epsilon", cfg.epsilon(global_step)),
+                        ];
+                        run.log(global_step, &row)?;
                     }
                 }
             }
             if global_step % cfg.target_network_frequency == 0 {
-                if cfg.tau >= 1.0 {
-                    copy_vars(&mut target_vs, &q_vs)?;
-                } else {
-                    ema_update(&target_vs, &q_vs, 1.0 - cfg.tau)?;
-                }
+                learner.update_target()?;
             }
         }
 
         // ---- Hooks, evaluation, checkpoint, stop: the harness decides. ----
-        let parts = &mut [Part::trained("q", &q_vs, &mut opt), Part::fixed("target", &target_vs)];
-        let policy = |x: &Tensor| q.forward(x).argmax(1, false);
-        if run.after_update(global_step + 1, updates, parts, &policy)?.is_break() {
+        let DqnLearner { q_vs, q, target_vs, opt, .. } = &mut learner;
+        let policy = |x: &Tensor| q.act(x, cfg.eval_epsilon);
+        let mut parts = parts(q_vs, opt, target_vs);
+        if run.after_update(global_step + 1, updates, &mut parts, &policy)?.is_break() {
             break;
         }
     }
     run.finish()
+}
+
+/// The checkpoint's parts: the online network with its optimizer (what hooks see), the
+/// target network.
+fn parts<'a>(
+    q_vs: &'a nn::VarStore,
+    opt: &'a mut Optimizer,
+    target_vs: &'a nn::VarStore,
+) -> [Part<'a>; 2] {
+    [Part::trained("q", q_vs, opt), Part::fixed("target", target_vs)]
+}
+
+/// What one update reports.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateStats {
+    /// The TD loss.
+    pub td_loss: f64,
+    /// Mean Q-value of the batch's actions.
+    pub mean_q: f64,
+}
+
+/// DQN's networks, optimizer and update, apart from the env loop: the train loop and the
+/// update benchmark (`benchmarks/rl_updates.rs`) share it.
+#[derive(Debug)]
+pub struct DqnLearner {
+    q_vs: nn::VarStore,
+    q: QNetwork,
+    target_vs: nn::VarStore,
+    target: QNetwork,
+    opt: Optimizer,
+    cfg: DqnConfig,
+}
+
+impl DqnLearner {
+    /// The online and target networks for observations `obs` and `n_actions` actions,
+    /// initialised from libtorch's generator as PyTorch does, the torso loaded (and frozen) as
+    /// `cfg.torso` says, the target a copy of the online network.
+    pub fn new(cfg: &DqnConfig, obs: &ObsSpec, n_actions: i64, device: Device) -> Result<Self> {
+        let mut q_vs = nn::VarStore::new(device);
+        let q = QNetwork::new(&q_vs.root(), cfg, obs, n_actions)?;
+        torch_default_init(&q_vs, "");
+        q.torso.load_pretrained(&mut q_vs, &cfg.torso)?;
+        let mut target_vs = nn::VarStore::new(device);
+        let target = QNetwork::new(&target_vs.root(), cfg, obs, n_actions)?;
+        copy_vars(&mut target_vs, &q_vs)?;
+        let groups = q.torso.layer_groups();
+        let mut opt = Optimizer::new(&q_vs, &groups, &cfg.optimizer.config(cfg.learning_rate))?;
+        if cfg.torso.freeze {
+            for g in &groups {
+                opt.freeze(&g.name)?;
+            }
+        }
+        Ok(DqnLearner { q_vs, q, target_vs, target, opt, cfg: cfg.clone() })
+    }
+
+    /// The online network.
+    pub fn q(&self) -> &QNetwork {
+        &self.q
+    }
+
+    /// The checkpoint's parts (see [`parts`]).
+    pub fn parts(&mut self) -> [Part<'_>; 2] {
+        parts(&self.q_vs, &mut self.opt, &self.target_vs)
+    }
+
+    /// One gradient step on a sampled batch: augment the observations (DrQ), the TD target
+    /// from the successors, the TD loss, the optimizer step (gradient clipped when asked).
+    pub fn update(&mut self, b: &Batch) -> Result<UpdateStats> {
+        let (cfg, q, target) = (&self.cfg, &self.q, &self.target);
+        let (obs, next_obs) = if cfg.augments() {
+            let aug = |x: &Tensor| augment_images(x, cfg.random_shift_pad, cfg.intensity_scale);
+            (aug(&b.obs)?, aug(&b.next_obs)?)
+        } else {
+            (b.obs.shallow_clone(), b.next_obs.shallow_clone())
+        };
+        let (r, t, d) = (&b.rewards, &b.terminated, &b.discounts);
+        let y = tch::no_grad(|| {
+            if cfg.target_is_online() {
+                // Online and target networks hold the same weights: one pass both picks and
+                // values the next action.
+                let next = q.forward(&next_obs);
+                let online = cfg.double_q.then(|| next.shallow_clone());
+                return td_target(&next, online.as_ref(), r, t, d);
+            }
+            let target_next = target.forward(&next_obs);
+            let online_next = cfg.double_q.then(|| q.forward(&next_obs));
+            td_target(&target_next, online_next.as_ref(), r, t, d)
+        });
+        let q_sa = q.forward(&obs).gather(1, &b.action_index(), false).squeeze_dim(1);
+        let loss = match cfg.loss {
+            TdLoss::Mse => q_sa.mse_loss(&y, Reduction::Mean),
+            TdLoss::Huber => q_sa.smooth_l1_loss(&y, Reduction::Mean, 1.0),
+        };
+        let td_loss = loss.double_value(&[]);
+        if !td_loss.is_finite() {
+            // The caller reports the divergence with its step; no step on a NaN.
+            return Ok(UpdateStats { td_loss, mean_q: f64::NAN });
+        }
+        match cfg.max_grad_norm {
+            Some(m) => self.opt.backward_step_clip(&loss, m).map(|_| ())?,
+            None => self.opt.backward_step(&loss)?,
+        }
+        let mean_q = tch::no_grad(|| q_sa.mean(Kind::Float).double_value(&[]));
+        Ok(UpdateStats { td_loss, mean_q })
+    }
+
+    /// The target network's update: a copy at `tau` 1, Polyak averaging below; nothing when
+    /// the target is the online network (every step, [`DqnConfig::target_is_online`]).
+    pub fn update_target(&mut self) -> Result<()> {
+        if self.cfg.target_is_online() {
+            Ok(())
+        } else if self.cfg.tau >= 1.0 {
+            copy_vars(&mut self.target_vs, &self.q_vs)
+        } else {
+            ema_update(&self.target_vs, &self.q_vs, 1.0 - self.cfg.tau)
+        }
+    }
 }

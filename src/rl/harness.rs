@@ -226,7 +226,7 @@ impl<'o> Harness<'o, '_> {
             self.control.after_update(before, env_steps, hooked(parts)?, self.rec.latest())?;
         if tick.evaluate() {
             let opts = self.opts;
-            let make = || opts.make_env(&self.meta.env_id);
+            let make = || opts.make_eval_env(&self.meta.env_id);
             let seed = eval_seed(self.meta.seed);
             let stats = evaluate(&make, opts.eval_episodes, seed, opts.device, policy)?;
             let sps = (env_steps - self.start) as f64 / self.started.elapsed().as_secs_f64();

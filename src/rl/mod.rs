@@ -9,6 +9,7 @@
 //! [`agent`] is the one dispatch over the agents, for the CLI and scripts alike.
 
 pub mod agent;
+pub mod atari_scores;
 pub mod buffer;
 pub mod dqn;
 pub mod drqv2;

@@ -136,6 +136,15 @@ impl RunOptions {
         agent_env(env, self.action_repeat, self.pixels.as_ref())
     }
 
+    /// An evaluation env: [`make_env`](Self::make_env) without the arguments that only shape
+    /// training ([`graft_envs::registry::TRAINING_ONLY_KWARGS`]), so an Atari agent trained on
+    /// lives with clipped rewards is scored on whole games in the game's points.
+    pub fn make_eval_env(&self, env_id: &str) -> Result<Box<dyn Env>> {
+        self.check_kwargs(env_id)?;
+        let env = graft_envs::make(env_id, &graft_envs::evaluation_kwargs(&self.env_kwargs))?;
+        agent_env(env, self.action_repeat, self.pixels.as_ref())
+    }
+
     /// `num_envs` training envs stepped as a batch: the native vector env where the id has
     /// one, else copies of [`make_env`](Self::make_env) (always so with pixels or an action
     /// repeat).

@@ -233,7 +233,8 @@ mod tests {
         let dqn = |preset, config| agent_config(Algo::Dqn, "CartPole-v1", preset, config);
         let e = dqn(None, Dynamic::from("breakout")).unwrap_err().to_string();
         assert!(
-            e.contains("'breakout'") && e.contains("minatar, atari, sb3_zoo_atari, default"),
+            e.contains("'breakout'")
+                && e.contains("minatar, atari, sb3_zoo_atari, atari100k, default"),
             "{e}"
         );
         let e = dqn(Some("minatar"), Dynamic::from("cartpole")).unwrap_err().to_string();
