@@ -187,16 +187,18 @@ fn drqv2_refuses_states_and_discrete_actions_and_defaults_to_the_papers_frames()
     let e = cfg.train("CartPole-v1", 0, &pixels).unwrap_err().to_string();
     assert!(e.contains("drqv2 needs continuous actions"), "{e}");
 
-    // The paper's buffer at this budget: 2M transitions of 84x84x9 frames and their
-    // successors, 254 GB, refused with the numbers before anything is stored.
+    // 20M transitions of 84x84x9 stacks: one new 84x84x3 frame a transition with frames
+    // shared (21,260 bytes with the references), 425 GB, refused with the numbers before
+    // anything is stored.
     let paper = RunOptions {
         pixels: Some(PixelObservation { size: [84, 84], grayscale: false, frame_stack: 3 }),
         action_repeat: 2,
         ..Default::default()
     };
-    let big = DrqV2Config { total_timesteps: 2_000_000, buffer_size: 2_000_000, ..small_config() };
+    let big =
+        DrqV2Config { total_timesteps: 20_000_000, buffer_size: 20_000_000, ..small_config() };
     let e = AgentConfig::DrqV2(big).train(ENV, 0, &paper).unwrap_err().to_string();
-    assert!(e.contains("DrQ-v2 replay buffer of 2000000 transitions (127028 bytes each)"), "{e}");
+    assert!(e.contains("DrQ-v2 replay buffer of 20000000 transitions (21260 bytes each)"), "{e}");
 
     let (p, repeat) = Algo::DrqV2.observation("dmc/walker-walk", None, None);
     assert_eq!(p, Some(PixelObservation { size: [84, 84], grayscale: false, frame_stack: 3 }));

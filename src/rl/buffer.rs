@@ -11,19 +11,51 @@
 //! - [`Rollout`]: PPO's on-policy batch of `T` steps of `N` envs, time-major, with a `valid`
 //!   mask for the next-step-autoreset steps that carry no real transition.
 //!
-//! Observations are stored flat as the envs give them (`f32` part, `u8` part), and become
-//! tensors through [`ObsSpec`] when sampled.
+//! Observations are stored as the envs give them (`f32` part, `u8` part), the `u8` frames
+//! of images and frame stacks each once ([`FrameStore`]), and become tensors through
+//! [`ObsSpec`] when sampled.
 
 use std::collections::VecDeque;
 
 use tch::{Device, Kind, Tensor};
 
+use crate::rl::frame_store::FrameStore;
 use crate::rl::nets::ObsSpec;
 
+/// Refuse a replay buffer that would not fit in the memory available (see
+/// [`crate::device::check_memory`]) before a run starts, rather than aborting when it fills
+/// hours later: `transitions` transitions of `obs` observations and `action_dim` actions, as
+/// `what` (e.g. "DQN replay buffer"). Image frames are stored once ([`FrameStore`]): an
+/// agent's stream adds one new frame a transition (the successor's newest), which is what is
+/// counted, with the frame references, the `f32` parts of both observations and the rest.
+pub fn check_replay_storage(
+    what: &str,
+    transitions: u128,
+    obs: &ObsSpec,
+    action_dim: usize,
+) -> crate::error::Result<()> {
+    let (f32_len, u8_len) = obs.lens();
+    let frames = frames_per_obs(obs) as u128;
+    let frame_bytes = if u8_len == 0 { 0 } else { u8_len as u128 / frames + 2 * frames * 4 + 48 };
+    let each = 2 * 4 * f32_len as u128 + frame_bytes + 4 * action_dim as u128 + 16;
+    crate::device::check_memory(
+        &format!("a {what} of {transitions} transitions ({each} bytes each)"),
+        transitions.saturating_mul(each),
+    )
+}
+
+/// Frames per observation as the replay buffer shares them: a stack's depth, else 1.
+fn frames_per_obs(obs: &ObsSpec) -> usize {
+    match obs {
+        ObsSpec::Stacked { frames, .. } => (*frames).max(1) as usize,
+        _ => 1,
+    }
+}
+
 /// Refuse experience storage that would not fit in the memory available (see
-/// [`crate::device::check_memory`]) before a run starts, rather than aborting when the
-/// buffer fills hours later: `transitions` stored transitions of `obs` observations (each
-/// with its next observation) and `action_dim` actions, as `what` (e.g. "DQN replay buffer").
+/// [`crate::device::check_memory`]) before a run starts: `transitions` stored transitions of
+/// `obs` observations (each with its next observation, stored whole: PPO's rollout) and
+/// `action_dim` actions, as `what`.
 pub fn check_storage(
     what: &str,
     transitions: u128,
@@ -87,9 +119,12 @@ pub struct ReplayBuffer {
     f32_len: usize,
     u8_len: usize,
     obs_f32: Vec<f32>,
-    obs_u8: Vec<u8>,
     next_f32: Vec<f32>,
-    next_u8: Vec<u8>,
+    /// The `u8` frames of both observations, each distinct frame once (`None`: no `u8` part).
+    frames: Option<FrameStore>,
+    /// Per transition, the frame slots of its observation and of its successor.
+    obs_slots: Vec<u32>,
+    next_slots: Vec<u32>,
     actions: Vec<f32>,
     rewards: Vec<f32>,
     terminated: Vec<bool>,
@@ -103,6 +138,8 @@ impl ReplayBuffer {
     /// actions. Memory grows as transitions arrive, up to the capacity.
     pub fn new(capacity: usize, spec: ObsSpec, action_dim: usize) -> Self {
         let (f32_len, u8_len) = spec.lens();
+        let k = frames_per_obs(&spec);
+        let frames = (u8_len > 0).then(|| FrameStore::new(u8_len / k, k));
         ReplayBuffer {
             capacity: capacity.max(1),
             spec,
@@ -110,9 +147,10 @@ impl ReplayBuffer {
             f32_len,
             u8_len,
             obs_f32: Vec::new(),
-            obs_u8: Vec::new(),
             next_f32: Vec::new(),
-            next_u8: Vec::new(),
+            frames,
+            obs_slots: Vec::new(),
+            next_slots: Vec::new(),
             actions: Vec::new(),
             rewards: Vec::new(),
             terminated: Vec::new(),
@@ -140,22 +178,34 @@ impl ReplayBuffer {
         assert_eq!(t.obs.0.len(), self.f32_len, "replay: observation width");
         assert_eq!(t.action.len(), self.action_dim, "replay: action width");
         let i = self.pos;
+        // The new frames take their references before the overwritten ones drop theirs, so a
+        // frame both use is never freed and stored again.
+        let k = self.frames.as_ref().map_or(0, FrameStore::per_obs);
+        let (mut obs_slots, mut next_slots) = (vec![0u32; k], vec![0u32; k]);
+        if let Some(store) = &mut self.frames {
+            store.intern_obs(t.obs.1, &mut obs_slots);
+            store.intern_obs(t.next_obs.1, &mut next_slots);
+        }
         if self.len < self.capacity {
             self.obs_f32.extend_from_slice(t.obs.0);
-            self.obs_u8.extend_from_slice(t.obs.1);
             self.next_f32.extend_from_slice(t.next_obs.0);
-            self.next_u8.extend_from_slice(t.next_obs.1);
+            self.obs_slots.extend_from_slice(&obs_slots);
+            self.next_slots.extend_from_slice(&next_slots);
             self.actions.extend_from_slice(t.action);
             self.rewards.push(t.reward);
             self.terminated.push(t.terminated);
             self.discounts.push(t.discount);
             self.len += 1;
         } else {
-            let (f, u, a) = (self.f32_len, self.u8_len, self.action_dim);
+            let (f, a) = (self.f32_len, self.action_dim);
             self.obs_f32[i * f..(i + 1) * f].copy_from_slice(t.obs.0);
-            self.obs_u8[i * u..(i + 1) * u].copy_from_slice(t.obs.1);
             self.next_f32[i * f..(i + 1) * f].copy_from_slice(t.next_obs.0);
-            self.next_u8[i * u..(i + 1) * u].copy_from_slice(t.next_obs.1);
+            if let Some(store) = &mut self.frames {
+                store.release_obs(&self.obs_slots[i * k..(i + 1) * k]);
+                store.release_obs(&self.next_slots[i * k..(i + 1) * k]);
+            }
+            self.obs_slots[i * k..(i + 1) * k].copy_from_slice(&obs_slots);
+            self.next_slots[i * k..(i + 1) * k].copy_from_slice(&next_slots);
             self.actions[i * a..(i + 1) * a].copy_from_slice(t.action);
             self.rewards[i] = t.reward;
             self.terminated[i] = t.terminated;
@@ -186,10 +236,12 @@ impl ReplayBuffer {
             }
             out
         };
-        let rows_u8 = |src: &[u8]| -> Vec<u8> {
+        let rows_u8 = |slots: &[u32]| -> Vec<u8> {
+            let Some(store) = &self.frames else { return Vec::new() };
+            let k = store.per_obs();
             let mut out = Vec::with_capacity(idx.len() * u);
             for &i in idx {
-                out.extend_from_slice(&src[i as usize * u..(i as usize + 1) * u]);
+                store.copy_obs(&slots[i as usize * k..(i as usize + 1) * k], &mut out);
             }
             out
         };
@@ -199,14 +251,14 @@ impl ReplayBuffer {
         let term: Vec<f32> =
             idx.iter().map(|&i| self.terminated[i as usize] as u8 as f32).collect();
         Batch {
-            obs: self.spec.to_tensor(&rows(&self.obs_f32, f), &rows_u8(&self.obs_u8), b, device),
+            obs: self.spec.to_tensor(&rows(&self.obs_f32, f), &rows_u8(&self.obs_slots), b, device),
             actions: Tensor::from_slice(&rows(&self.actions, a))
                 .view([b as i64, a as i64])
                 .to_device(device),
             rewards: pick(&self.rewards).to_device(device),
             next_obs: self.spec.to_tensor(
                 &rows(&self.next_f32, f),
-                &rows_u8(&self.next_u8),
+                &rows_u8(&self.next_slots),
                 b,
                 device,
             ),
@@ -344,6 +396,137 @@ impl Rollout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Frame stacks of `k` frames of `len` bytes, as an env with `FrameStackObservation`
+    /// gives them: each step shifts in one frame; a reset fills the stack with its first
+    /// frame. Frame contents come from `pixels` (few values, so unrelated frames coincide
+    /// too).
+    fn stack_stream(k: usize, len: usize, pixels: &[u8], ends: &[bool]) -> Vec<(Vec<u8>, bool)> {
+        let frame =
+            |i: usize| -> Vec<u8> { (0..len).map(|j| pixels[(i + j) % pixels.len()]).collect() };
+        let mut out = Vec::new();
+        let mut stack: VecDeque<Vec<u8>> = VecDeque::new();
+        for (t, &end) in ends.iter().enumerate() {
+            if stack.is_empty() {
+                stack = std::iter::repeat(frame(t)).take(k).collect();
+            } else {
+                stack.pop_front();
+                stack.push_back(frame(t * 7));
+            }
+            out.push((stack.iter().flatten().copied().collect(), end));
+            if end {
+                stack.clear();
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Sharing frames changes nothing a learner sees: through n-step returns, episode
+        /// ends and ring overwrites, every stored transition reads back byte for byte as the
+        /// stacks that were pushed, and the store holds no more frames than the transitions
+        /// reference.
+        #[test]
+        fn shared_frames_read_back_as_the_pushed_stacks(
+            k in 1usize..5,
+            n in 1usize..4,
+            capacity in 1usize..12,
+            pixels in proptest::collection::vec(0u8..4, 1..6),
+            ends in proptest::collection::vec(proptest::bool::weighted(0.15), 2..60),
+        ) {
+            let (h, w) = (2i64, 3i64);
+            let spec = ObsSpec::Stacked { frames: k as i64, hwc: [h, w, 1] };
+            let len = (h * w) as usize;
+            let stream = stack_stream(k, len, &pixels, &ends);
+            let mut rb = ReplayBuffer::new(capacity, spec.clone(), 1);
+            let mut plain: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut nstep = NStep::new(n, 0.9);
+            let mut reference = NStepCapture::default();
+            for pair in stream.windows(2) {
+                let ((obs, _), (next, end)) = (&pair[0], &pair[1]);
+                if pair[0].1 {
+                    continue; // the stream restarted: pair[1] is a reset observation
+                }
+                nstep.push((&[], obs), &[0.0], 1.0, (&[], next), *end, false, &mut rb);
+                reference.push(obs, next, *end, n);
+            }
+            for (o, x) in reference.out {
+                plain.push((o, x));
+            }
+            let kept: Vec<&(Vec<u8>, Vec<u8>)> = plain.iter().rev().take(capacity).collect();
+            prop_assert_eq!(rb.len(), kept.len());
+            // Ring order: slot i holds the transition pushed at a time ≡ i (mod capacity).
+            let total = plain.len();
+            for slot in 0..rb.len() {
+                let t = if total <= capacity { slot } else {
+                    let base = total - capacity;
+                    base + (slot + capacity - base % capacity) % capacity
+                };
+                let b = rb.gather(&[slot as i64], Device::Cpu);
+                let bytes = |x: &Tensor| -> Vec<u8> {
+                    Vec::try_from(x.permute([0, 1, 2, 3]).to_kind(Kind::Uint8).view([-1])).unwrap()
+                };
+                let to_layout = |stack: &[u8]| -> Vec<u8> {
+                    let t = Tensor::from_slice(stack)
+                        .view([1, k as i64, h, w, 1]);
+                    spec.to_tensor(&[], &Vec::<u8>::try_from(t.view([-1])).unwrap(), 1, Device::Cpu)
+                        .to_kind(Kind::Uint8).view([-1]).try_into().unwrap()
+                };
+                prop_assert_eq!(bytes(&b.obs), to_layout(&plain[t].0));
+                prop_assert_eq!(bytes(&b.next_obs), to_layout(&plain[t].1));
+            }
+            let store = rb.frames.as_ref().unwrap();
+            prop_assert!(store.frames_held() <= 2 * k * rb.len());
+        }
+    }
+
+    #[test]
+    fn a_stack_stream_costs_one_frame_a_transition() {
+        // 4-frame stacks of distinct 6-byte frames, one episode of 100 observations: 99
+        // transitions, 100 distinct frames (whole stacks would be 99 · 2 · 4 = 792).
+        let spec = ObsSpec::Stacked { frames: 4, hwc: [2, 3, 1] };
+        let mut rb = ReplayBuffer::new(1000, spec, 1);
+        let frame = |t: usize| vec![t as u8; 6];
+        let stack =
+            |t: usize| -> Vec<u8> { (0..4).flat_map(|j| frame((t + j).max(3) - 3)).collect() };
+        for t in 0..99 {
+            rb.push(&Transition {
+                obs: (&[], &stack(t)),
+                action: &[0.0],
+                reward: 0.0,
+                next_obs: (&[], &stack(t + 1)),
+                terminated: false,
+                discount: 0.9,
+            });
+        }
+        assert_eq!(rb.frames.as_ref().unwrap().frames_held(), 100);
+        let (_, u8_len) = ObsSpec::Stacked { frames: 4, hwc: [2, 3, 1] }.lens();
+        assert_eq!(u8_len, 24);
+    }
+
+    /// The `(obs, next_obs)` pairs n-step returns store, in order, worked out directly: the
+    /// transition from step `t` pairs `s_t` with `s_{t+n}`, or with the episode's last
+    /// observation when it ends first.
+    #[derive(Default)]
+    struct NStepCapture {
+        pending: VecDeque<Vec<u8>>,
+        out: Vec<(Vec<u8>, Vec<u8>)>,
+    }
+
+    impl NStepCapture {
+        fn push(&mut self, obs: &[u8], next: &[u8], end: bool, n: usize) {
+            self.pending.push_back(obs.to_vec());
+            if end {
+                while let Some(o) = self.pending.pop_front() {
+                    self.out.push((o, next.to_vec()));
+                }
+            } else if self.pending.len() == n {
+                let o = self.pending.pop_front().unwrap();
+                self.out.push((o, next.to_vec()));
+            }
+        }
+    }
 
     fn buffer() -> ReplayBuffer {
         ReplayBuffer::new(3, ObsSpec::Vector(1), 1)

@@ -23,7 +23,7 @@ use graft_envs::{Action, Env};
 use crate::error::{Error, Result};
 use crate::models::Activation;
 use crate::optim::{copy_vars, ema_update, Optimizer, OptimizerConfig};
-use crate::rl::buffer::{check_storage, Batch, NStep, ReplayBuffer};
+use crate::rl::buffer::{check_replay_storage, Batch, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
@@ -244,9 +244,9 @@ impl DqnConfig {
     /// lr 1e-4, a 1M-transition buffer, batch 32, 80k warm-up steps, one gradient step every 4
     /// steps, target copy every 1000 steps, ε from 1 to 0.01 over the first 10%, MSE loss, the
     /// Nature CNN on 4 stacked 84x84 frames (the env: `AtariPreprocessing` with SB3's
-    /// wrappers, docs/atari.md). Its buffer holds each observation and its successor, 56 GB at
-    /// this size: refused, with the numbers, on machines with less memory (use
-    /// `sb3_zoo_atari`'s 100k buffer there).
+    /// wrappers, docs/atari.md). With frames stored once
+    /// ([`crate::rl::frame_store`]) its buffer takes 7.2 GB (whole stacks would be 56 GB);
+    /// machines with less memory refuse it before it starts, with the numbers.
     pub fn atari() -> Self {
         DqnConfig {
             total_timesteps: 10_000_000,
@@ -263,7 +263,7 @@ impl DqnConfig {
     }
 
     /// The RL Baselines3 Zoo's Atari DQN (`hyperparams/dqn.yml`, `atari`): 10M steps, lr
-    /// 1e-4, a 100k buffer (5.6 GB of 4x84x84 stacks here), batch 32, 100k warm-up steps, one
+    /// 1e-4, a 100k buffer (0.7 GB of 4x84x84 stacks, frames shared), batch 32, 100k warm-up steps, one
     /// gradient step every 4 steps, target copy every 1000 steps, ε to 0.01 over 10%, Huber
     /// loss and gradient norm 10 (SB3's DQN defaults).
     pub fn sb3_zoo_atari() -> Self {
@@ -511,7 +511,7 @@ pub fn train_with_hooks(
     let mut learner = DqnLearner::new(cfg, &obs_spec, n_actions, device)?;
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
-    check_storage("DQN replay buffer", stored, &obs_spec, 1)?;
+    check_replay_storage("DQN replay buffer", stored, &obs_spec, 1)?;
     let mut run = run.begin(cfg.total_timesteps, 1, 1, &mut learner.parts(), hooks)?;
     let mut updates = run.updates();
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), 1);

@@ -31,7 +31,7 @@ use graft_envs::{Action, Env};
 use crate::data::augment::random_shift_grid;
 use crate::error::{Error, Result};
 use crate::optim::{ema_update, Optimizer, OptimizerConfig};
-use crate::rl::buffer::{check_storage, Batch, NStep, ReplayBuffer};
+use crate::rl::buffer::{check_replay_storage, Batch, NStep, ReplayBuffer};
 use crate::rl::drqv2_net::{noisy_action, Nets};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{ActionSpec, ObsSpec, TorsoConfig};
@@ -410,7 +410,7 @@ pub fn train_with_hooks(
     let mut learner = DrqV2Learner::new(cfg, &obs_spec, d, device)?;
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
-    check_storage("DrQ-v2 replay buffer", stored, &obs_spec, d)?;
+    check_replay_storage("DrQ-v2 replay buffer", stored, &obs_spec, d)?;
     let mut run = run.begin(cfg.total_timesteps, 1, d, &mut learner.parts(), hooks)?;
     let mut updates = run.updates();
     let mut rb = ReplayBuffer::new(cfg.buffer_size, obs_spec.clone(), d);

@@ -15,6 +15,7 @@ pub mod dqn;
 pub mod drqv2;
 pub mod drqv2_net;
 pub mod eval;
+pub mod frame_store;
 pub mod gae;
 pub mod harness;
 pub mod nets;

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::models::base::torch_linear;
 use crate::models::{mlp, Activation, Mlp, MlpConfig};
 use crate::optim::{ema_update, Optimizer, OptimizerConfig};
-use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
+use crate::rl::buffer::{check_replay_storage, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
@@ -294,7 +294,7 @@ pub fn train(cfg: &SacConfig, env_id: &str, seed: u64, opts: &RunOptions) -> Res
         |la: &Tensor| if cfg.autotune { la.exp().double_value(&[0]) } else { cfg.alpha };
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
-    check_storage("SAC replay buffer", stored, &obs_spec, d)?;
+    check_replay_storage("SAC replay buffer", stored, &obs_spec, d)?;
     let parts = &mut [
         Part::trained("actor", &actor_vs, &mut actor_opt),
         Part::trained("q", &q_vs, &mut q_opt),

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::models::base::torch_linear;
 use crate::models::Activation;
 use crate::optim::{ema_update, Optimizer, OptimizerConfig};
-use crate::rl::buffer::{check_storage, NStep, ReplayBuffer};
+use crate::rl::buffer::{check_replay_storage, NStep, ReplayBuffer};
 use crate::rl::harness::Harness;
 use crate::rl::nets::{torch_default_init, ActionSpec, ObsSpec, Torso, TorsoConfig};
 use crate::rl::run::{RunOptions, TrainSummary};
@@ -245,7 +245,7 @@ pub fn train(cfg: &Td3Config, env_id: &str, seed: u64, opts: &RunOptions) -> Res
     }
     // The buffer fills up to its size or the run's budget, whichever is smaller.
     let stored = cfg.buffer_size.min(cfg.total_timesteps as usize) as u128;
-    check_storage("TD3 replay buffer", stored, &obs_spec, d)?;
+    check_replay_storage("TD3 replay buffer", stored, &obs_spec, d)?;
     let parts = &mut [
         Part::trained("actor", &actor_vs, &mut actor_opt),
         Part::fixed("actor_target", &actor_target_vs),
