@@ -409,7 +409,7 @@ mod tests {
         let mut stack: VecDeque<Vec<u8>> = VecDeque::new();
         for (t, &end) in ends.iter().enumerate() {
             if stack.is_empty() {
-                stack = std::iter::repeat(frame(t)).take(k).collect();
+                stack = std::iter::repeat_n(frame(t), k).collect();
             } else {
                 stack.pop_front();
                 stack.push_back(frame(t * 7));
