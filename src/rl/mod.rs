@@ -12,6 +12,7 @@ pub mod agent;
 pub mod atari_scores;
 pub mod buffer;
 pub mod dqn;
+pub mod dqn_net;
 pub mod drqv2;
 pub mod drqv2_net;
 pub mod eval;
