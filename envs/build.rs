@@ -88,7 +88,7 @@ fn build_ale(workspace: &Path) {
     let stamp = out.join("ale-source.txt");
     let library = out.join("libgraft_ale.a");
     // Bump the suffix when the flags below change, so a cached library is rebuilt.
-    let wanted = format!("{ALE_VERSION} {} o3-lto", root.display());
+    let wanted = format!("{ALE_VERSION} {} o3-lto-nodebug", root.display());
     let fresh =
         library.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted);
     if !fresh {
@@ -128,6 +128,8 @@ fn build_ale(workspace: &Path) {
             // and link-time optimisation (the emulator's CPU, bus and TIA live in separate
             // files and call each other every cycle).
             .opt_level(3)
+            // No debug info: it would be ~30 MB in every test binary that links ALE.
+            .debug(false)
             .define("NDEBUG", None)
             .flag_if_supported("-flto")
             .flag_if_supported("-ffat-lto-objects")
