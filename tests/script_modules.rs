@@ -189,36 +189,47 @@ report::json("chain.json", #{pretrain_steps: p.steps, stopped: p.stopped_early, 
     assert!(dir.join("run/rl-ppo").is_dir());
 }
 
-/// Issue #25: the master seed reaches a script's pretraining. The same data (collected with a
-/// fixed seed) pretrained under `--seed 0` twice gives identical encoders, under `--seed 1` a
-/// different one; a `trainer.seed` the script sets wins over the master seed.
+/// Issue #25: the master seed reaches every stage of a script. The same data (collected with
+/// a fixed seed) pretrained under `--seed 0` twice gives identical encoders, under `--seed 1`
+/// a different one; a `trainer.seed` the script sets wins over the master seed. A network the
+/// script builds itself (`model::build`, before any seeded stage) follows the master seed too.
 #[test]
 fn the_master_seed_reaches_script_pretraining() {
     let dir = tmp_dir("seeded");
     let script = write(
         &dir,
         "seeded.rhai",
-        r#"let ds = data::collect(#{env: "CartPole-v1", policy: "random", episodes: 2, seed: 7});
+        r#"model::save(model::build(#{kind: "mlp", input_dim: 4, hidden: [8]}), "built.safetensors");
+let ds = data::collect(#{env: "CartPole-v1", policy: "random", episodes: 2, seed: 7});
 let trainer = #{steps: 3, batch_size: 16, progress: false};
 if param("fixed", false) { trainer.seed = 5; }
 pretrain::run(#{task: #{task: "inverse_dynamics"}, data: #{path: ds.path},
     model: #{kind: "mlp", input_dim: 4, hidden: [8]}, trainer: trainer, device: "cpu"});
 "#,
     );
-    let encoder = |seed: &str, fixed: bool, run: &str| {
+    // The tensors' bytes: the file's JSON header lists its metadata in no fixed order.
+    let tensors = |path: std::path::PathBuf| {
+        let bytes = std::fs::read(path).unwrap();
+        let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        bytes[8 + header..].to_vec()
+    };
+    // (the network the script built, the pretrained encoder)
+    let run = |seed: &str, fixed: bool, run: &str| {
         let out = dir.join(run).display().to_string();
         let set = format!("fixed={fixed}");
         let o = graft(&["--seed", seed, "run", &script, "--out", &out, "--quiet", "--set", &set]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        // The tensors' bytes: the file's JSON header lists its metadata in no fixed order.
-        let bytes = std::fs::read(dir.join(run).join("pretrain/encoder.safetensors")).unwrap();
-        let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        bytes[8 + header..].to_vec()
+        let run = dir.join(run);
+        (tensors(run.join("built.safetensors")), tensors(run.join("pretrain/encoder.safetensors")))
     };
-    let first = encoder("0", false, "a");
-    assert_eq!(first, encoder("0", false, "b"), "one seed, one encoder");
-    assert_ne!(first, encoder("1", false, "c"), "another master seed, another encoder");
-    assert_eq!(encoder("0", true, "d"), encoder("1", true, "e"), "trainer.seed wins");
+    let (built, encoder) = run("0", false, "a");
+    let (built_again, encoder_again) = run("0", false, "b");
+    assert_eq!(encoder, encoder_again, "one seed, one encoder");
+    assert_eq!(built, built_again, "one seed, one built network");
+    let (built_other, encoder_other) = run("1", false, "c");
+    assert_ne!(encoder, encoder_other, "another master seed, another encoder");
+    assert_ne!(built, built_other, "another master seed, another built network");
+    assert_eq!(run("0", true, "d").1, run("1", true, "e").1, "trainer.seed wins");
 }
 
 /// `pretrain::probe` from a script: on images whose class is which quadrant is lit, the

@@ -103,6 +103,9 @@ pub fn run_script(options: &RunOptions) -> Result<RunOutcome> {
     }
     session.log_line(&format!("graft run {} -> {}", options.script.display(), run_dir.display()));
 
+    // Whatever the script draws before a seeded stage (`model::build`'s initialisation, above
+    // all) follows the master seed too: `--seed 0` and `--seed 1` build different networks.
+    tch::manual_seed(crate::train::step_seed(options.seed, 0));
     let shown = options.script.display().to_string();
     let engine = build_engine(&options.limits, &session);
     let result = engine
