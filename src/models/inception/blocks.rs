@@ -75,6 +75,11 @@ impl BasicConv {
     pub(super) fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         self.bn.forward_t(&self.conv.forward(xs), train).relu_()
     }
+
+    /// The precision of the convolution's weights.
+    pub(super) fn weight_kind(&self) -> tch::Kind {
+        self.conv.ws.kind()
+    }
 }
 
 /// 3×3 max-pooling with stride 2 and no padding (the stem's and the reductions').

@@ -23,7 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::blocks::{
     aux_head, basic_conv, inception_a, inception_b, inception_c, inception_d, inception_e, k,
@@ -248,7 +248,10 @@ impl InceptionV3 {
         train: bool,
         with_aux: bool,
     ) -> (Tensor, Option<Tensor>) {
-        let x = if xs.kind() == Kind::Float { xs.shallow_clone() } else { xs.to_kind(Kind::Float) };
+        // Inputs (u8 frames included) in the weights' precision: f32, or f64 after
+        // `VarStore::double` (as PyTorch's `model.double()`).
+        let kind = self.stem[0].weight_kind();
+        let x = if xs.kind() == kind { xs.shallow_clone() } else { xs.to_kind(kind) };
         let mut x = if self.config.transform_input { Self::transform_input(&x) } else { x };
         for (i, conv) in self.stem.iter().enumerate() {
             x = conv.forward_t(&x, train);
@@ -319,7 +322,7 @@ impl Encoder for InceptionV3 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
+    use tch::{Device, Kind};
 
     #[test]
     fn sides_below_the_minimum_are_refused_by_name() {
